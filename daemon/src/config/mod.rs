@@ -1,0 +1,468 @@
+//! `alerts.toml`: the validated configuration the rest of the daemon runs on.
+//!
+//! `load` turns the file into these types or into every error it has at once, each with
+//! file:line:column (see `parse.rs`). Everything downstream may assume a `Config` is consistent:
+//! names resolve, thresholds are ordered, cron expressions parse.
+
+mod duration;
+mod parse;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use chrono_tz::Tz;
+use floorwatch_protocol::{Channel, Grade, Priority, Severity};
+
+pub use duration::{format_duration, parse_duration};
+pub use parse::{ConfigError, ConfigErrors, check_cron, parse_config};
+
+/// The configuration the repository ships, built into the binary for `floorwatch demo`.
+pub const EMBEDDED: &str = include_str!("../../../alerts.toml");
+
+/// Reads and validates a configuration file.
+pub fn load(path: &std::path::Path) -> Result<Config, ConfigErrors> {
+    let name = path.display().to_string();
+    let src = std::fs::read_to_string(path).map_err(|e| {
+        ConfigErrors(vec![ConfigError {
+            file: name.clone(),
+            line: 0,
+            column: 0,
+            message: format!("cannot read the file: {e}"),
+        }])
+    })?;
+    parse_config(&src, &name, path.parent())
+}
+
+/// Milliseconds: the engine's unit of time and duration.
+pub type Millis = i64;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub daemon: DaemonSettings,
+    pub complaints: ComplaintSettings,
+    pub schedules: Vec<ScheduleSpec>,
+    pub queues: Vec<QueueProfile>,
+    pub rules: Vec<Rule>,
+    pub tests: Vec<ConfigTest>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DaemonSettings {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub public_url: String,
+    pub timezone: Tz,
+    /// How often the engine re-evaluates rules without new events (timeouts, holds, ageing waits).
+    pub tick: Millis,
+    /// A queue reading from the ACD older than this gives way to figures derived from contacts.
+    pub snapshot_stale_after: Millis,
+    /// Events stamped further ahead of the daemon's clock than this are refused.
+    pub max_future_skew: Millis,
+    pub limits: Limits,
+}
+
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_body_bytes: usize,
+    pub max_queues: usize,
+    pub max_categories: usize,
+    pub max_open_contacts: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct ComplaintSettings {
+    /// Handling deadline per grade, indexed by `Grade as usize` (general, key, urgent).
+    pub deadlines: [Millis; 3],
+}
+
+impl ComplaintSettings {
+    pub fn deadline(&self, grade: Grade) -> Millis {
+        self.deadlines[grade as usize]
+    }
+}
+
+/// A named set of recurring time windows (cron start + length) in a time zone, less holidays.
+/// Business hours, threshold schedules and maintenance windows are all schedules.
+#[derive(Debug, Clone)]
+pub struct ScheduleSpec {
+    pub name: String,
+    pub timezone: Tz,
+    pub windows: Vec<CronWindow>,
+    pub holidays: Vec<chrono::NaiveDate>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CronWindow {
+    pub cron: cron::Schedule,
+    pub length: Millis,
+}
+
+/// Settings for the queues whose names match `pattern` (a name or a glob with `*` and `?`).
+/// The first matching `[[queue]]` wins.
+#[derive(Debug, Clone)]
+pub struct QueueProfile {
+    pub pattern: String,
+    pub channel: Channel,
+    pub service_level_target: f64,
+    pub service_level_threshold: Millis,
+    pub service_level_formula: SlFormula,
+    /// Length of the sliding window for service level, ASA, abandonment and AHT.
+    pub window: Millis,
+    /// Contacts abandoned sooner than this are not counted against the service level.
+    pub short_abandon: Millis,
+    pub response: ResponseStandards,
+}
+
+/// How the service level is computed from the window's counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlFormula {
+    /// answered within T / (answered + abandoned after the short-abandon grace). The default.
+    ExcludeShortAbandons,
+    /// answered within T / (answered + abandoned after T).
+    AbandonsAfterThreshold,
+    /// answered within T / (answered + all abandoned).
+    AllAbandons,
+    /// answered within T / answered.
+    AnsweredOnly,
+}
+
+impl SlFormula {
+    pub const NAMES: &'static [&'static str] = &[
+        "exclude_short_abandons",
+        "abandons_after_threshold",
+        "all_abandons",
+        "answered_only",
+    ];
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "exclude_short_abandons" => Self::ExcludeShortAbandons,
+            "abandons_after_threshold" => Self::AbandonsAfterThreshold,
+            "all_abandons" => Self::AllAbandons,
+            "answered_only" => Self::AnsweredOnly,
+            _ => return None,
+        })
+    }
+}
+
+/// The three per-contact clocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Clock {
+    /// From arrival to the first agent reply.
+    First = 0,
+    /// From a customer's reply to the agent's next reply.
+    Next = 1,
+    /// From arrival to resolution (unresolved issues followed up within 24 h).
+    FollowUp = 2,
+}
+
+impl Clock {
+    pub const ALL: [Clock; 3] = [Clock::First, Clock::Next, Clock::FollowUp];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Clock::First => "first",
+            Clock::Next => "next",
+            Clock::FollowUp => "follow_up",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+    pub fn describe(self) -> &'static str {
+        match self {
+            Clock::First => "first response",
+            Clock::Next => "next response",
+            Clock::FollowUp => "follow-up",
+        }
+    }
+}
+
+/// Response standards of a queue: a limit per clock, optionally per priority, measured on a
+/// business-hours schedule when one is named.
+#[derive(Debug, Clone, Default)]
+pub struct ResponseStandards {
+    /// `[clock][priority]`: the limit, if the queue has one.
+    pub limits: [[Option<Millis>; 4]; 3],
+    /// Fraction of a limit after which a contact counts as approaching breach.
+    pub approaching: f64,
+    /// Index into `Config::schedules`.
+    pub calendar: Option<usize>,
+}
+
+impl ResponseStandards {
+    pub fn limit(&self, clock: Clock, priority: Priority) -> Option<Millis> {
+        self.limits[clock as usize][priority as usize]
+    }
+}
+
+/// Thresholds by severity, in the rule's unit. For rules that fire below a level (service level)
+/// the order is reversed.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Thresholds {
+    pub levels: [Option<f64>; 4],
+}
+
+impl Thresholds {
+    pub fn get(&self, s: Severity) -> Option<f64> {
+        self.levels[s as usize]
+    }
+    pub fn is_empty(&self) -> bool {
+        self.levels.iter().all(Option::is_none)
+    }
+    /// The worst severity whose threshold `value` reaches.
+    pub fn level_of(&self, value: f64, below: bool) -> Option<Severity> {
+        Severity::ALL.into_iter().rev().find(|s| match self.get(*s) {
+            Some(t) if below => value <= t,
+            Some(t) => value >= t,
+            None => false,
+        })
+    }
+    /// The least severe threshold: the level at which the rule starts to breach.
+    pub fn first(&self) -> Option<f64> {
+        self.levels.iter().flatten().copied().next()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub name: String,
+    pub description: Option<String>,
+    pub kind: RuleKind,
+    /// Queue names or globs; empty means every queue.
+    pub queues: Vec<String>,
+    pub channels: Vec<Channel>,
+    pub thresholds: Thresholds,
+    /// Thresholds that replace `thresholds` while a schedule is open (first match wins).
+    pub overrides: Vec<(usize, Thresholds)>,
+    /// Hysteresis: the level the metric must get back past to clear (default: the first threshold).
+    pub clear: Option<f64>,
+    pub hold: Millis,
+    pub clear_hold: Millis,
+    pub cooldown: Millis,
+    /// Fewer contacts than this in the window and ratio metrics are not judged.
+    pub min_volume: u32,
+}
+
+impl Rule {
+    /// Whether the rule fires when its metric goes *below* the thresholds.
+    pub fn fires_below(&self) -> bool {
+        match &self.kind {
+            RuleKind::ServiceLevel => true,
+            RuleKind::Metric { below, .. } => *below,
+            _ => false,
+        }
+    }
+
+    pub fn watches_queues(&self) -> bool {
+        !matches!(
+            self.kind,
+            RuleKind::ComplaintSpike(_) | RuleKind::ComplaintDeadline { .. }
+        )
+    }
+
+    pub fn matches_queue(&self, name: &str, channel: Channel) -> bool {
+        self.watches_queues()
+            && (self.queues.is_empty() || self.queues.iter().any(|p| glob_match(p, name)))
+            && (self.channels.is_empty() || self.channels.contains(&channel))
+    }
+
+    pub fn kind_name(&self) -> &'static str {
+        self.kind.name()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum RuleKind {
+    QueueDepth,
+    LongestWait,
+    ServiceLevel,
+    Metric {
+        metric: String,
+        below: bool,
+    },
+    ResponseTime {
+        clock: Clock,
+        priorities: Vec<Priority>,
+        /// Breaches are counted over this window.
+        window: Millis,
+        /// This many breaches in the window fire at `severity`.
+        breaches: u32,
+        /// This many contacts approaching breach at once fire a warning (if set).
+        approaching: Option<u32>,
+        severity: Severity,
+    },
+    ComplaintSpike(SpikeRule),
+    ComplaintDeadline {
+        grades: Vec<Grade>,
+        /// Replaces the grade's deadline from `[complaints]` for this rule.
+        deadline: Option<Millis>,
+        severity: Severity,
+    },
+}
+
+impl RuleKind {
+    pub const NAMES: &'static [&'static str] = &[
+        "queue_depth",
+        "longest_wait",
+        "service_level",
+        "metric",
+        "response_time",
+        "complaint_spike",
+        "complaint_deadline",
+    ];
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            RuleKind::QueueDepth => "queue_depth",
+            RuleKind::LongestWait => "longest_wait",
+            RuleKind::ServiceLevel => "service_level",
+            RuleKind::Metric { .. } => "metric",
+            RuleKind::ResponseTime { .. } => "response_time",
+            RuleKind::ComplaintSpike(_) => "complaint_spike",
+            RuleKind::ComplaintDeadline { .. } => "complaint_deadline",
+        }
+    }
+}
+
+/// How complaints are grouped for a spike rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupBy {
+    All,
+    Category,
+    Channel,
+    Keyword,
+}
+
+impl GroupBy {
+    pub const NAMES: &'static [&'static str] = &["all", "category", "channel", "keyword"];
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "all" => Self::All,
+            "category" => Self::Category,
+            "channel" => Self::Channel,
+            "keyword" => Self::Keyword,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SpikeRule {
+    pub window: Millis,
+    pub by: GroupBy,
+    /// Lower-cased keywords, for `by = "keyword"`.
+    pub keywords: Vec<String>,
+    pub min_count: u32,
+    pub min_ratio: f64,
+    /// Fire when the Poisson tail probability of the observed count is at most this.
+    pub p_value: f64,
+    /// Complaints per hour assumed for an hour of the week with no history yet.
+    pub prior_per_hour: f64,
+    /// Clears once observed / expected falls below this (hysteresis).
+    pub clear_ratio: f64,
+    pub severity: Severity,
+}
+
+/// A test carried in the config: given these events, expect these incidents.
+#[derive(Debug, Clone)]
+pub struct ConfigTest {
+    pub name: String,
+    /// NDJSON, inline or read from a file next to alerts.toml.
+    pub events: String,
+    /// Where the events came from (for error messages): `file:line`.
+    pub origin: String,
+    /// Evaluate at this time (default: a tick after the last event).
+    pub at: Option<Millis>,
+    pub expect: Vec<Expectation>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Expectation {
+    pub rule: String,
+    pub scope: String,
+    pub severity: Option<Severity>,
+    /// `Some(true)`: still open at the end; `Some(false)`: resolved by then; `None`: either.
+    pub open: Option<bool>,
+}
+
+impl Config {
+    pub fn queue_profile(&self, queue: &str) -> Option<usize> {
+        self.queues.iter().position(|q| glob_match(&q.pattern, queue))
+    }
+
+    pub fn schedule(&self, name: &str) -> Option<usize> {
+        self.schedules.iter().position(|s| s.name == name)
+    }
+
+    /// The longest window any figure looks back over: older events are refused.
+    pub fn longest_window(&self) -> Millis {
+        let queues = self.queues.iter().map(|q| q.window);
+        let rules = self.rules.iter().map(|r| match &r.kind {
+            RuleKind::ResponseTime { window, .. } => *window,
+            RuleKind::ComplaintSpike(s) => s.window,
+            _ => 0,
+        });
+        queues.chain(rules).max().unwrap_or(0).max(60_000)
+    }
+
+    /// How far back state reaches: open contacts' clocks and complaint deadlines as well as
+    /// windows. The ingest journal is replayed over this span after a restart.
+    pub fn state_horizon(&self) -> Millis {
+        let clocks = self
+            .queues
+            .iter()
+            .flat_map(|q| q.response.limits.iter().flatten().flatten().copied());
+        let deadlines = self.complaints.deadlines.iter().copied();
+        let rule_deadlines = self.rules.iter().filter_map(|r| match &r.kind {
+            RuleKind::ComplaintDeadline { deadline, .. } => *deadline,
+            _ => None,
+        });
+        // Clocks on business hours can span nights and weekends.
+        let calendar_slack = 3 * 24 * 3_600_000;
+        clocks
+            .chain(deadlines)
+            .chain(rule_deadlines)
+            .max()
+            .unwrap_or(0)
+            .saturating_add(calendar_slack)
+            .max(self.longest_window())
+    }
+}
+
+/// Matches `name` against a pattern with `*` (any run) and `?` (any one character).
+pub fn glob_match(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
+    while ni < n.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ni;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ni = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_match;
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("phone-*", "phone-general"));
+        assert!(glob_match("*", "anything"));
+        assert!(glob_match("chat-?", "chat-1"));
+        assert!(!glob_match("chat-?", "chat-12"));
+        assert!(!glob_match("phone-*", "chat-general"));
+        assert!(glob_match("phone-general", "phone-general"));
+        assert!(glob_match("*-vip-*", "phone-vip-cn"));
+    }
+}

@@ -1,0 +1,1119 @@
+//! Reading alerts.toml into a `Config`, collecting every error at once.
+//!
+//! The file is parsed into toml's spanned document tree, then walked by hand: each getter checks
+//! one value and records an error (with the value's line and column) instead of stopping, so
+//! `floorwatch check` can list every mistake in one run. Cross-references (a rule naming a queue or
+//! schedule) are checked after the walk.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::Path;
+
+use chrono::{DateTime, NaiveDate};
+use chrono_tz::Tz;
+use floorwatch_protocol::{Channel, Grade, Priority, Severity};
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use super::*;
+
+type Span = Range<usize>;
+type Val<'i> = Spanned<DeValue<'i>>;
+
+/// One mistake in the configuration, located in the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, self.line, self.column, self.message
+        )
+    }
+}
+
+/// Every mistake found in one configuration file.
+#[derive(Debug, Clone)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for e in &self.0 {
+            writeln!(f, "{e}")?;
+        }
+        write!(
+            f,
+            "{} error{} in the configuration",
+            self.0.len(),
+            if self.0.len() == 1 { "" } else { "s" }
+        )
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// Parses and validates a configuration. `file` names it in messages; `base_dir` resolves
+/// relative paths inside it (test event files).
+pub fn parse_config(src: &str, file: &str, base_dir: Option<&Path>) -> Result<Config, ConfigErrors> {
+    let mut cx = Cx {
+        src,
+        file,
+        errors: Vec::new(),
+    };
+    let (root, syntax) = DeTable::parse_recoverable(src);
+    for e in syntax {
+        let span = e.span().unwrap_or(0..0);
+        cx.err(&span, e.message().trim().to_string());
+    }
+    if !cx.errors.is_empty() {
+        cx.errors.sort_by_key(|e| (e.line, e.column));
+        return Err(ConfigErrors(cx.errors));
+    }
+    let root_span = root.span();
+    let root = Tab {
+        t: root.get_ref(),
+        span: root_span,
+        what: "the top level".into(),
+    };
+    let config = cx.config(&root, base_dir);
+    if cx.errors.is_empty() {
+        Ok(config)
+    } else {
+        cx.errors.sort_by_key(|e| (e.line, e.column));
+        Err(ConfigErrors(cx.errors))
+    }
+}
+
+/// A table being read, with a description of it for messages.
+struct Tab<'a, 'i> {
+    t: &'a DeTable<'i>,
+    span: Span,
+    what: String,
+}
+
+impl<'a, 'i> Tab<'a, 'i> {
+    fn get(&self, key: &str) -> Option<&'a Val<'i>> {
+        self.t.get(key)
+    }
+}
+
+struct Cx<'s> {
+    src: &'s str,
+    file: &'s str,
+    errors: Vec<ConfigError>,
+}
+
+impl<'s> Cx<'s> {
+    fn err(&mut self, span: &Span, message: impl Into<String>) {
+        let offset = span.start.min(self.src.len());
+        let before = &self.src[..offset];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+        self.errors.push(ConfigError {
+            file: self.file.to_string(),
+            line,
+            column,
+            message: message.into(),
+        });
+    }
+
+    /// Opens `v` as a table whose keys must be among `allowed`.
+    fn table<'a, 'i>(
+        &mut self,
+        v: &'a Val<'i>,
+        what: String,
+        allowed: &[&str],
+    ) -> Option<Tab<'a, 'i>> {
+        let Some(t) = v.get_ref().as_table() else {
+            self.err(
+                &v.span(),
+                format!("{what} must be a table, found {}", v.get_ref().type_str()),
+            );
+            return None;
+        };
+        for (k, _) in t.iter() {
+            let key: &str = k.get_ref();
+            if !allowed.contains(&key) {
+                let hint = closest(key, allowed)
+                    .map(|c| format!(" (did you mean `{c}`?)"))
+                    .unwrap_or_default();
+                self.err(
+                    &k.span(),
+                    format!(
+                        "unknown key `{key}` in {what}{hint}; expected one of: {}",
+                        allowed.join(", ")
+                    ),
+                );
+            }
+        }
+        Some(Tab {
+            t,
+            span: v.span(),
+            what,
+        })
+    }
+
+    fn sub_table<'a, 'i>(
+        &mut self,
+        tab: &Tab<'a, 'i>,
+        key: &str,
+        allowed: &[&str],
+    ) -> Option<Tab<'a, 'i>> {
+        let v = tab.get(key)?;
+        self.table(v, format!("`{key}` in {}", tab.what), allowed)
+    }
+
+    /// The entries of an array of tables (`[[key]]`).
+    fn table_array<'a, 'i>(&mut self, tab: &Tab<'a, 'i>, key: &str) -> Vec<&'a Val<'i>> {
+        match tab.get(key) {
+            None => Vec::new(),
+            Some(v) => match v.get_ref().as_array() {
+                Some(items) => items.iter().collect(),
+                None => {
+                    self.err(
+                        &v.span(),
+                        format!(
+                            "`{key}` must be an array of tables ([[{key}]]), found {}",
+                            v.get_ref().type_str()
+                        ),
+                    );
+                    Vec::new()
+                }
+            },
+        }
+    }
+
+    fn required<'a, 'i>(&mut self, tab: &Tab<'a, 'i>, key: &str) -> Option<&'a Val<'i>> {
+        let v = tab.get(key);
+        if v.is_none() {
+            self.err(
+                &tab.span,
+                format!("{} is missing required key `{key}`", tab.what),
+            );
+        }
+        v
+    }
+
+    fn string(&mut self, tab: &Tab, key: &str) -> Option<(String, Span)> {
+        let v = tab.get(key)?;
+        match v.get_ref().as_str() {
+            Some(s) => Some((s.to_string(), v.span())),
+            None => {
+                self.err(
+                    &v.span(),
+                    format!(
+                        "`{key}` in {} must be a string, found {}",
+                        tab.what,
+                        v.get_ref().type_str()
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn required_string(&mut self, tab: &Tab, key: &str) -> Option<(String, Span)> {
+        self.required(tab, key)?;
+        self.string(tab, key)
+    }
+
+    /// A string or an array of strings.
+    fn strings(&mut self, tab: &Tab, key: &str) -> Vec<(String, Span)> {
+        let Some(v) = tab.get(key) else {
+            return Vec::new();
+        };
+        if let Some(s) = v.get_ref().as_str() {
+            return vec![(s.to_string(), v.span())];
+        }
+        let Some(items) = v.get_ref().as_array() else {
+            self.err(
+                &v.span(),
+                format!(
+                    "`{key}` in {} must be a string or an array of strings",
+                    tab.what
+                ),
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for item in items.iter() {
+            match item.get_ref().as_str() {
+                Some(s) => out.push((s.to_string(), item.span())),
+                None => self.err(
+                    &item.span(),
+                    format!(
+                        "`{key}` in {} must hold strings, found {}",
+                        tab.what,
+                        item.get_ref().type_str()
+                    ),
+                ),
+            }
+        }
+        out
+    }
+
+    /// A closed set of words, e.g. severities; `parse` says which words are valid.
+    fn word<T>(
+        &mut self,
+        tab: &Tab,
+        key: &str,
+        parse: impl Fn(&str) -> Option<T>,
+        expected: &str,
+    ) -> Option<T> {
+        let (s, span) = self.string(tab, key)?;
+        let v = parse(&s);
+        if v.is_none() {
+            self.err(
+                &span,
+                format!("`{key}` in {}: unknown value \"{s}\"; expected one of: {expected}", tab.what),
+            );
+        }
+        v
+    }
+
+    fn words<T>(
+        &mut self,
+        tab: &Tab,
+        key: &str,
+        parse: impl Fn(&str) -> Option<T>,
+        expected: &str,
+    ) -> Vec<T> {
+        let mut out = Vec::new();
+        for (s, span) in self.strings(tab, key) {
+            match parse(&s) {
+                Some(v) => out.push(v),
+                None => self.err(
+                    &span,
+                    format!("`{key}` in {}: unknown value \"{s}\"; expected one of: {expected}", tab.what),
+                ),
+            }
+        }
+        out
+    }
+
+    fn duration(&mut self, tab: &Tab, key: &str) -> Option<Millis> {
+        let v = tab.get(key)?;
+        let Some(s) = v.get_ref().as_str() else {
+            self.err(
+                &v.span(),
+                format!(
+                    "`{key}` in {} must be a duration string such as \"30s\", found {}",
+                    tab.what,
+                    v.get_ref().type_str()
+                ),
+            );
+            return None;
+        };
+        match parse_duration(s) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.err(&v.span(), format!("`{key}` in {}: {e}", tab.what));
+                None
+            }
+        }
+    }
+
+    fn number(&mut self, tab: &Tab, key: &str) -> Option<(f64, Span)> {
+        let v = tab.get(key)?;
+        let n = match v.get_ref() {
+            DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix()).ok().map(|n| n as f64),
+            DeValue::Float(f) => f.as_str().parse::<f64>().ok().filter(|f| f.is_finite()),
+            _ => None,
+        };
+        if n.is_none() {
+            self.err(
+                &v.span(),
+                format!(
+                    "`{key}` in {} must be a finite number, found {}",
+                    tab.what,
+                    v.get_ref().type_str()
+                ),
+            );
+        }
+        n.map(|n| (n, v.span()))
+    }
+
+    fn count(&mut self, tab: &Tab, key: &str) -> Option<u64> {
+        let (n, span) = self.number(tab, key)?;
+        if n < 0.0 || n.fract() != 0.0 {
+            self.err(
+                &span,
+                format!("`{key}` in {} must be a whole number, 0 or more", tab.what),
+            );
+            return None;
+        }
+        Some(n as u64)
+    }
+
+    fn ratio(&mut self, tab: &Tab, key: &str) -> Option<f64> {
+        let (n, span) = self.number(tab, key)?;
+        if !(0.0..=1.0).contains(&n) {
+            self.err(
+                &span,
+                format!(
+                    "`{key}` in {} must be a ratio between 0 and 1 (0.8 for 80%), found {n}",
+                    tab.what
+                ),
+            );
+            return None;
+        }
+        Some(n)
+    }
+
+    fn timezone(&mut self, tab: &Tab, key: &str) -> Option<Tz> {
+        let (s, span) = self.string(tab, key)?;
+        match s.parse::<Tz>() {
+            Ok(tz) => Some(tz),
+            Err(_) => {
+                self.err(
+                    &span,
+                    format!("`{key}` in {}: unknown time zone \"{s}\" (use an IANA name such as \"Asia/Shanghai\" or \"UTC\")", tab.what),
+                );
+                None
+            }
+        }
+    }
+
+    fn cron(&mut self, tab: &Tab, key: &str) -> Option<cron::Schedule> {
+        let (s, span) = self.string(tab, key)?;
+        match check_cron(&s) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                self.err(&span, format!("`{key}` in {}: {e}", tab.what));
+                None
+            }
+        }
+    }
+
+    // ---- the sections ----
+
+    fn config(&mut self, root: &Tab, base_dir: Option<&Path>) -> Config {
+        self.table(
+            &Spanned::new(root.span.clone(), DeValue::Table(root.t.clone())),
+            "the top level".into(),
+            &["daemon", "complaints", "schedule", "queue", "rule", "test"],
+        );
+        let daemon = self.daemon(root);
+        let complaints = self.complaints(root);
+        let mut schedules = Vec::new();
+        for v in self.table_array(root, "schedule") {
+            if let Some(s) = self.schedule(v, daemon.timezone) {
+                if schedules.iter().any(|x: &ScheduleSpec| x.name == s.name) {
+                    self.err(&v.span(), format!("schedule \"{}\" is defined twice", s.name));
+                }
+                schedules.push(s);
+            }
+        }
+        let mut queues = Vec::new();
+        for v in self.table_array(root, "queue") {
+            if let Some(q) = self.queue(v, &schedules) {
+                if queues.iter().any(|x: &QueueProfile| x.pattern == q.pattern) {
+                    self.err(&v.span(), format!("queue \"{}\" is defined twice", q.pattern));
+                }
+                queues.push(q);
+            }
+        }
+        let mut rules = Vec::new();
+        for v in self.table_array(root, "rule") {
+            if let Some(r) = self.rule(v, &schedules, &queues) {
+                if rules.iter().any(|x: &Rule| x.name == r.name) {
+                    self.err(&v.span(), format!("rule \"{}\" is defined twice", r.name));
+                }
+                rules.push(r);
+            }
+        }
+        let mut tests = Vec::new();
+        for v in self.table_array(root, "test") {
+            if let Some(t) = self.test(v, &rules, base_dir) {
+                tests.push(t);
+            }
+        }
+        Config {
+            daemon,
+            complaints,
+            schedules,
+            queues,
+            rules,
+            tests,
+        }
+    }
+
+    fn daemon(&mut self, root: &Tab) -> DaemonSettings {
+        let mut d = DaemonSettings {
+            listen: "127.0.0.1:8070".parse().unwrap(),
+            data_dir: "floorwatch-data".into(),
+            public_url: String::new(),
+            timezone: Tz::UTC,
+            tick: 250,
+            snapshot_stale_after: 60_000,
+            max_future_skew: 300_000,
+            limits: Limits {
+                max_body_bytes: 16 << 20,
+                max_queues: 1_000,
+                max_categories: 500,
+                max_open_contacts: 2_000_000,
+            },
+        };
+        let Some(tab) = self.sub_table(
+            root,
+            "daemon",
+            &[
+                "listen",
+                "data_dir",
+                "public_url",
+                "timezone",
+                "tick",
+                "snapshot_stale_after",
+                "max_future_skew",
+                "limits",
+            ],
+        ) else {
+            d.public_url = format!("http://{}", d.listen);
+            return d;
+        };
+        let tab = Tab { what: "[daemon]".into(), ..tab };
+        if let Some((s, span)) = self.string(&tab, "listen") {
+            match s.parse() {
+                Ok(a) => d.listen = a,
+                Err(_) => self.err(
+                    &span,
+                    format!("`listen` in [daemon]: \"{s}\" is not an address such as \"127.0.0.1:8070\""),
+                ),
+            }
+        }
+        if let Some((s, _)) = self.string(&tab, "data_dir") {
+            d.data_dir = s.into();
+        }
+        d.public_url = match self.string(&tab, "public_url") {
+            Some((s, span)) => {
+                if !(s.starts_with("http://") || s.starts_with("https://")) {
+                    self.err(&span, "`public_url` in [daemon] must start with http:// or https://");
+                }
+                s.trim_end_matches('/').to_string()
+            }
+            None => format!("http://{}", d.listen),
+        };
+        if let Some(tz) = self.timezone(&tab, "timezone") {
+            d.timezone = tz;
+        }
+        if let Some(t) = self.duration(&tab, "tick") {
+            if t < 10 {
+                self.err(&tab.get("tick").unwrap().span(), "`tick` in [daemon] must be at least 10ms");
+            } else {
+                d.tick = t;
+            }
+        }
+        if let Some(t) = self.duration(&tab, "snapshot_stale_after") {
+            d.snapshot_stale_after = t;
+        }
+        if let Some(t) = self.duration(&tab, "max_future_skew") {
+            d.max_future_skew = t;
+        }
+        if let Some(l) = self.sub_table(
+            &tab,
+            "limits",
+            &["max_body_bytes", "max_queues", "max_categories", "max_open_contacts"],
+        ) {
+            let l = Tab { what: "[daemon.limits]".into(), ..l };
+            if let Some(n) = self.count(&l, "max_body_bytes") {
+                d.limits.max_body_bytes = n as usize;
+            }
+            if let Some(n) = self.count(&l, "max_queues") {
+                d.limits.max_queues = n as usize;
+            }
+            if let Some(n) = self.count(&l, "max_categories") {
+                d.limits.max_categories = n as usize;
+            }
+            if let Some(n) = self.count(&l, "max_open_contacts") {
+                d.limits.max_open_contacts = n as usize;
+            }
+        }
+        d
+    }
+
+    fn complaints(&mut self, root: &Tab) -> ComplaintSettings {
+        // 一般 / 重点 / 紧急: a day, four hours, one hour.
+        let mut c = ComplaintSettings {
+            deadlines: [24 * 3_600_000, 4 * 3_600_000, 3_600_000],
+        };
+        let Some(tab) = self.sub_table(root, "complaints", &["deadlines"]) else {
+            return c;
+        };
+        let tab = Tab { what: "[complaints]".into(), ..tab };
+        if let Some(d) = self.sub_table(&tab, "deadlines", &["general", "key", "urgent"]) {
+            for g in Grade::ALL {
+                if let Some(ms) = self.duration(&d, g.as_str()) {
+                    c.deadlines[*g as usize] = ms;
+                }
+            }
+        }
+        c
+    }
+
+    fn schedule(&mut self, v: &Val, default_tz: Tz) -> Option<ScheduleSpec> {
+        let tab = self.table(
+            v,
+            "[[schedule]]".into(),
+            &["name", "timezone", "cron", "length", "windows", "holidays"],
+        )?;
+        let name = self.required_string(&tab, "name").map(|(s, _)| s);
+        let tab = Tab {
+            what: format!("[[schedule]] \"{}\"", name.as_deref().unwrap_or("?")),
+            ..tab
+        };
+        let timezone = self.timezone(&tab, "timezone").unwrap_or(default_tz);
+        let mut windows = Vec::new();
+        if tab.get("cron").is_some() || tab.get("length").is_some() {
+            if let Some(w) = self.window(&tab) {
+                windows.push(w);
+            }
+        }
+        for w in self.table_array(&tab, "windows") {
+            if let Some(wt) = self.table(w, format!("a window of {}", tab.what), &["cron", "length"])
+            {
+                if let Some(w) = self.window(&wt) {
+                    windows.push(w);
+                }
+            }
+        }
+        if windows.is_empty() {
+            self.err(
+                &tab.span,
+                format!("{} has no windows: give `cron` and `length`, or `windows = [{{ cron = ..., length = ... }}]`", tab.what),
+            );
+        }
+        let mut holidays = Vec::new();
+        for (s, span) in self.strings(&tab, "holidays") {
+            match NaiveDate::parse_from_str(&s, "%Y-%m-%d") {
+                Ok(d) => holidays.push(d),
+                Err(_) => self.err(&span, format!("holiday \"{s}\" is not a date like 2027-01-01")),
+            }
+        }
+        Some(ScheduleSpec {
+            name: name?,
+            timezone,
+            windows,
+            holidays,
+        })
+    }
+
+    fn window(&mut self, tab: &Tab) -> Option<CronWindow> {
+        self.required(tab, "cron");
+        self.required(tab, "length");
+        let cron = self.cron(tab, "cron");
+        let length = self.duration(tab, "length");
+        if length == Some(0) {
+            self.err(&tab.get("length").unwrap().span(), "a window's `length` must be more than 0s");
+        }
+        Some(CronWindow {
+            cron: cron?,
+            length: length?,
+        })
+    }
+
+    fn queue(&mut self, v: &Val, schedules: &[ScheduleSpec]) -> Option<QueueProfile> {
+        let tab = self.table(
+            v,
+            "[[queue]]".into(),
+            &[
+                "name",
+                "channel",
+                "service_level",
+                "window",
+                "short_abandon",
+                "response",
+            ],
+        )?;
+        let name = self.required_string(&tab, "name").map(|(s, _)| s);
+        let tab = Tab {
+            what: format!("[[queue]] \"{}\"", name.as_deref().unwrap_or("?")),
+            ..tab
+        };
+        self.required(&tab, "channel");
+        let channel = self.word(&tab, "channel", Channel::parse, &Channel::expected());
+        let mut q = QueueProfile {
+            pattern: String::new(),
+            channel: channel.unwrap_or(Channel::Other),
+            service_level_target: 0.8,
+            service_level_threshold: 20_000,
+            service_level_formula: SlFormula::ExcludeShortAbandons,
+            window: 15 * 60_000,
+            short_abandon: 5_000,
+            response: ResponseStandards {
+                approaching: 0.8,
+                ..Default::default()
+            },
+        };
+        if let Some(sl) = self.sub_table(&tab, "service_level", &["target", "within", "formula"]) {
+            if let Some(t) = self.ratio(&sl, "target") {
+                q.service_level_target = t;
+            }
+            if let Some(t) = self.duration(&sl, "within") {
+                q.service_level_threshold = t;
+            }
+            if let Some(f) = self.word(
+                &sl,
+                "formula",
+                SlFormula::parse,
+                &SlFormula::NAMES.join(", "),
+            ) {
+                q.service_level_formula = f;
+            }
+        }
+        if let Some(w) = self.duration(&tab, "window") {
+            if w < 60_000 {
+                self.err(&tab.get("window").unwrap().span(), format!("`window` in {} must be at least 1m", tab.what));
+            } else {
+                q.window = w;
+            }
+        }
+        if let Some(d) = self.duration(&tab, "short_abandon") {
+            q.short_abandon = d;
+        }
+        let clocks = ["first", "next", "follow_up"];
+        let mut allowed: Vec<&str> = clocks.to_vec();
+        allowed.extend(["approaching", "calendar"]);
+        allowed.extend(Priority::ALL.iter().map(|p| p.as_str()));
+        if let Some(r) = self.sub_table(&tab, "response", &allowed) {
+            for clock in Clock::ALL {
+                if let Some(d) = self.duration(&r, clock.as_str()) {
+                    q.response.limits[clock as usize] = [Some(d); 4];
+                }
+            }
+            // Per-priority standards override the queue's own.
+            for p in Priority::ALL {
+                if let Some(pt) = self.sub_table(&r, p.as_str(), &clocks) {
+                    for clock in Clock::ALL {
+                        if let Some(d) = self.duration(&pt, clock.as_str()) {
+                            q.response.limits[clock as usize][*p as usize] = Some(d);
+                        }
+                    }
+                }
+            }
+            if let Some(a) = self.ratio(&r, "approaching") {
+                q.response.approaching = a;
+            }
+            if let Some((cal, span)) = self.string(&r, "calendar") {
+                q.response.calendar = schedules.iter().position(|s| s.name == cal);
+                if q.response.calendar.is_none() {
+                    self.err(&span, format!("{}: unknown schedule \"{cal}\" for `calendar` (defined: {})", tab.what, names(schedules.iter().map(|s| &s.name))));
+                }
+            }
+        }
+        // Kept even with a bad channel (already reported), so rules naming it do not cascade.
+        q.pattern = name?;
+        Some(q)
+    }
+
+    fn rule(
+        &mut self,
+        v: &Val,
+        schedules: &[ScheduleSpec],
+        queues: &[QueueProfile],
+    ) -> Option<Rule> {
+        let common = [
+            "name",
+            "kind",
+            "description",
+            "queues",
+            "channels",
+            "hold",
+            "clear_hold",
+            "cooldown",
+        ];
+        let thresholds = ["info", "warning", "critical", "crisis", "clear", "when", "min_volume"];
+        // Read `kind` first so the allowed keys can depend on it.
+        let kind_name = v
+            .get_ref()
+            .as_table()
+            .and_then(|t| t.get("kind"))
+            .and_then(|k| k.get_ref().as_str())
+            .unwrap_or("");
+        let mut allowed: Vec<&str> = common.to_vec();
+        match kind_name {
+            "queue_depth" | "longest_wait" | "service_level" => allowed.extend(thresholds),
+            "metric" => {
+                allowed.extend(thresholds);
+                allowed.extend(["metric", "direction"]);
+            }
+            "response_time" => allowed.extend([
+                "clock",
+                "priorities",
+                "window",
+                "breaches",
+                "approaching",
+                "severity",
+            ]),
+            "complaint_spike" => allowed.extend([
+                "window",
+                "by",
+                "keywords",
+                "min_count",
+                "min_ratio",
+                "p_value",
+                "prior_per_hour",
+                "clear_ratio",
+                "severity",
+            ]),
+            "complaint_deadline" => allowed.extend(["grades", "deadline", "severity"]),
+            _ => {}
+        }
+        let tab = self.table(v, "[[rule]]".into(), &allowed)?;
+        let name = self.required_string(&tab, "name").map(|(s, _)| s);
+        let tab = Tab {
+            what: format!("[[rule]] \"{}\"", name.as_deref().unwrap_or("?")),
+            ..tab
+        };
+        self.required(&tab, "kind")?;
+        let kind_span = tab.get("kind").unwrap().span();
+        let description = self.string(&tab, "description").map(|(s, _)| s);
+        let queue_patterns = self.strings(&tab, "queues");
+        for (p, span) in &queue_patterns {
+            let known = queues
+                .iter()
+                .any(|q| glob_match(p, &q.pattern) || glob_match(&q.pattern, p));
+            if !known {
+                self.err(
+                    span,
+                    format!(
+                        "{}: queue \"{p}\" matches no [[queue]] (defined: {})",
+                        tab.what,
+                        names(queues.iter().map(|q| &q.pattern))
+                    ),
+                );
+            }
+        }
+        let channels = self.words(&tab, "channels", Channel::parse, &Channel::expected());
+        let severity_words = Severity::ALL.map(|s| s.as_str()).join(", ");
+        let mut rule = Rule {
+            name: String::new(),
+            description,
+            kind: RuleKind::QueueDepth,
+            queues: queue_patterns.into_iter().map(|(p, _)| p).collect(),
+            channels,
+            thresholds: Thresholds::default(),
+            overrides: Vec::new(),
+            clear: None,
+            hold: self.duration(&tab, "hold").unwrap_or(0),
+            clear_hold: self.duration(&tab, "clear_hold").unwrap_or(0),
+            cooldown: self.duration(&tab, "cooldown").unwrap_or(600_000),
+            min_volume: 0,
+        };
+        let is_duration = kind_name == "longest_wait";
+        rule.kind = match kind_name {
+            "queue_depth" => RuleKind::QueueDepth,
+            "longest_wait" => RuleKind::LongestWait,
+            "service_level" => RuleKind::ServiceLevel,
+            "metric" => {
+                let metric = self.required_string(&tab, "metric");
+                if let Some((m, span)) = &metric {
+                    if !floorwatch_protocol::QueueMetrics::METRICS.contains(&m.as_str()) {
+                        self.err(span, format!("{}: unknown metric \"{m}\"; expected one of: {}", tab.what, floorwatch_protocol::QueueMetrics::METRICS.join(", ")));
+                    }
+                }
+                let below = self
+                    .word(
+                        &tab,
+                        "direction",
+                        |s| match s {
+                            "above" => Some(false),
+                            "below" => Some(true),
+                            _ => None,
+                        },
+                        "above, below",
+                    )
+                    .unwrap_or(false);
+                RuleKind::Metric {
+                    metric: metric.map(|m| m.0).unwrap_or_default(),
+                    below,
+                }
+            }
+            "response_time" => {
+                self.required(&tab, "clock");
+                let clock = self.word(&tab, "clock", Clock::parse, "first, next, follow_up");
+                RuleKind::ResponseTime {
+                    clock: clock.unwrap_or(Clock::First),
+                    priorities: self.words(&tab, "priorities", Priority::parse, &Priority::expected()),
+                    window: self.duration(&tab, "window").unwrap_or(15 * 60_000),
+                    breaches: self.count(&tab, "breaches").unwrap_or(1).max(1) as u32,
+                    approaching: self.count(&tab, "approaching").map(|n| n.max(1) as u32),
+                    severity: self
+                        .word(&tab, "severity", Severity::parse, &severity_words)
+                        .unwrap_or(Severity::Critical),
+                }
+            }
+            "complaint_spike" => {
+                let by = self
+                    .word(&tab, "by", GroupBy::parse, &GroupBy::NAMES.join(", "))
+                    .unwrap_or(GroupBy::All);
+                let keywords: Vec<String> = self
+                    .strings(&tab, "keywords")
+                    .into_iter()
+                    .map(|(k, _)| k.to_lowercase())
+                    .collect();
+                if by == GroupBy::Keyword && keywords.is_empty() {
+                    self.err(&tab.span, format!("{}: `by = \"keyword\"` needs `keywords = [...]`", tab.what));
+                }
+                let p_value = self.ratio(&tab, "p_value").unwrap_or(0.001);
+                let min_ratio = self.number(&tab, "min_ratio").map(|n| n.0).unwrap_or(3.0);
+                let clear_ratio = self.number(&tab, "clear_ratio").map(|n| n.0).unwrap_or(1.5);
+                if clear_ratio > min_ratio {
+                    self.err(&tab.get("clear_ratio").map(|v| v.span()).unwrap_or(tab.span.clone()), format!("{}: `clear_ratio` ({clear_ratio}) must not exceed `min_ratio` ({min_ratio})", tab.what));
+                }
+                RuleKind::ComplaintSpike(SpikeRule {
+                    window: self.duration(&tab, "window").unwrap_or(15 * 60_000),
+                    by,
+                    keywords,
+                    min_count: self.count(&tab, "min_count").unwrap_or(5) as u32,
+                    min_ratio,
+                    p_value,
+                    prior_per_hour: self.number(&tab, "prior_per_hour").map(|n| n.0).unwrap_or(2.0),
+                    clear_ratio,
+                    severity: self
+                        .word(&tab, "severity", Severity::parse, &severity_words)
+                        .unwrap_or(Severity::Crisis),
+                })
+            }
+            "complaint_deadline" => RuleKind::ComplaintDeadline {
+                grades: self.words(&tab, "grades", Grade::parse, &Grade::expected()),
+                deadline: self.duration(&tab, "deadline"),
+                severity: self
+                    .word(&tab, "severity", Severity::parse, &severity_words)
+                    .unwrap_or(Severity::Critical),
+            },
+            other => {
+                self.err(
+                    &kind_span,
+                    format!("{}: unknown kind \"{other}\"; expected one of: {}", tab.what, RuleKind::NAMES.join(", ")),
+                );
+                return None;
+            }
+        };
+        if rule.queues.is_empty() && rule.watches_queues() && queues.is_empty() {
+            self.err(&tab.span, format!("{} watches queues, but no [[queue]] is defined", tab.what));
+        }
+        if matches!(
+            rule.kind,
+            RuleKind::QueueDepth | RuleKind::LongestWait | RuleKind::ServiceLevel | RuleKind::Metric { .. }
+        ) {
+            let below = rule.fires_below();
+            rule.thresholds = self.thresholds(&tab, is_duration, below, true);
+            let is_ratio = match &rule.kind {
+                RuleKind::ServiceLevel => true,
+                RuleKind::Metric { metric, .. } => metric == "service_level" || metric == "abandonment_rate",
+                _ => false,
+            };
+            if is_ratio {
+                for s in Severity::ALL.iter().map(|s| s.as_str()).chain(["clear"]) {
+                    if let Some((v, span)) = self.level(&tab, s, false) {
+                        if !(0.0..=1.0).contains(&v) {
+                            self.err(&span, format!("{}: `{s}` must be a ratio between 0 and 1 (0.8 for 80%), found {v}", tab.what));
+                        }
+                    }
+                }
+            }
+            if let Some((c, span)) = self.level(&tab, "clear", is_duration) {
+                if let Some(first) = rule.thresholds.first() {
+                    let wrong_side = if below { c < first } else { c > first };
+                    if wrong_side {
+                        self.err(&span, format!("{}: `clear` ({c}) must be {} the first threshold ({first}) so the rule can clear", tab.what, if below { "at or above" } else { "at or below" }));
+                    }
+                }
+                rule.clear = Some(c);
+            }
+            rule.min_volume = self.count(&tab, "min_volume").unwrap_or(match rule.kind {
+                RuleKind::ServiceLevel => 10,
+                _ => 0,
+            }) as u32;
+            for w in self.table_array(&tab, "when") {
+                let mut allowed = vec!["schedule"];
+                allowed.extend(Severity::ALL.map(|s| s.as_str()));
+                let Some(wt) = self.table(w, format!("[[rule.when]] of {}", tab.what), &allowed) else {
+                    continue;
+                };
+                let sched = self.required_string(&wt, "schedule");
+                let th = self.thresholds(&wt, is_duration, below, false);
+                if let Some((s, span)) = sched {
+                    match schedules.iter().position(|x| x.name == s) {
+                        Some(i) => rule.overrides.push((i, th)),
+                        None => self.err(&span, format!("{}: unknown schedule \"{s}\" (defined: {})", wt.what, names(schedules.iter().map(|s| &s.name)))),
+                    }
+                }
+            }
+        }
+        rule.name = name?;
+        Some(rule)
+    }
+
+    /// A threshold value: a number, or a duration string in seconds for `longest_wait`.
+    fn level(&mut self, tab: &Tab, key: &str, is_duration: bool) -> Option<(f64, Span)> {
+        let v = tab.get(key)?;
+        if is_duration {
+            let ms = self.duration(tab, key)?;
+            Some((ms as f64 / 1000.0, v.span()))
+        } else {
+            self.number(tab, key)
+        }
+    }
+
+    fn thresholds(&mut self, tab: &Tab, is_duration: bool, below: bool, required: bool) -> Thresholds {
+        let mut th = Thresholds::default();
+        let mut prev: Option<(Severity, f64)> = None;
+        for s in Severity::ALL {
+            let Some((v, span)) = self.level(tab, s.as_str(), is_duration) else {
+                continue;
+            };
+            if let Some((ps, pv)) = prev {
+                let reversed = if below { v > pv } else { v < pv };
+                if reversed {
+                    self.err(&span, format!(
+                        "{}: `{s}` ({v}) and `{ps}` ({pv}) are reversed: a worse severity needs a {} value",
+                        tab.what,
+                        if below { "lower" } else { "higher" }
+                    ));
+                }
+            }
+            prev = Some((s, v));
+            th.levels[s as usize] = Some(v);
+        }
+        if required && th.is_empty() {
+            self.err(&tab.span, format!("{} has no thresholds: set at least one of info, warning, critical, crisis", tab.what));
+        }
+        th
+    }
+
+    fn test(&mut self, v: &Val, rules: &[Rule], base_dir: Option<&Path>) -> Option<ConfigTest> {
+        let tab = self.table(v, "[[test]]".into(), &["name", "events", "events_file", "at", "expect"])?;
+        let name = self.required_string(&tab, "name").map(|(s, _)| s);
+        let tab = Tab {
+            what: format!("[[test]] \"{}\"", name.as_deref().unwrap_or("?")),
+            ..tab
+        };
+        let span = tab.span.clone();
+        let line = self.src[..span.start.min(self.src.len())].matches('\n').count() + 1;
+        let mut origin = format!("{}:{line}", self.file);
+        let events = match (self.string(&tab, "events"), self.string(&tab, "events_file")) {
+            (Some((e, _)), None) => Some(e),
+            (None, Some((f, fspan))) => {
+                let path = base_dir.map(|d| d.join(&f)).unwrap_or_else(|| f.clone().into());
+                origin = path.display().to_string();
+                match std::fs::read_to_string(&path) {
+                    Ok(s) => Some(s),
+                    Err(e) => {
+                        self.err(&fspan, format!("{}: cannot read `events_file` {}: {e}", tab.what, path.display()));
+                        None
+                    }
+                }
+            }
+            _ => {
+                self.err(&span, format!("{} needs exactly one of `events` or `events_file`", tab.what));
+                None
+            }
+        };
+        let at = self.string(&tab, "at").and_then(|(s, sp)| match DateTime::parse_from_rfc3339(&s) {
+            Ok(t) => Some(t.timestamp_millis()),
+            Err(e) => {
+                self.err(&sp, format!("`at` in {}: not an RFC 3339 time ({e})", tab.what));
+                None
+            }
+        });
+        let mut expect = Vec::new();
+        for e in self.table_array(&tab, "expect") {
+            let Some(et) = self.table(e, format!("an [[test.expect]] of {}", tab.what), &["rule", "scope", "severity", "status"]) else {
+                continue;
+            };
+            let rule = self.required_string(&et, "rule");
+            if let Some((r, span)) = &rule {
+                if !rules.iter().any(|x| &x.name == r) {
+                    self.err(span, format!("{}: unknown rule \"{r}\"", et.what));
+                }
+            }
+            let scope = self.required_string(&et, "scope");
+            let severity = self.word(&et, "severity", Severity::parse, &Severity::ALL.map(|s| s.as_str()).join(", "));
+            let open = self
+                .word(
+                    &et,
+                    "status",
+                    |s| match s {
+                        "open" => Some(Some(true)),
+                        "resolved" => Some(Some(false)),
+                        "any" => Some(None),
+                        _ => None,
+                    },
+                    "open, resolved, any",
+                )
+                .flatten();
+            if let (Some((rule, _)), Some((scope, _))) = (rule, scope) {
+                expect.push(Expectation { rule, scope, severity, open });
+            }
+        }
+        Some(ConfigTest {
+            name: name?,
+            events: events?,
+            origin,
+            at,
+            expect,
+        })
+    }
+}
+
+/// Parses a cron expression the way the `cron` crate reads it, refusing the forms that would
+/// silently mean something else: five fields (no seconds) and numeric days of the week (the crate
+/// counts Sunday as 1, unlike classic cron's 0).
+pub fn check_cron(expr: &str) -> Result<cron::Schedule, String> {
+    let fields: Vec<&str> = expr.split_whitespace().collect();
+    if !(6..=7).contains(&fields.len()) {
+        return Err(format!(
+            "cron \"{expr}\" has {} fields; expected 6 or 7 with seconds first, e.g. \"0 0 9 * * Mon-Fri\"",
+            fields.len()
+        ));
+    }
+    if fields[5].chars().any(|c| c.is_ascii_digit()) {
+        return Err(format!(
+            "cron \"{expr}\": write days of the week by name (Mon-Fri, Sun), not number: numbering differs between cron dialects"
+        ));
+    }
+    expr.parse::<cron::Schedule>()
+        .map_err(|e| format!("cron \"{expr}\" does not parse: {e}"))
+}
+
+fn names<'a>(it: impl Iterator<Item = &'a String>) -> String {
+    let v: Vec<&str> = it.map(String::as_str).collect();
+    if v.is_empty() {
+        "none".into()
+    } else {
+        v.join(", ")
+    }
+}
+
+/// The allowed word closest to a misspelt one, if it is close enough to be a typo.
+fn closest<'a>(word: &str, allowed: &[&'a str]) -> Option<&'a str> {
+    allowed
+        .iter()
+        .map(|a| (edit_distance(word, a), *a))
+        .filter(|(d, a)| *d <= 2.max(a.len() / 4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, a)| a)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}

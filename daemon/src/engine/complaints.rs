@@ -1,0 +1,234 @@
+//! Complaints: open ones with their grade deadlines, and the counts that spike rules compare with
+//! an hour-of-week baseline.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+
+use floorwatch_protocol::Channel;
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::config::{GroupBy, Millis, SpikeRule};
+
+pub const HOUR: Millis = 3_600_000;
+pub const HOURS_PER_WEEK: usize = 168;
+/// After this many weeks of history an hour's baseline becomes a moving average that forgets
+/// old weeks, so it follows a center that grows or shrinks.
+const BASELINE_MEMORY_WEEKS: f64 = 8.0;
+
+#[derive(Debug, Clone)]
+pub struct OpenComplaint {
+    /// Deadline rules (by rule index) this complaint is overdue for.
+    pub overdue_for: Vec<u16>,
+}
+
+/// A deadline timer: the complaint `id` becomes overdue for `rule` at `due`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DeadlineTimer {
+    pub due: Millis,
+    pub id: u64,
+    pub rule: u16,
+}
+
+#[derive(Debug, Default)]
+pub struct Complaints {
+    pub open: FxHashMap<u64, OpenComplaint>,
+    closed: FxHashSet<u64>,
+    closed_order: VecDeque<(Millis, u64)>,
+    pub timers: BinaryHeap<Reverse<DeadlineTimer>>,
+    pub categories: FxHashMap<Box<str>, u16>,
+}
+
+impl Complaints {
+    pub fn was_closed(&self, id: u64) -> bool {
+        self.closed.contains(&id)
+    }
+
+    pub fn close(&mut self, id: u64, at: Millis) -> Option<OpenComplaint> {
+        let c = self.open.remove(&id)?;
+        if self.closed.insert(id) {
+            self.closed_order.push_back((at, id));
+        }
+        Some(c)
+    }
+
+    pub fn forget_closed_before(&mut self, before: Millis) {
+        while let Some(&(at, id)) = self.closed_order.front() {
+            if at >= before {
+                break;
+            }
+            self.closed.remove(&id);
+            self.closed_order.pop_front();
+        }
+    }
+}
+
+/// Counts and baseline of one complaint group (all, a category, a channel or a keyword) for one
+/// spike rule.
+#[derive(Debug, Clone)]
+pub struct Group {
+    pub key: Box<str>,
+    /// Interned scope id, for the rule instance.
+    pub scope: u32,
+    /// Times of the complaints inside the rule's window.
+    pub recent: VecDeque<Millis>,
+    /// Complaints per hour number (time / HOUR), for the current and the previous hour.
+    pub hours: [(i64, u32); 2],
+    /// Expected complaints per hour, per hour of the week, and how many weeks each has seen.
+    pub baseline: Box<[f64; HOURS_PER_WEEK]>,
+    pub samples: Box<[u32; HOURS_PER_WEEK]>,
+}
+
+impl Group {
+    pub fn new(key: &str, scope: u32) -> Self {
+        Self {
+            key: key.into(),
+            scope,
+            recent: VecDeque::new(),
+            hours: [(i64::MIN, 0); 2],
+            baseline: Box::new([0.0; HOURS_PER_WEEK]),
+            samples: Box::new([0; HOURS_PER_WEEK]),
+        }
+    }
+
+    pub fn count(&mut self, at: Millis) {
+        self.recent.push_back(at);
+        let h = at.div_euclid(HOUR);
+        if let Some(slot) = self.hours.iter_mut().find(|(hour, _)| *hour == h) {
+            slot.1 += 1;
+        } else if h > self.hours[1].0 {
+            self.hours = [self.hours[1], (h, 1)];
+        }
+    }
+
+    pub fn evict(&mut self, before: Millis) {
+        while self.recent.front().is_some_and(|t| *t < before) {
+            self.recent.pop_front();
+        }
+    }
+
+    /// Complaints in the window ending at `now`.
+    pub fn observed(&self, now: Millis) -> u32 {
+        self.recent.iter().filter(|t| **t <= now).count() as u32
+    }
+
+    pub fn count_in_hour(&self, hour: i64) -> u32 {
+        self.hours
+            .iter()
+            .find(|(h, _)| *h == hour)
+            .map(|(_, n)| *n)
+            .unwrap_or(0)
+    }
+
+    /// Expected complaints per hour at hour-of-week `how`.
+    pub fn rate(&self, how: usize, prior: f64) -> f64 {
+        if self.samples[how] == 0 {
+            prior
+        } else {
+            self.baseline[how]
+        }
+    }
+
+    /// Folds one finished hour's count into its hour-of-week baseline.
+    pub fn learn(&mut self, how: usize, count: u32) {
+        let n = f64::from(self.samples[how]);
+        let weight = 1.0 / (n + 1.0).min(BASELINE_MEMORY_WEEKS);
+        self.baseline[how] += weight * (f64::from(count) - self.baseline[how]);
+        self.samples[how] = self.samples[how].saturating_add(1);
+    }
+}
+
+/// The groups a complaint counts in for a spike rule.
+pub fn group_keys(
+    rule: &SpikeRule,
+    channel: Option<Channel>,
+    category: Option<&str>,
+    text: Option<&str>,
+) -> Vec<String> {
+    match rule.by {
+        GroupBy::All => vec!["complaints".into()],
+        GroupBy::Category => vec![format!("category:{}", category.unwrap_or("uncategorised"))],
+        GroupBy::Channel => vec![format!(
+            "channel:{}",
+            channel.map(|c| c.as_str()).unwrap_or("other")
+        )],
+        GroupBy::Keyword => {
+            let Some(text) = text else { return Vec::new() };
+            let lower = text.to_lowercase();
+            rule.keywords
+                .iter()
+                .filter(|k| lower.contains(k.as_str()))
+                .map(|k| format!("keyword:{k}"))
+                .collect()
+        }
+    }
+}
+
+/// P(X >= k) for X ~ Poisson(lambda): how surprising `k` complaints are when `lambda` were
+/// expected.
+pub fn poisson_tail(k: u32, lambda: f64) -> f64 {
+    if k == 0 {
+        return 1.0;
+    }
+    if lambda <= 0.0 {
+        return 0.0;
+    }
+    let kf = f64::from(k);
+    if kf <= lambda {
+        // The tail holds most of the mass: 1 - P(X < k), summing the k lower terms.
+        let mut term = (-lambda).exp();
+        let mut cdf = term;
+        for i in 1..k {
+            term *= lambda / f64::from(i);
+            cdf += term;
+        }
+        return (1.0 - cdf).clamp(0.0, 1.0);
+    }
+    // Sum upward from the k-th term (computed in log space) until the terms vanish.
+    let mut term = (-lambda + kf * lambda.ln() - ln_factorial(k)).exp();
+    let mut sum = 0.0;
+    let mut i = kf;
+    while term > sum * 1e-12 && i < kf + 10_000.0 {
+        sum += term;
+        i += 1.0;
+        term *= lambda / i;
+    }
+    sum.clamp(0.0, 1.0)
+}
+
+fn ln_factorial(n: u32) -> f64 {
+    if n < 256 {
+        (2..=n).map(|i| f64::from(i).ln()).sum()
+    } else {
+        // Stirling's series: exact to ~1e-10 at this size.
+        let x = f64::from(n) + 1.0;
+        (x - 0.5) * x.ln() - x + 0.5 * (2.0 * std::f64::consts::PI).ln() + 1.0 / (12.0 * x)
+            - 1.0 / (360.0 * x.powi(3))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn poisson_tail_known_values() {
+        // P(X >= 1 | 1) = 1 - e^-1
+        assert!((poisson_tail(1, 1.0) - (1.0 - (-1.0f64).exp())).abs() < 1e-12);
+        // P(X >= 10 | 2) = 4.65e-5 (tables)
+        let p = poisson_tail(10, 2.0);
+        assert!((p - 4.6498e-5).abs() < 1e-8, "{p}");
+        assert_eq!(poisson_tail(0, 3.0), 1.0);
+        assert!(poisson_tail(3, 10.0) > 0.99);
+        // Large counts go through Stirling without overflow.
+        assert!(poisson_tail(400, 300.0) < 1e-6);
+    }
+
+    #[test]
+    fn baseline_averages_then_forgets() {
+        let mut g = Group::new("complaints", 0);
+        g.learn(5, 10);
+        g.learn(5, 20);
+        assert!((g.baseline[5] - 15.0).abs() < 1e-9);
+        assert_eq!(g.rate(6, 2.5), 2.5);
+    }
+}

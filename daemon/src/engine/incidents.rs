@@ -1,0 +1,444 @@
+//! Incidents and the life of a rule on one scope: idle -> pending (breaching, not yet for the hold
+//! time) -> firing (an incident is open) -> clearing (back past the clear level, for the clear
+//! hold) -> resolved. A rule that breaches again inside its cool-down reopens the same incident
+//! instead of paging again.
+
+use std::collections::BTreeMap;
+
+use floorwatch_protocol::{
+    Incident, IncidentStatus, Severity, TimelineEntry, TimelineKind, Values,
+};
+
+use super::{Effect, NotifyReason, Notification};
+use crate::config::Millis;
+use crate::engine::calendar::ms_to_utc;
+
+pub const ENGINE_ACTOR: &str = "engine";
+
+/// A rule's latest reading of its scope.
+#[derive(Debug, Clone)]
+pub struct Observation {
+    /// The worst severity whose threshold the reading reaches; `None` when not breaching.
+    pub level: Option<Severity>,
+    /// Back past the clear level (hysteresis): counts towards clearing.
+    pub clear: bool,
+    /// How bad it is, in a direction where larger is worse (for tracking the peak).
+    pub badness: f64,
+    pub figures: Figures,
+    /// One line saying what is wrong, for titles and the timeline.
+    pub summary: String,
+}
+
+/// A few named figures without allocating a map on every evaluation.
+#[derive(Debug, Clone, Default)]
+pub struct Figures(pub Vec<(&'static str, f64)>);
+
+impl Figures {
+    pub fn to_values(&self) -> Values {
+        self.0.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Phase {
+    Idle,
+    Pending { since: Millis, level: Severity },
+    Firing { id: u64, clearing_since: Option<Millis> },
+}
+
+/// One rule on one scope.
+#[derive(Debug, Clone)]
+pub struct Instance {
+    pub phase: Phase,
+    /// The last incident this instance closed, and when: for the flap cool-down.
+    pub last_closed: Option<(u64, Millis)>,
+    /// The worst badness seen while firing.
+    pub peak: f64,
+}
+
+impl Default for Instance {
+    fn default() -> Self {
+        Self {
+            phase: Phase::Idle,
+            last_closed: None,
+            peak: f64::NEG_INFINITY,
+        }
+    }
+}
+
+/// What the rule is, as far as the state machine needs to know.
+pub struct RuleView<'a> {
+    pub index: u16,
+    pub name: &'a str,
+    pub kind: &'static str,
+    pub hold: Millis,
+    pub clear_hold: Millis,
+    pub cooldown: Millis,
+}
+
+/// Open incidents, and those resolved recently enough to be reopened by a flapping rule.
+#[derive(Debug, Default)]
+pub struct Book {
+    pub open: BTreeMap<u64, Record>,
+    pub recent: BTreeMap<u64, Record>,
+    pub next_id: u64,
+}
+
+/// An incident as the engine keeps it.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub incident: Incident,
+    pub rule: u16,
+    pub scope: u32,
+    /// Entries written so far (the next entry's seq is this + 1).
+    pub seq: u32,
+    /// Paged at least once (an inhibited incident is paged when released).
+    pub notified: bool,
+}
+
+impl Book {
+    pub fn entry(
+        rec: &mut Record,
+        at: Millis,
+        actor: &str,
+        kind: TimelineKind,
+        message: String,
+        values: Values,
+        fx: &mut Vec<Effect>,
+    ) {
+        rec.seq += 1;
+        rec.incident.updated_at = ms_to_utc(at);
+        fx.push(Effect::Timeline(TimelineEntry {
+            incident_id: rec.incident.id,
+            seq: rec.seq,
+            at: ms_to_utc(at),
+            actor: actor.to_string(),
+            kind,
+            message,
+            values,
+        }));
+    }
+
+    pub fn notify(rec: &mut Record, reason: NotifyReason, fx: &mut Vec<Effect>) {
+        if rec.incident.inhibited_by.is_some() {
+            return;
+        }
+        rec.notified = true;
+        fx.push(Effect::Notify(Notification {
+            incident_id: rec.incident.id,
+            reason,
+            severity: rec.incident.severity,
+        }));
+    }
+
+    /// The open incident with the worst severity on `scope`, if it is a crisis.
+    fn crisis_on(&self, scope: u32, except: u64) -> Option<u64> {
+        self.open
+            .values()
+            .find(|r| {
+                r.scope == scope
+                    && r.incident.id != except
+                    && r.incident.severity == Severity::Crisis
+            })
+            .map(|r| r.incident.id)
+    }
+
+    /// Advances one instance with a new observation.
+    #[allow(clippy::too_many_arguments)]
+    pub fn step(
+        &mut self,
+        inst: &mut Instance,
+        rule: &RuleView,
+        scope: u32,
+        scope_name: &str,
+        obs: Option<&Observation>,
+        now: Millis,
+        fx: &mut Vec<Effect>,
+    ) {
+        match inst.phase {
+            Phase::Idle => {
+                if let Some(o) = obs.filter(|o| o.level.is_some()) {
+                    let level = o.level.unwrap();
+                    if rule.hold == 0 {
+                        self.fire(inst, rule, scope, scope_name, o, level, now, fx);
+                    } else {
+                        inst.phase = Phase::Pending { since: now, level };
+                    }
+                }
+            }
+            Phase::Pending { since, level } => match obs {
+                None => {}
+                Some(o) => match o.level {
+                    None => inst.phase = Phase::Idle,
+                    Some(l) => {
+                        let level = level.max(l);
+                        if now - since >= rule.hold {
+                            self.fire(inst, rule, scope, scope_name, o, l, now, fx);
+                        } else {
+                            inst.phase = Phase::Pending { since, level };
+                        }
+                    }
+                },
+            },
+            Phase::Firing { id, clearing_since } => {
+                let Some(o) = obs else { return };
+                let Some(rec) = self.open.get_mut(&id) else {
+                    // Resolved by a person meanwhile.
+                    inst.phase = Phase::Idle;
+                    return;
+                };
+                if o.badness > inst.peak {
+                    inst.peak = o.badness;
+                    rec.incident.values_at_peak = o.figures.to_values();
+                    rec.incident.peak_at = Some(ms_to_utc(now));
+                    fx.push(Effect::Incident(Box::new(rec.incident.clone())));
+                }
+                if let Some(level) = o.level {
+                    inst.phase = Phase::Firing {
+                        id,
+                        clearing_since: None,
+                    };
+                    if level > rec.incident.severity {
+                        let from = rec.incident.severity;
+                        rec.incident.severity = level;
+                        rec.incident.title = o.summary.clone();
+                        Book::entry(
+                            rec,
+                            now,
+                            ENGINE_ACTOR,
+                            TimelineKind::SeverityRaised,
+                            format!("{from} -> {level}: {}", o.summary),
+                            o.figures.to_values(),
+                            fx,
+                        );
+                        Book::notify(rec, NotifyReason::Raised, fx);
+                        fx.push(Effect::Incident(Box::new(rec.incident.clone())));
+                        if level == Severity::Crisis {
+                            self.inhibit_others(scope, id, now, fx);
+                        }
+                    }
+                } else if o.clear {
+                    let since = clearing_since.unwrap_or(now);
+                    if now - since >= rule.clear_hold {
+                        self.resolve(id, now, ENGINE_ACTOR, Some(o), fx);
+                        inst.phase = Phase::Idle;
+                        inst.last_closed = Some((id, now));
+                    } else {
+                        inst.phase = Phase::Firing {
+                            id,
+                            clearing_since: Some(since),
+                        };
+                    }
+                } else {
+                    inst.phase = Phase::Firing {
+                        id,
+                        clearing_since: None,
+                    };
+                }
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn fire(
+        &mut self,
+        inst: &mut Instance,
+        rule: &RuleView,
+        scope: u32,
+        scope_name: &str,
+        o: &Observation,
+        level: Severity,
+        now: Millis,
+        fx: &mut Vec<Effect>,
+    ) {
+        inst.peak = o.badness;
+        let values = o.figures.to_values();
+        // Flapping: the same incident comes back inside the cool-down, without a new page.
+        if let Some((old, closed_at)) = inst.last_closed {
+            if now - closed_at < rule.cooldown {
+                if let Some(mut rec) = self.recent.remove(&old) {
+                    let inc = &mut rec.incident;
+                    inc.status = IncidentStatus::Firing;
+                    inc.resolved_at = None;
+                    inc.resolved_by = None;
+                    inc.values_at_close = None;
+                    inc.reopened += 1;
+                    inc.severity = inc.severity.max(level);
+                    Book::entry(
+                        &mut rec,
+                        now,
+                        ENGINE_ACTOR,
+                        TimelineKind::Reopened,
+                        format!(
+                            "breached again {} after clearing, inside the {} cool-down: reopened, not paged again. {}",
+                            crate::config::format_duration(now - closed_at),
+                            crate::config::format_duration(rule.cooldown),
+                            o.summary
+                        ),
+                        values,
+                        fx,
+                    );
+                    fx.push(Effect::Incident(Box::new(rec.incident.clone())));
+                    self.open.insert(old, rec);
+                    inst.phase = Phase::Firing {
+                        id: old,
+                        clearing_since: None,
+                    };
+                    return;
+                }
+            }
+        }
+        self.next_id += 1;
+        let id = self.next_id;
+        let at = ms_to_utc(now);
+        let mut rec = Record {
+            incident: Incident {
+                id,
+                rule: rule.name.to_string(),
+                kind: rule.kind.to_string(),
+                scope: scope_name.to_string(),
+                severity: level,
+                status: IncidentStatus::Firing,
+                title: o.summary.clone(),
+                opened_at: at,
+                updated_at: at,
+                acknowledged_at: None,
+                acknowledged_by: None,
+                resolved_at: None,
+                resolved_by: None,
+                inhibited_by: None,
+                reopened: 0,
+                values_at_open: values.clone(),
+                values_at_peak: values.clone(),
+                peak_at: Some(at),
+                values_at_close: None,
+            },
+            rule: rule.index,
+            scope,
+            seq: 0,
+            notified: false,
+        };
+        let held = if rule.hold > 0 {
+            format!(" (held {})", crate::config::format_duration(rule.hold))
+        } else {
+            String::new()
+        };
+        Book::entry(
+            &mut rec,
+            now,
+            ENGINE_ACTOR,
+            TimelineKind::Opened,
+            format!("{level}: {}{held}", o.summary),
+            values,
+            fx,
+        );
+        let crisis = (level < Severity::Crisis)
+            .then(|| self.crisis_on(scope, id))
+            .flatten();
+        if let Some(c) = crisis {
+            rec.incident.inhibited_by = Some(c);
+            Book::entry(
+                &mut rec,
+                now,
+                ENGINE_ACTOR,
+                TimelineKind::Inhibited,
+                format!("held back by crisis incident #{c} on {scope_name}: recorded, not paged"),
+                Values::new(),
+                fx,
+            );
+        }
+        Book::notify(&mut rec, NotifyReason::Opened, fx);
+        fx.push(Effect::Incident(Box::new(rec.incident.clone())));
+        self.open.insert(id, rec);
+        inst.phase = Phase::Firing {
+            id,
+            clearing_since: None,
+        };
+        if level == Severity::Crisis {
+            self.inhibit_others(scope, id, now, fx);
+        }
+    }
+
+    /// A crisis on `scope` holds back the lesser incidents open there.
+    fn inhibit_others(&mut self, scope: u32, crisis: u64, now: Millis, fx: &mut Vec<Effect>) {
+        for rec in self.open.values_mut() {
+            if rec.scope == scope
+                && rec.incident.id != crisis
+                && rec.incident.severity < Severity::Crisis
+                && rec.incident.inhibited_by.is_none()
+            {
+                rec.incident.inhibited_by = Some(crisis);
+                let scope_name = rec.incident.scope.clone();
+                Book::entry(
+                    rec,
+                    now,
+                    ENGINE_ACTOR,
+                    TimelineKind::Inhibited,
+                    format!("held back by crisis incident #{crisis} on {scope_name}"),
+                    Values::new(),
+                    fx,
+                );
+                fx.push(Effect::Incident(Box::new(rec.incident.clone())));
+            }
+        }
+    }
+
+    /// Closes an incident (by the engine or a person) and releases what it held back.
+    pub fn resolve(
+        &mut self,
+        id: u64,
+        now: Millis,
+        actor: &str,
+        o: Option<&Observation>,
+        fx: &mut Vec<Effect>,
+    ) -> bool {
+        let Some(mut rec) = self.open.remove(&id) else {
+            return false;
+        };
+        let inc = &mut rec.incident;
+        inc.status = IncidentStatus::Resolved;
+        inc.resolved_at = Some(ms_to_utc(now));
+        inc.resolved_by = Some(actor.to_string());
+        inc.values_at_close = o.map(|o| o.figures.to_values());
+        let message = match o {
+            Some(o) => format!("cleared: {}", o.summary),
+            None => format!("resolved by {actor}"),
+        };
+        let values = inc.values_at_close.clone().unwrap_or_default();
+        Book::entry(&mut rec, now, actor, TimelineKind::Resolved, message, values, fx);
+        if rec.notified {
+            Book::notify(&mut rec, NotifyReason::Resolved, fx);
+        }
+        fx.push(Effect::Incident(Box::new(rec.incident.clone())));
+        self.recent.insert(id, rec);
+        self.release(id, now, fx);
+        true
+    }
+
+    fn release(&mut self, crisis: u64, now: Millis, fx: &mut Vec<Effect>) {
+        for rec in self.open.values_mut() {
+            if rec.incident.inhibited_by == Some(crisis) {
+                rec.incident.inhibited_by = None;
+                Book::entry(
+                    rec,
+                    now,
+                    ENGINE_ACTOR,
+                    TimelineKind::Released,
+                    format!("crisis incident #{crisis} resolved: no longer held back"),
+                    Values::new(),
+                    fx,
+                );
+                if !rec.notified {
+                    Book::notify(rec, NotifyReason::Opened, fx);
+                }
+                fx.push(Effect::Incident(Box::new(rec.incident.clone())));
+            }
+        }
+    }
+
+    /// Forgets resolved incidents whose cool-down is over.
+    pub fn prune_recent(&mut self, before: Millis) {
+        self.recent
+            .retain(|_, r| r.incident.resolved_at.map(|t| t.timestamp_millis()).unwrap_or(0) >= before);
+    }
+}

@@ -1,0 +1,1296 @@
+//! The watch engine: where every rule is decided.
+//!
+//! A synchronous state machine with no IO and no clock of its own. `apply` takes one validated
+//! event (its figures are stamped with the event's time); `settle` evaluates the rules of whatever
+//! the applied events touched; `tick(now)` moves the clock, fires timers (response clocks,
+//! complaint deadlines, holds) and re-evaluates everything. Decisions come out as `Effect`s that
+//! the daemon persists and acts on. Replaying the same events with the same ticks gives the same
+//! incidents, so tests and `floorwatch replay` need no sleeping.
+
+pub mod calendar;
+mod complaints;
+mod contacts;
+mod incidents;
+mod queue;
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use chrono::{Datelike, TimeZone, Timelike};
+use floorwatch_protocol::{
+    Channel, ComplaintStep, ContactStep, Grade, Incident, IncidentStatus, Priority, QueueMetrics,
+    Severity, StateSnapshot, TimelineEntry, TimelineKind, Values,
+};
+use rustc_hash::FxHashMap;
+
+use crate::config::{
+    Clock, Config, Millis, Rule, RuleKind, Thresholds, format_duration,
+};
+use calendar::{Schedule, ms_to_utc};
+use complaints::{Complaints, DeadlineTimer, Group, HOUR, OpenComplaint, group_keys, poisson_tail};
+use contacts::{Contact, Contacts, SEEN_ANSWERED, Timer, TimerKind, id_hash};
+pub use incidents::ENGINE_ACTOR;
+use incidents::{Book, Figures, Instance, Observation, Phase, Record, RuleView};
+pub use queue::erlang_c_agents;
+use queue::{Outcome, QueueState, Reading};
+
+/// One validated event, borrowing its strings from the request body.
+#[derive(Debug, Clone, Copy)]
+pub enum Event<'a> {
+    Contact {
+        id: &'a str,
+        step: ContactStep,
+        at: Millis,
+        queue: Option<&'a str>,
+        channel: Option<Channel>,
+        priority: Option<Priority>,
+    },
+    Queue {
+        queue: &'a str,
+        at: Millis,
+        waiting: Option<u32>,
+        longest_wait_ms: Option<Millis>,
+        agents_available: Option<u32>,
+        agents_busy: Option<u32>,
+    },
+    Complaint {
+        id: &'a str,
+        step: ComplaintStep,
+        at: Millis,
+        channel: Option<Channel>,
+        category: Option<&'a str>,
+        grade: Option<Grade>,
+        text: Option<&'a str>,
+    },
+}
+
+impl Event<'_> {
+    pub fn at(&self) -> Millis {
+        match self {
+            Event::Contact { at, .. } | Event::Queue { at, .. } | Event::Complaint { at, .. } => {
+                *at
+            }
+        }
+    }
+}
+
+/// How an event was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    New,
+    /// Same identity as an event already applied: harmless, ignored.
+    Duplicate,
+}
+
+/// Why an event was refused, and which field is to blame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub field: Option<&'static str>,
+    pub reason: String,
+}
+
+fn refuse(field: Option<&'static str>, reason: impl Into<String>) -> Refused {
+    Refused {
+        field,
+        reason: reason.into(),
+    }
+}
+
+/// What the engine decided, for the edges to persist and carry out.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// The incident's new state (insert or update).
+    Incident(Box<Incident>),
+    Timeline(TimelineEntry),
+    /// Someone must be told (delivery is the notifier's job).
+    Notify(Notification),
+    /// A learned hour-of-week complaint baseline, to persist.
+    Baseline(BaselineRow),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notification {
+    pub incident_id: u64,
+    pub reason: NotifyReason,
+    pub severity: Severity,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotifyReason {
+    Opened,
+    Raised,
+    Resolved,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BaselineRow {
+    pub rule: String,
+    pub group: String,
+    pub hour_of_week: u16,
+    pub mean: f64,
+    pub samples: u32,
+}
+
+/// A command from a person that the engine refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    #[error("no incident #{0}")]
+    NotFound(u64),
+    #[error("incident #{0} is already resolved")]
+    Resolved(u64),
+    #[error("incident #{0} is already acknowledged by {1}")]
+    AlreadyAcknowledged(u64, String),
+}
+
+/// Response-time rule state for one queue: recent breaches and contacts near breach.
+#[derive(Debug, Default, Clone)]
+struct ResponseState {
+    breaches: VecDeque<Millis>,
+    approaching: u32,
+}
+
+struct QueueRt {
+    state: QueueState,
+    /// Rules watching this queue, by index.
+    rules: Vec<u16>,
+    /// Per entry of `rules`: response-time state (unused for other kinds).
+    response: Vec<ResponseState>,
+    scope: u32,
+    dirty: bool,
+}
+
+pub struct Engine {
+    cfg: Arc<Config>,
+    now: Millis,
+    warming: bool,
+    schedules: Vec<Schedule>,
+    queues: Vec<QueueRt>,
+    queue_ix: FxHashMap<Box<str>, u16>,
+    dirty: Vec<u16>,
+    contacts: Contacts,
+    complaints: Complaints,
+    /// Per rule index: complaint groups of a spike rule.
+    groups: Vec<Vec<Group>>,
+    group_ix: FxHashMap<(u16, Box<str>), usize>,
+    /// Per rule index: complaints overdue for a deadline rule.
+    overdue: Vec<u32>,
+    complaints_dirty: bool,
+    instances: FxHashMap<(u16, u32), Instance>,
+    scopes: Vec<Box<str>>,
+    scope_ix: FxHashMap<Box<str>, u32>,
+    book: Book,
+    /// Hour number (time / 1 h) the baselines are counting.
+    hour: i64,
+    longest_window: Millis,
+    horizon: Millis,
+    max_cooldown: Millis,
+}
+
+impl Engine {
+    /// A fresh engine whose clock starts at `now`.
+    pub fn new(cfg: Arc<Config>, now: Millis) -> Self {
+        let n = cfg.rules.len();
+        let mut e = Engine {
+            schedules: cfg.schedules.iter().cloned().map(Schedule::new).collect(),
+            longest_window: cfg.longest_window(),
+            horizon: cfg.state_horizon(),
+            max_cooldown: cfg.rules.iter().map(|r| r.cooldown).max().unwrap_or(0),
+            cfg,
+            now,
+            warming: false,
+            queues: Vec::new(),
+            queue_ix: FxHashMap::default(),
+            dirty: Vec::new(),
+            contacts: Contacts::default(),
+            complaints: Complaints::default(),
+            groups: vec![Vec::new(); n],
+            group_ix: FxHashMap::default(),
+            overdue: vec![0; n],
+            complaints_dirty: false,
+            instances: FxHashMap::default(),
+            scopes: Vec::new(),
+            scope_ix: FxHashMap::default(),
+            book: Book::default(),
+            hour: now.div_euclid(HOUR),
+        };
+        for (i, r) in e.cfg.clone().rules.iter().enumerate() {
+            if let RuleKind::ComplaintSpike(s) = &r.kind {
+                if s.by == crate::config::GroupBy::All {
+                    e.group(i as u16, "complaints");
+                }
+            }
+        }
+        e
+    }
+
+    pub fn config(&self) -> &Arc<Config> {
+        &self.cfg
+    }
+
+    pub fn now(&self) -> Millis {
+        self.now
+    }
+
+    /// While warming (replaying the journal after a restart) the engine rebuilds its windows and
+    /// clocks but decides nothing: the incidents are restored from the store instead.
+    pub fn set_warming(&mut self, warming: bool) {
+        self.warming = warming;
+    }
+
+    pub fn open_contacts(&self) -> usize {
+        self.contacts.len()
+    }
+
+    /// Moves the clock forward without evaluating (time never goes back).
+    pub fn set_clock(&mut self, now: Millis) {
+        self.now = self.now.max(now);
+    }
+
+    fn scope(&mut self, name: &str) -> u32 {
+        if let Some(s) = self.scope_ix.get(name) {
+            return *s;
+        }
+        let s = self.scopes.len() as u32;
+        self.scopes.push(name.into());
+        self.scope_ix.insert(name.into(), s);
+        s
+    }
+
+    fn group(&mut self, rule: u16, key: &str) -> usize {
+        if let Some(g) = self.group_ix.get(&(rule, key.into())) {
+            return *g;
+        }
+        let scope = self.scope(key);
+        let list = &mut self.groups[rule as usize];
+        list.push(Group::new(key, scope));
+        let g = list.len() - 1;
+        self.group_ix.insert((rule, key.into()), g);
+        g
+    }
+
+    /// The queue's index, creating its state on first sight.
+    fn queue(&mut self, name: &str) -> Result<u16, Refused> {
+        if let Some(q) = self.queue_ix.get(name) {
+            return Ok(*q);
+        }
+        let Some(profile) = self.cfg.queue_profile(name) else {
+            return Err(refuse(
+                Some("queue"),
+                format!("queue \"{name}\" matches no [[queue]] in the configuration"),
+            ));
+        };
+        if self.queues.len() >= self.cfg.daemon.limits.max_queues {
+            return Err(refuse(
+                Some("queue"),
+                format!(
+                    "new queue \"{name}\" refused: the limit of {} queues is reached (daemon.limits.max_queues)",
+                    self.cfg.daemon.limits.max_queues
+                ),
+            ));
+        }
+        let cfg = self.cfg.clone();
+        let p = &cfg.queues[profile];
+        let rules: Vec<u16> = cfg
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.matches_queue(name, p.channel))
+            .map(|(i, _)| i as u16)
+            .collect();
+        let scope = self.scope(name);
+        let q = self.queues.len() as u16;
+        let mut state = QueueState::new(name, profile, p);
+        state.advance(self.now);
+        self.queues.push(QueueRt {
+            state,
+            response: vec![ResponseState::default(); rules.len()],
+            rules,
+            scope,
+            dirty: false,
+        });
+        self.queue_ix.insert(name.into(), q);
+        Ok(q)
+    }
+
+    fn mark(&mut self, q: u16) {
+        let rt = &mut self.queues[q as usize];
+        if !rt.dirty {
+            rt.dirty = true;
+            self.dirty.push(q);
+        }
+    }
+
+    // ---- events ----
+
+    /// Applies one event. Its effects come out of the next `settle` or `tick`.
+    pub fn apply(&mut self, ev: &Event) -> Result<Applied, Refused> {
+        let at = ev.at();
+        if at < self.now - self.longest_window {
+            return Err(refuse(
+                Some("at"),
+                format!(
+                    "{} is older than the longest window ({}) behind the daemon's clock ({})",
+                    fmt_time(at),
+                    format_duration(self.longest_window),
+                    fmt_time(self.now)
+                ),
+            ));
+        }
+        if at > self.now + self.cfg.daemon.max_future_skew {
+            return Err(refuse(
+                Some("at"),
+                format!(
+                    "{} is {} ahead of the daemon's clock ({}); the limit is daemon.max_future_skew = {}",
+                    fmt_time(at),
+                    format_duration(at - self.now),
+                    fmt_time(self.now),
+                    format_duration(self.cfg.daemon.max_future_skew)
+                ),
+            ));
+        }
+        match *ev {
+            Event::Contact {
+                id,
+                step,
+                at,
+                queue,
+                channel,
+                priority,
+            } => self.contact(id, step, at, queue, channel, priority),
+            Event::Queue {
+                queue,
+                at,
+                waiting,
+                longest_wait_ms,
+                agents_available,
+                agents_busy,
+            } => {
+                let q = self.queue(queue)?;
+                let state = &mut self.queues[q as usize].state;
+                if state.reading.is_some_and(|r| r.at >= at) {
+                    return Ok(Applied::Duplicate);
+                }
+                state.reading = Some(Reading {
+                    at,
+                    waiting,
+                    longest_wait_ms,
+                    agents_available,
+                    agents_busy,
+                });
+                self.mark(q);
+                Ok(Applied::New)
+            }
+            Event::Complaint {
+                id,
+                step,
+                at,
+                channel,
+                category,
+                grade,
+                text,
+            } => self.complaint(id, step, at, channel, category, grade, text),
+        }
+    }
+
+    fn contact(
+        &mut self,
+        id: &str,
+        step: ContactStep,
+        at: Millis,
+        queue: Option<&str>,
+        channel: Option<Channel>,
+        priority: Option<Priority>,
+    ) -> Result<Applied, Refused> {
+        let key = id_hash(id);
+        let Some(slot) = self.contacts.slot_of(key) else {
+            if self.contacts.was_closed(key) {
+                return Ok(Applied::Duplicate);
+            }
+            if step != ContactStep::Arrived {
+                return Err(refuse(
+                    Some("id"),
+                    format!("unknown contact \"{id}\": no \"arrived\" event was taken for it"),
+                ));
+            }
+            return self.arrive(key, at, queue, channel, priority);
+        };
+        let c = self.contacts.get(slot).clone();
+        let q = c.queue;
+        match step {
+            ContactStep::Arrived => return Ok(Applied::Duplicate),
+            ContactStep::Answered => {
+                if c.flags & SEEN_ANSWERED != 0 {
+                    return Ok(Applied::Duplicate);
+                }
+                self.answer(slot, at);
+            }
+            ContactStep::AgentReplied => {
+                if at <= c.last_agent {
+                    return Ok(Applied::Duplicate);
+                }
+                self.contacts.get_mut(slot).last_agent = at;
+                if c.flags & SEEN_ANSWERED == 0 {
+                    self.answer(slot, at);
+                }
+                self.stop_clock(slot, Clock::First);
+                self.stop_clock(slot, Clock::Next);
+            }
+            ContactStep::CustomerReplied => {
+                if at <= c.last_customer {
+                    return Ok(Applied::Duplicate);
+                }
+                self.contacts.get_mut(slot).last_customer = at;
+                self.stop_clock(slot, Clock::Next);
+                self.start_clock(slot, Clock::Next, at);
+            }
+            ContactStep::Abandoned => {
+                if c.flags & SEEN_ANSWERED != 0 {
+                    return Err(refuse(
+                        Some("event"),
+                        format!("contact \"{id}\" was already answered and cannot be abandoned"),
+                    ));
+                }
+                let cfg = self.cfg();
+                let st = &mut self.queues[q as usize].state;
+                let wait = at - c.arrived;
+                st.record(at, Outcome::Abandoned { wait }, &cfg.queues[st.profile]);
+                self.close(slot, at);
+            }
+            ContactStep::Resolved => {
+                if c.flags & SEEN_ANSWERED != 0 {
+                    let cfg = self.cfg();
+                    let st = &mut self.queues[q as usize].state;
+                    let handle = at - c.answered_at;
+                    st.record(at, Outcome::Handled { handle }, &cfg.queues[st.profile]);
+                }
+                self.close(slot, at);
+            }
+        }
+        self.mark(q);
+        Ok(Applied::New)
+    }
+
+    /// The configuration, cheaply shared, so a profile can be borrowed while state changes.
+    fn cfg(&self) -> Arc<Config> {
+        self.cfg.clone()
+    }
+
+    fn arrive(
+        &mut self,
+        key: u64,
+        at: Millis,
+        queue: Option<&str>,
+        channel: Option<Channel>,
+        priority: Option<Priority>,
+    ) -> Result<Applied, Refused> {
+        let Some(queue) = queue else {
+            return Err(refuse(Some("queue"), "an \"arrived\" event needs a queue"));
+        };
+        let q = self.queue(queue)?;
+        let limit = self.cfg.daemon.limits.max_open_contacts;
+        if self.contacts.len() >= limit {
+            return Err(refuse(
+                None,
+                format!(
+                    "contact refused: {limit} contacts are open, the limit (daemon.limits.max_open_contacts); close contacts with \"resolved\" or \"abandoned\" events"
+                ),
+            ));
+        }
+        let cfg = self.cfg.clone();
+        let profile = &cfg.queues[self.queues[q as usize].state.profile];
+        let slot = self.contacts.insert(Contact {
+            id: key,
+            arrived: at,
+            answered_at: 0,
+            due: [0; 3],
+            last_agent: i64::MIN,
+            last_customer: i64::MIN,
+            generation: 0,
+            queue: q,
+            channel: channel.unwrap_or(profile.channel),
+            priority: priority.unwrap_or(Priority::Normal),
+            flags: 0,
+            approaching: 0,
+            live: true,
+        });
+        let rt = &mut self.queues[q as usize];
+        rt.state.waiting.insert((at, slot));
+        rt.state.open_contacts += 1;
+        rt.state.record(at, Outcome::Arrived, profile);
+        self.start_clock(slot, Clock::First, at);
+        self.start_clock(slot, Clock::FollowUp, at);
+        let generation = self.contacts.get(slot).generation;
+        self.contacts.schedule(Timer {
+            due: at + self.horizon,
+            slot,
+            generation,
+            kind: TimerKind::Expire,
+        });
+        self.mark(q);
+        Ok(Applied::New)
+    }
+
+    fn answer(&mut self, slot: u32, at: Millis) {
+        let c = self.contacts.get_mut(slot);
+        c.flags |= SEEN_ANSWERED;
+        c.answered_at = at;
+        let (q, arrived) = (c.queue, c.arrived);
+        let cfg = self.cfg();
+        let st = &mut self.queues[q as usize].state;
+        st.waiting.remove(&(arrived, slot));
+        let wait = at - arrived;
+        st.record(at, Outcome::Answered { wait }, &cfg.queues[st.profile]);
+        self.stop_clock(slot, Clock::First);
+    }
+
+    fn close(&mut self, slot: u32, at: Millis) {
+        for clock in Clock::ALL {
+            self.stop_clock(slot, clock);
+        }
+        let c = self.contacts.get(slot);
+        let (q, arrived) = (c.queue, c.arrived);
+        let st = &mut self.queues[q as usize].state;
+        st.waiting.remove(&(arrived, slot));
+        st.open_contacts = st.open_contacts.saturating_sub(1);
+        self.contacts.remove(slot, at);
+        self.mark(q);
+    }
+
+    fn start_clock(&mut self, slot: u32, clock: Clock, from: Millis) {
+        let c = self.contacts.get(slot);
+        let profile = &self.cfg.queues[self.queues[c.queue as usize].state.profile];
+        let Some(limit) = profile.response.limit(clock, c.priority) else {
+            return;
+        };
+        let approaching = (limit as f64 * profile.response.approaching) as Millis;
+        let (due, warn) = match profile.response.calendar {
+            Some(cal) => {
+                let s = &mut self.schedules[cal];
+                (s.add_open_time(from, limit), s.add_open_time(from, approaching))
+            }
+            None => (from + limit, from + approaching),
+        };
+        let c = self.contacts.get_mut(slot);
+        c.due[clock as usize] = due;
+        let generation = c.generation;
+        let k = clock as u8;
+        if warn < due {
+            self.contacts.schedule(Timer {
+                due: warn,
+                slot,
+                generation,
+                kind: TimerKind::Approaching(k),
+            });
+        }
+        self.contacts.schedule(Timer {
+            due,
+            slot,
+            generation,
+            kind: TimerKind::Breach(k),
+        });
+    }
+
+    fn stop_clock(&mut self, slot: u32, clock: Clock) {
+        let c = self.contacts.get_mut(slot);
+        if c.due[clock as usize] == 0 {
+            return;
+        }
+        c.due[clock as usize] = 0;
+        let bit = 1u8 << clock as u8;
+        if c.approaching & bit != 0 {
+            c.approaching &= !bit;
+            self.count_response(slot, clock, |r| r.approaching = r.approaching.saturating_sub(1));
+        }
+    }
+
+    /// Applies `f` to the response state of each response-time rule that watches this contact's
+    /// clock, and marks the queue for evaluation.
+    fn count_response(&mut self, slot: u32, clock: Clock, f: impl Fn(&mut ResponseState)) {
+        let c = self.contacts.get(slot);
+        let (q, channel, priority) = (c.queue, c.channel, c.priority);
+        let cfg = self.cfg.clone();
+        let rt = &mut self.queues[q as usize];
+        for (i, r) in rt.rules.iter().enumerate() {
+            let rule = &cfg.rules[*r as usize];
+            if let RuleKind::ResponseTime {
+                clock: rc,
+                priorities,
+                ..
+            } = &rule.kind
+            {
+                if *rc == clock
+                    && (priorities.is_empty() || priorities.contains(&priority))
+                    && (rule.channels.is_empty() || rule.channels.contains(&channel))
+                {
+                    f(&mut rt.response[i]);
+                }
+            }
+        }
+        self.mark(q);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn complaint(
+        &mut self,
+        id: &str,
+        step: ComplaintStep,
+        at: Millis,
+        channel: Option<Channel>,
+        category: Option<&str>,
+        grade: Option<Grade>,
+        text: Option<&str>,
+    ) -> Result<Applied, Refused> {
+        let key = id_hash(id);
+        match step {
+            ComplaintStep::Handled => {
+                let Some(c) = self.complaints.close(key, at) else {
+                    if self.complaints.was_closed(key) {
+                        return Ok(Applied::Duplicate);
+                    }
+                    return Err(refuse(
+                        Some("id"),
+                        format!("unknown complaint \"{id}\": no open complaint has this id"),
+                    ));
+                };
+                for r in c.overdue_for {
+                    self.overdue[r as usize] = self.overdue[r as usize].saturating_sub(1);
+                }
+                self.complaints_dirty = true;
+                Ok(Applied::New)
+            }
+            ComplaintStep::Opened => {
+                if self.complaints.open.contains_key(&key) || self.complaints.was_closed(key) {
+                    return Ok(Applied::Duplicate);
+                }
+                if let Some(cat) = category {
+                    let n = self.complaints.categories.len();
+                    if !self.complaints.categories.contains_key(cat) {
+                        let max = self.cfg.daemon.limits.max_categories;
+                        if n >= max {
+                            return Err(refuse(
+                                Some("category"),
+                                format!("new category \"{cat}\" refused: the limit of {max} categories is reached (daemon.limits.max_categories)"),
+                            ));
+                        }
+                        self.complaints.categories.insert(cat.into(), n as u16);
+                    }
+                }
+                let grade = grade.unwrap_or(Grade::General);
+                let cfg = self.cfg.clone();
+                for (i, rule) in cfg.rules.iter().enumerate() {
+                    match &rule.kind {
+                        RuleKind::ComplaintDeadline {
+                            grades, deadline, ..
+                        } if grades.is_empty() || grades.contains(&grade) => {
+                            let due = at + deadline.unwrap_or(cfg.complaints.deadline(grade));
+                            self.complaints.timers.push(std::cmp::Reverse(DeadlineTimer {
+                                due,
+                                id: key,
+                                rule: i as u16,
+                            }));
+                        }
+                        RuleKind::ComplaintSpike(s)
+                            if rule.channels.is_empty()
+                                || channel.is_some_and(|c| rule.channels.contains(&c)) =>
+                        {
+                            for k in group_keys(s, channel, category, text) {
+                                let g = self.group(i as u16, &k);
+                                self.groups[i][g].count(at);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                self.complaints.open.insert(
+                    key,
+                    OpenComplaint {
+                        overdue_for: Vec::new(),
+                    },
+                );
+                self.complaints_dirty = true;
+                Ok(Applied::New)
+            }
+        }
+    }
+
+    // ---- deciding ----
+
+    /// Evaluates the rules of everything touched since the last settle.
+    pub fn settle(&mut self, fx: &mut Vec<Effect>) {
+        let dirty = std::mem::take(&mut self.dirty);
+        for q in &dirty {
+            self.queues[*q as usize].dirty = false;
+            if !self.warming {
+                self.evaluate_queue(*q, fx);
+            }
+        }
+        self.dirty = dirty;
+        self.dirty.clear();
+        if self.complaints_dirty {
+            self.complaints_dirty = false;
+            if !self.warming {
+                self.evaluate_complaints(fx);
+            }
+        }
+    }
+
+    /// Moves the clock to `now`, fires what came due, and re-evaluates every rule.
+    pub fn tick(&mut self, now: Millis, fx: &mut Vec<Effect>) {
+        self.now = self.now.max(now);
+        let now = self.now;
+        while let Some(t) = self.contacts.pop_due(now) {
+            match t.kind {
+                TimerKind::Approaching(k) => {
+                    let clock = Clock::ALL[k as usize];
+                    self.contacts.get_mut(t.slot).approaching |= 1 << k;
+                    self.count_response(t.slot, clock, |r| r.approaching += 1);
+                }
+                TimerKind::Breach(k) => {
+                    let clock = Clock::ALL[k as usize];
+                    self.stop_clock(t.slot, clock);
+                    let due = t.due;
+                    self.count_response(t.slot, clock, |r| r.breaches.push_back(due));
+                }
+                TimerKind::Expire => {
+                    for clock in Clock::ALL {
+                        self.stop_clock(t.slot, clock);
+                    }
+                    self.close(t.slot, now);
+                }
+            }
+        }
+        while let Some(std::cmp::Reverse(t)) = self.complaints.timers.peek().copied() {
+            if t.due > now {
+                break;
+            }
+            self.complaints.timers.pop();
+            if let Some(c) = self.complaints.open.get_mut(&t.id) {
+                c.overdue_for.push(t.rule);
+                self.overdue[t.rule as usize] += 1;
+            }
+        }
+        self.roll_hours(now, fx);
+        let cfg = self.cfg.clone();
+        for rt in &mut self.queues {
+            rt.state.advance(now);
+            for (i, r) in rt.rules.iter().enumerate() {
+                if let RuleKind::ResponseTime { window, .. } = cfg.rules[*r as usize].kind {
+                    let b = &mut rt.response[i].breaches;
+                    while b.front().is_some_and(|t| *t < now - window) {
+                        b.pop_front();
+                    }
+                }
+            }
+        }
+        for (i, groups) in self.groups.iter_mut().enumerate() {
+            if let RuleKind::ComplaintSpike(s) = &cfg.rules[i].kind {
+                for g in groups {
+                    g.evict(now - s.window);
+                }
+            }
+        }
+        self.contacts.forget_closed_before(now - self.longest_window);
+        self.complaints.forget_closed_before(now - self.horizon);
+        self.book.prune_recent(now - self.max_cooldown);
+        self.dirty.clear();
+        for q in 0..self.queues.len() {
+            self.queues[q].dirty = false;
+            if !self.warming {
+                self.evaluate_queue(q as u16, fx);
+            }
+        }
+        self.complaints_dirty = false;
+        if !self.warming {
+            self.evaluate_complaints(fx);
+        }
+    }
+
+    /// At each new hour, folds the finished hours' complaint counts into the baselines.
+    fn roll_hours(&mut self, now: Millis, fx: &mut Vec<Effect>) {
+        let hour = now.div_euclid(HOUR);
+        if hour <= self.hour {
+            return;
+        }
+        let from = self.hour.max(hour - complaints::HOURS_PER_WEEK as i64);
+        self.hour = hour;
+        if self.warming {
+            return;
+        }
+        let cfg = self.cfg.clone();
+        for h in from..hour {
+            let how = hour_of_week(h * HOUR, &cfg);
+            for (i, groups) in self.groups.iter_mut().enumerate() {
+                for g in groups {
+                    g.learn(how, g.count_in_hour(h));
+                    fx.push(Effect::Baseline(BaselineRow {
+                        rule: cfg.rules[i].name.clone(),
+                        group: g.key.to_string(),
+                        hour_of_week: how as u16,
+                        mean: g.baseline[how],
+                        samples: g.samples[how],
+                    }));
+                }
+            }
+        }
+    }
+
+    fn thresholds_now(&mut self, rule: &Rule) -> Thresholds {
+        for (sched, th) in &rule.overrides {
+            if self.schedules[*sched].contains(self.now) {
+                return *th;
+            }
+        }
+        rule.thresholds
+    }
+
+    fn evaluate_queue(&mut self, q: u16, fx: &mut Vec<Effect>) {
+        let cfg = self.cfg.clone();
+        let rt = &self.queues[q as usize];
+        let profile = &cfg.queues[rt.state.profile];
+        let metrics = rt
+            .state
+            .metrics(self.now, profile, cfg.daemon.snapshot_stale_after);
+        let scope = rt.scope;
+        for i in 0..self.queues[q as usize].rules.len() {
+            let r = self.queues[q as usize].rules[i];
+            let rule = &cfg.rules[r as usize];
+            let obs = match &rule.kind {
+                RuleKind::ResponseTime { .. } => {
+                    let resp = &self.queues[q as usize].response[i];
+                    Some(observe_response(rule, &metrics.queue, resp))
+                }
+                _ => {
+                    let th = self.thresholds_now(rule);
+                    observe_threshold(rule, &th, &metrics)
+                }
+            };
+            self.step(r, scope, &metrics.queue, obs.as_ref(), fx);
+        }
+    }
+
+    fn evaluate_complaints(&mut self, fx: &mut Vec<Effect>) {
+        let cfg = self.cfg.clone();
+        let how = hour_of_week(self.now, &cfg);
+        for (i, rule) in cfg.rules.iter().enumerate() {
+            match &rule.kind {
+                RuleKind::ComplaintSpike(s) => {
+                    for g in 0..self.groups[i].len() {
+                        let group = &self.groups[i][g];
+                        let observed = group.observed(self.now);
+                        let rate = group.rate(how, s.prior_per_hour);
+                        let expected = rate * s.window as f64 / HOUR as f64;
+                        let p = poisson_tail(observed, expected.max(0.01));
+                        let ratio = f64::from(observed) / expected.max(0.01);
+                        let spiking = observed >= s.min_count && ratio >= s.min_ratio && p <= s.p_value;
+                        let summary = format!(
+                            "{observed} complaints in {} on {}: {ratio:.1}x the usual {expected:.1} for this hour of the week (p={p:.2e})",
+                            format_duration(s.window),
+                            group.key,
+                        );
+                        let obs = Observation {
+                            level: spiking.then_some(s.severity),
+                            clear: !spiking && (ratio < s.clear_ratio || observed < s.min_count),
+                            badness: ratio,
+                            figures: Figures(vec![
+                                ("ratio", round(ratio)),
+                                ("observed", f64::from(observed)),
+                                ("expected", round(expected)),
+                                ("p_value", p),
+                            ]),
+                            summary,
+                        };
+                        let (scope, key) = (group.scope, group.key.clone());
+                        self.step(i as u16, scope, &key, Some(&obs), fx);
+                    }
+                }
+                RuleKind::ComplaintDeadline { severity, grades, .. } => {
+                    let n = self.overdue[i];
+                    let what = if grades.is_empty() {
+                        "complaints".to_string()
+                    } else {
+                        format!(
+                            "{} complaints",
+                            grades.iter().map(|g| g.as_str()).collect::<Vec<_>>().join("/")
+                        )
+                    };
+                    let obs = Observation {
+                        level: (n > 0).then_some(*severity),
+                        clear: n == 0,
+                        badness: f64::from(n),
+                        figures: Figures(vec![("overdue", f64::from(n))]),
+                        summary: format!("{n} {what} past their handling deadline"),
+                    };
+                    let scope = self.scope("complaints");
+                    self.step(i as u16, scope, "complaints", Some(&obs), fx);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn step(
+        &mut self,
+        rule: u16,
+        scope: u32,
+        scope_name: &str,
+        obs: Option<&Observation>,
+        fx: &mut Vec<Effect>,
+    ) {
+        let r = &self.cfg.rules[rule as usize];
+        let view = RuleView {
+            index: rule,
+            name: &r.name,
+            kind: r.kind_name(),
+            hold: r.hold,
+            clear_hold: r.clear_hold,
+            cooldown: r.cooldown,
+        };
+        let inst = self.instances.entry((rule, scope)).or_default();
+        self.book
+            .step(inst, &view, scope, scope_name, obs, self.now, fx);
+    }
+
+    // ---- people ----
+
+    pub fn acknowledge(
+        &mut self,
+        id: u64,
+        actor: &str,
+        note: Option<&str>,
+        fx: &mut Vec<Effect>,
+    ) -> Result<Incident, CommandError> {
+        let now = self.now;
+        let Some(rec) = self.book.open.get_mut(&id) else {
+            return Err(self.missing(id));
+        };
+        if let (IncidentStatus::Acknowledged, Some(by)) =
+            (rec.incident.status, &rec.incident.acknowledged_by)
+        {
+            return Err(CommandError::AlreadyAcknowledged(id, by.clone()));
+        }
+        rec.incident.status = IncidentStatus::Acknowledged;
+        rec.incident.acknowledged_at = Some(ms_to_utc(now));
+        rec.incident.acknowledged_by = Some(actor.to_string());
+        let message = match note {
+            Some(n) if !n.is_empty() => format!("acknowledged by {actor}: {n}"),
+            _ => format!("acknowledged by {actor}"),
+        };
+        Book::entry(rec, now, actor, TimelineKind::Acknowledged, message, Values::new(), fx);
+        fx.push(Effect::Incident(Box::new(rec.incident.clone())));
+        Ok(rec.incident.clone())
+    }
+
+    pub fn resolve(
+        &mut self,
+        id: u64,
+        actor: &str,
+        note: Option<&str>,
+        fx: &mut Vec<Effect>,
+    ) -> Result<Incident, CommandError> {
+        let now = self.now;
+        let Some(rec) = self.book.open.get(&id) else {
+            return Err(self.missing(id));
+        };
+        let key = (rec.rule, rec.scope);
+        if let Some(n) = note.filter(|n| !n.is_empty()) {
+            self.note(id, actor, n, fx);
+        }
+        self.book.resolve(id, now, actor, None, fx);
+        if let Some(inst) = self.instances.get_mut(&key) {
+            if matches!(inst.phase, Phase::Firing { id: f, .. } if f == id) {
+                inst.phase = Phase::Idle;
+                inst.last_closed = Some((id, now));
+            }
+        }
+        Ok(self.book.recent[&id].incident.clone())
+    }
+
+    /// Adds a note to an incident the engine still holds; `None` when it holds it no longer (an
+    /// older resolved incident: the store adds the note itself).
+    pub fn note(&mut self, id: u64, actor: &str, text: &str, fx: &mut Vec<Effect>) -> Option<()> {
+        let now = self.now;
+        let rec = match self.book.open.get_mut(&id) {
+            Some(r) => r,
+            None => self.book.recent.get_mut(&id)?,
+        };
+        Book::entry(rec, now, actor, TimelineKind::Note, text.to_string(), Values::new(), fx);
+        Some(())
+    }
+
+    fn missing(&self, id: u64) -> CommandError {
+        if self.book.recent.contains_key(&id) || id <= self.book.next_id {
+            CommandError::Resolved(id)
+        } else {
+            CommandError::NotFound(id)
+        }
+    }
+
+    // ---- restart ----
+
+    /// Takes back the incidents that were open when the daemon stopped (with the number of
+    /// timeline entries each has) and the highest incident id ever given. An incident whose rule
+    /// is gone from the configuration is resolved.
+    pub fn restore(&mut self, open: Vec<(Incident, u32)>, max_id: u64, fx: &mut Vec<Effect>) {
+        self.book.next_id = self.book.next_id.max(max_id);
+        for (incident, seq) in open {
+            let rule = self.cfg.rules.iter().position(|r| r.name == incident.rule);
+            let scope = self.scope(&incident.scope);
+            let id = incident.id;
+            let peak = rule
+                .map(|r| badness_of(&self.cfg.rules[r], &incident.values_at_peak))
+                .unwrap_or(f64::NEG_INFINITY);
+            self.book.open.insert(
+                id,
+                Record {
+                    rule: rule.unwrap_or(u16::MAX as usize) as u16,
+                    scope,
+                    seq,
+                    notified: true,
+                    incident,
+                },
+            );
+            match rule {
+                Some(r) => {
+                    let inst = self.instances.entry((r as u16, scope)).or_default();
+                    inst.phase = Phase::Firing {
+                        id,
+                        clearing_since: None,
+                    };
+                    inst.peak = peak;
+                }
+                None => {
+                    let now = self.now;
+                    if let Some(rec) = self.book.open.get_mut(&id) {
+                        Book::entry(
+                            rec,
+                            now,
+                            "config",
+                            TimelineKind::Note,
+                            format!("rule \"{}\" is no longer in the configuration", rec.incident.rule),
+                            Values::new(),
+                            fx,
+                        );
+                    }
+                    self.book.resolve(id, now, "config", None, fx);
+                }
+            }
+        }
+    }
+
+    /// Takes back learned complaint baselines.
+    pub fn restore_baselines(&mut self, rows: Vec<BaselineRow>) {
+        for row in rows {
+            let Some(r) = self.cfg.rules.iter().position(|r| r.name == row.rule) else {
+                continue;
+            };
+            if !matches!(self.cfg.rules[r].kind, RuleKind::ComplaintSpike(_)) {
+                continue;
+            }
+            let how = row.hour_of_week as usize;
+            if how >= complaints::HOURS_PER_WEEK {
+                continue;
+            }
+            let g = self.group(r as u16, &row.group);
+            let group = &mut self.groups[r][g];
+            group.baseline[how] = row.mean;
+            group.samples[how] = row.samples;
+        }
+    }
+
+    /// The open incidents, as records a restarted engine can take back.
+    pub fn open_incidents(&self) -> Vec<(Incident, u32)> {
+        self.book
+            .open
+            .values()
+            .map(|r| (r.incident.clone(), r.seq))
+            .collect()
+    }
+
+    pub fn max_incident_id(&self) -> u64 {
+        self.book.next_id
+    }
+
+    pub fn incident(&self, id: u64) -> Option<&Incident> {
+        self.book
+            .open
+            .get(&id)
+            .or_else(|| self.book.recent.get(&id))
+            .map(|r| &r.incident)
+    }
+
+    // ---- reading ----
+
+    pub fn queue_metrics(&self) -> Vec<QueueMetrics> {
+        self.queues
+            .iter()
+            .map(|rt| {
+                rt.state.metrics(
+                    self.now,
+                    &self.cfg.queues[rt.state.profile],
+                    self.cfg.daemon.snapshot_stale_after,
+                )
+            })
+            .collect()
+    }
+
+    pub fn snapshot(&self) -> StateSnapshot {
+        let mut incidents: Vec<Incident> =
+            self.book.open.values().map(|r| r.incident.clone()).collect();
+        incidents.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.opened_at.cmp(&b.opened_at)));
+        StateSnapshot {
+            at: Some(ms_to_utc(self.now)),
+            queues: self.queue_metrics(),
+            incidents,
+        }
+    }
+}
+
+/// The figure a threshold rule watches, if it can be judged now.
+fn threshold_value(rule: &Rule, m: &QueueMetrics) -> Option<(&'static str, f64)> {
+    let enough = QueueState::volume(m) >= rule.min_volume;
+    match &rule.kind {
+        RuleKind::QueueDepth => Some(("waiting", f64::from(m.waiting))),
+        RuleKind::LongestWait => Some(("longest_wait_s", m.longest_wait_s)),
+        RuleKind::ServiceLevel => enough.then_some(("service_level", m.service_level?)),
+        RuleKind::Metric { metric, .. } => {
+            let name = floorwatch_protocol::QueueMetrics::METRICS
+                .iter()
+                .find(|n| **n == metric.as_str())?;
+            let ratio = matches!(*name, "service_level" | "abandonment_rate" | "asa_s" | "aht_s");
+            if ratio && !enough {
+                return None;
+            }
+            Some((name, m.get(metric)?))
+        }
+        _ => None,
+    }
+}
+
+fn observe_threshold(rule: &Rule, th: &Thresholds, m: &QueueMetrics) -> Option<Observation> {
+    let (name, value) = threshold_value(rule, m)?;
+    let below = rule.fires_below();
+    let level = th.level_of(value, below);
+    let first = th.first()?;
+    let clear_at = match rule.clear {
+        Some(c) if below => c.max(first),
+        Some(c) => c.min(first),
+        None => first,
+    };
+    let clear = if below { value > clear_at } else { value < clear_at };
+    let shown = |v: f64| match rule.kind {
+        RuleKind::LongestWait => format_duration((v.round() * 1000.0) as Millis),
+        RuleKind::ServiceLevel => format!("{:.0}%", v * 100.0),
+        _ if name.ends_with("rate") => format!("{:.1}%", v * 100.0),
+        _ => format!("{}", round(v)),
+    };
+    let bound = level
+        .and_then(|l| th.get(l).map(|t| (l, t)))
+        .map(|(l, t)| format!(" ({l} at {})", shown(t)))
+        .unwrap_or_default();
+    let summary = match &rule.kind {
+        RuleKind::QueueDepth => format!("{}: {} contacts waiting{bound}", m.queue, m.waiting),
+        RuleKind::LongestWait => format!("{}: oldest contact waiting {}{bound}", m.queue, shown(value)),
+        RuleKind::ServiceLevel => format!(
+            "{}: service level {} over {}, target {:.0}% within {}s{bound}",
+            m.queue,
+            shown(value),
+            format_duration((m.window_s * 1000.0) as Millis),
+            m.service_level_target * 100.0,
+            m.service_level_threshold_s
+        ),
+        _ => format!("{}: {name} = {}{bound}", m.queue, shown(value)),
+    };
+    let mut figures = vec![(name, round(value))];
+    for (k, v) in [
+        ("waiting", Some(f64::from(m.waiting))),
+        ("longest_wait_s", Some(m.longest_wait_s)),
+        ("service_level", m.service_level),
+        ("abandonment_rate", m.abandonment_rate),
+        ("agents_available", m.agents_available.map(f64::from)),
+    ] {
+        if k != name {
+            if let Some(v) = v {
+                figures.push((k, round(v)));
+            }
+        }
+    }
+    Some(Observation {
+        level,
+        clear,
+        badness: if below { -value } else { value },
+        figures: Figures(figures),
+        summary,
+    })
+}
+
+fn observe_response(rule: &Rule, queue: &str, r: &ResponseState) -> Observation {
+    let RuleKind::ResponseTime {
+        clock,
+        window,
+        breaches,
+        approaching,
+        severity,
+        ..
+    } = &rule.kind
+    else {
+        unreachable!("observe_response on a {} rule", rule.kind_name())
+    };
+    let n = r.breaches.len() as u32;
+    let level = if n >= *breaches {
+        Some(*severity)
+    } else if approaching.is_some_and(|m| r.approaching >= m) {
+        Some(Severity::Warning)
+    } else {
+        None
+    };
+    Observation {
+        level,
+        clear: n == 0 && approaching.is_none_or(|m| r.approaching < m),
+        badness: f64::from(n) + f64::from(r.approaching) / 1000.0,
+        figures: Figures(vec![
+            ("breaches", f64::from(n)),
+            ("approaching", f64::from(r.approaching)),
+        ]),
+        summary: format!(
+            "{queue}: {n} {} breaches in {} ({breaches} fire it); {} contacts approaching breach",
+            clock.describe(),
+            format_duration(*window),
+            r.approaching
+        ),
+    }
+}
+
+/// The peak figure of a restored incident, in the rule's direction of worse.
+fn badness_of(rule: &Rule, values: &Values) -> f64 {
+    let key = match &rule.kind {
+        RuleKind::QueueDepth => "waiting",
+        RuleKind::LongestWait => "longest_wait_s",
+        RuleKind::ServiceLevel => "service_level",
+        RuleKind::Metric { metric, .. } => metric.as_str(),
+        RuleKind::ResponseTime { .. } => "breaches",
+        RuleKind::ComplaintSpike(_) => "ratio",
+        RuleKind::ComplaintDeadline { .. } => "overdue",
+    };
+    match values.get(key) {
+        Some(v) if rule.fires_below() => -v,
+        Some(v) => *v,
+        None => f64::NEG_INFINITY,
+    }
+}
+
+/// Hour of the week (Monday 00:00 = 0) in the daemon's time zone.
+fn hour_of_week(t: Millis, cfg: &Config) -> usize {
+    let local = cfg.daemon.timezone.from_utc_datetime(&ms_to_utc(t).naive_utc());
+    local.weekday().num_days_from_monday() as usize * 24 + local.hour() as usize
+}
+
+fn round(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
+
+fn fmt_time(t: Millis) -> String {
+    ms_to_utc(t).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+#[cfg(test)]
+mod tests;

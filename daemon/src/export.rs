@@ -1,0 +1,136 @@
+//! The post-crisis review document (复盘) of one incident, as JSON or Markdown: a summary, the
+//! figures at open, peak and close, and the whole timeline.
+
+use std::collections::BTreeSet;
+
+use floorwatch_protocol::{Incident, IncidentDetail, TimelineEntry, Values};
+use serde::Serialize;
+
+use crate::config::format_duration;
+
+#[derive(Debug, Serialize)]
+pub struct Review<'a> {
+    pub incident: &'a Incident,
+    pub summary: Summary,
+    pub figures: Figures<'a>,
+    pub timeline: &'a [TimelineEntry],
+}
+
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    /// Seconds from opening to acknowledgement, if acknowledged.
+    pub time_to_acknowledge_s: Option<f64>,
+    /// Seconds from opening to resolution, if resolved.
+    pub duration_s: Option<f64>,
+    pub people: Vec<String>,
+    pub notes: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Figures<'a> {
+    pub at_open: &'a Values,
+    pub at_peak: &'a Values,
+    pub at_close: Option<&'a Values>,
+}
+
+impl<'a> Review<'a> {
+    pub fn of(d: &'a IncidentDetail) -> Self {
+        let i = &d.incident;
+        let secs = |t: Option<chrono::DateTime<chrono::Utc>>| {
+            t.map(|t| (t - i.opened_at).num_milliseconds() as f64 / 1000.0)
+        };
+        let people: BTreeSet<String> = d
+            .timeline
+            .iter()
+            .filter(|e| e.actor != crate::engine::ENGINE_ACTOR)
+            .map(|e| e.actor.clone())
+            .collect();
+        Review {
+            incident: i,
+            summary: Summary {
+                time_to_acknowledge_s: secs(i.acknowledged_at),
+                duration_s: secs(i.resolved_at),
+                people: people.into_iter().collect(),
+                notes: d
+                    .timeline
+                    .iter()
+                    .filter(|e| e.kind == floorwatch_protocol::TimelineKind::Note)
+                    .count(),
+            },
+            figures: Figures {
+                at_open: &i.values_at_open,
+                at_peak: &i.values_at_peak,
+                at_close: i.values_at_close.as_ref(),
+            },
+            timeline: &d.timeline,
+        }
+    }
+}
+
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+fn time(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+pub fn markdown(r: &Review) -> String {
+    let i = r.incident;
+    let mut out = format!("# Incident #{}: {}\n\n", i.id, cell(&i.title));
+    out += "| | |\n|---|---|\n";
+    out += &format!("| Rule | {} ({}) |\n", cell(&i.rule), i.kind);
+    out += &format!("| Scope | {} |\n", cell(&i.scope));
+    out += &format!("| Severity | {} |\n", i.severity);
+    out += &format!("| Status | {} |\n", i.status);
+    out += &format!("| Opened | {} |\n", time(&i.opened_at));
+    if let (Some(t), Some(by)) = (&i.acknowledged_at, &i.acknowledged_by) {
+        let after = r
+            .summary
+            .time_to_acknowledge_s
+            .map(|s| format!(", {} after opening", format_duration((s * 1000.0) as i64)))
+            .unwrap_or_default();
+        out += &format!("| Acknowledged | {} by {}{after} |\n", time(t), cell(by));
+    }
+    if let Some(t) = &i.resolved_at {
+        let by = i.resolved_by.as_deref().unwrap_or("?");
+        out += &format!("| Resolved | {} by {} |\n", time(t), cell(by));
+    }
+    if let Some(d) = r.summary.duration_s {
+        out += &format!("| Duration | {} |\n", format_duration((d * 1000.0) as i64));
+    }
+    if i.reopened > 0 {
+        out += &format!("| Reopened (flapping) | {} times |\n", i.reopened);
+    }
+    if !r.summary.people.is_empty() {
+        out += &format!("| People involved | {} |\n", cell(&r.summary.people.join(", ")));
+    }
+    out += "\n## Figures\n\n| metric | at open | at peak | at close |\n|---|---|---|---|\n";
+    let mut names: BTreeSet<&String> = i.values_at_open.keys().collect();
+    names.extend(i.values_at_peak.keys());
+    if let Some(c) = &i.values_at_close {
+        names.extend(c.keys());
+    }
+    let show = |v: Option<&f64>| v.map(|v| format!("{v}")).unwrap_or_else(|| "-".into());
+    for n in names {
+        out += &format!(
+            "| {n} | {} | {} | {} |\n",
+            show(i.values_at_open.get(n)),
+            show(i.values_at_peak.get(n)),
+            show(i.values_at_close.as_ref().and_then(|c| c.get(n)))
+        );
+    }
+    out += "\n## Timeline\n\n| # | time | who | what | details |\n|---|---|---|---|---|\n";
+    for e in r.timeline {
+        out += &format!(
+            "| {} | {} | {} | {} | {} |\n",
+            e.seq,
+            time(&e.at),
+            cell(&e.actor),
+            e.kind.as_str(),
+            cell(&e.message)
+        );
+    }
+    out += "\n## Review\n\n- What happened:\n- What worked:\n- What to change (plan, thresholds, staffing):\n";
+    out
+}

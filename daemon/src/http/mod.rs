@@ -1,0 +1,316 @@
+//! The HTTP API (axum). Handlers are thin: check the caller's role, hand the work to the `Watch`
+//! on a blocking thread, and turn the answer into JSON.
+
+pub mod auth;
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use floorwatch_protocol::{ApiError, IncidentStatus, Severity};
+use serde::Deserialize;
+
+use crate::export;
+use crate::store::IncidentFilter;
+use crate::watch::{Watch, WatchError};
+use auth::{Auth, Caller, Role};
+
+/// Reloads the configuration; returns the errors that made it refuse the new file.
+pub type Reloader = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub watch: Arc<Watch>,
+    pub auth: Arc<Auth>,
+    pub prometheus: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    pub reload: Option<Reloader>,
+}
+
+pub fn router(state: AppState, max_body: usize) -> Router {
+    Router::new()
+        .route(
+            "/api/v1/events",
+            post(ingest).layer(DefaultBodyLimit::max(max_body)),
+        )
+        .route("/api/v1/state", get(state_snapshot))
+        .route("/api/v1/incidents", get(list_incidents))
+        .route("/api/v1/incidents/{id}", get(get_incident))
+        .route("/api/v1/incidents/{id}/ack", post(acknowledge))
+        .route("/api/v1/incidents/{id}/resolve", post(resolve))
+        .route("/api/v1/incidents/{id}/notes", post(add_note))
+        .route("/api/v1/incidents/{id}/export", get(export_incident))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(prometheus))
+        .route("/-/reload", post(reload))
+        .with_state(state)
+}
+
+/// An API error: a status and a message, sent as `{"error": "..."}`.
+pub struct ApiErr(StatusCode, String);
+
+impl IntoResponse for ApiErr {
+    fn into_response(self) -> Response {
+        (self.0, Json(ApiError { error: self.1 })).into_response()
+    }
+}
+
+impl From<(StatusCode, String)> for ApiErr {
+    fn from((s, m): (StatusCode, String)) -> Self {
+        ApiErr(s, m)
+    }
+}
+
+impl From<WatchError> for ApiErr {
+    fn from(e: WatchError) -> Self {
+        use crate::engine::CommandError::*;
+        let status = match &e {
+            WatchError::NotUtf8(_) => StatusCode::BAD_REQUEST,
+            WatchError::Command(NotFound(_)) => StatusCode::NOT_FOUND,
+            WatchError::Command(_) => StatusCode::CONFLICT,
+            WatchError::Store(_) | WatchError::Journal(_) => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        ApiErr(status, e.to_string())
+    }
+}
+
+type ApiResult<T> = Result<T, ApiErr>;
+
+/// Runs blocking watch work off the async threads.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> ApiResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiErr(StatusCode::INTERNAL_SERVER_ERROR, format!("worker failed: {e}")))
+}
+
+async fn ingest(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
+    s.auth.check(&headers, Role::Ingest)?;
+    let watch = s.watch.clone();
+    let report = blocking(move || watch.ingest(&body)).await??;
+    // Nothing taken and something refused: the whole batch was bad.
+    let status = if report.accepted == 0 && report.duplicates == 0 && !report.refused.is_empty() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(report)).into_response())
+}
+
+async fn state_snapshot(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    s.auth.check(&headers, Role::Viewer)?;
+    let watch = s.watch.clone();
+    Ok(Json(blocking(move || watch.snapshot()).await?).into_response())
+}
+
+#[derive(Deserialize, Default)]
+struct ListQuery {
+    /// firing, acknowledged, resolved, or open (firing or acknowledged).
+    status: Option<String>,
+    /// The least severity to list.
+    severity: Option<String>,
+    queue: Option<String>,
+    rule: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    limit: Option<u32>,
+}
+
+fn bad_request(msg: String) -> ApiErr {
+    ApiErr(StatusCode::BAD_REQUEST, msg)
+}
+
+fn time_param(name: &str, v: Option<String>) -> ApiResult<Option<chrono::DateTime<chrono::Utc>>> {
+    v.map(|s| {
+        chrono::DateTime::parse_from_rfc3339(&s)
+            .map(|t| t.to_utc())
+            .map_err(|e| bad_request(format!("`{name}` is not an RFC 3339 time: {e}")))
+    })
+    .transpose()
+}
+
+async fn list_incidents(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Response> {
+    s.auth.check(&headers, Role::Viewer)?;
+    let mut f = IncidentFilter {
+        queue: q.queue,
+        rule: q.rule,
+        limit: q.limit,
+        since: time_param("since", q.since)?,
+        until: time_param("until", q.until)?,
+        ..Default::default()
+    };
+    match q.status.as_deref() {
+        None => {}
+        Some("open") => f.open = true,
+        Some(st) => {
+            f.status = Some(IncidentStatus::parse(st).ok_or_else(|| {
+                bad_request(format!("unknown status \"{st}\"; expected firing, acknowledged, resolved or open"))
+            })?)
+        }
+    }
+    if let Some(sev) = q.severity {
+        f.min_severity = Some(Severity::parse(&sev).ok_or_else(|| {
+            bad_request(format!("unknown severity \"{sev}\"; expected info, warning, critical or crisis"))
+        })?);
+    }
+    let watch = s.watch.clone();
+    Ok(Json(blocking(move || watch.incidents(&f)).await??).into_response())
+}
+
+async fn get_incident(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<u64>,
+) -> ApiResult<Response> {
+    s.auth.check(&headers, Role::Viewer)?;
+    let watch = s.watch.clone();
+    match blocking(move || watch.incident(id)).await?? {
+        Some(d) => Ok(Json(d).into_response()),
+        None => Err(ApiErr(StatusCode::NOT_FOUND, format!("no incident #{id}"))),
+    }
+}
+
+/// Body of acknowledge / resolve / note. `by` names the person on an open API; with tokens,
+/// the token's name is used instead.
+#[derive(Deserialize, Default)]
+struct ActionBody {
+    by: Option<String>,
+    note: Option<String>,
+    text: Option<String>,
+}
+
+fn actor(caller: Caller, body: &ActionBody) -> String {
+    caller
+        .or_else(|| body.by.clone().filter(|b| !b.trim().is_empty()))
+        .unwrap_or_else(|| "anonymous".into())
+}
+
+fn action_body(body: &Bytes) -> ApiResult<ActionBody> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(ActionBody::default());
+    }
+    serde_json::from_slice(body).map_err(|e| bad_request(format!("body: {e}")))
+}
+
+async fn acknowledge(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<u64>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let caller = s.auth.check(&headers, Role::Lead)?;
+    let b = action_body(&body)?;
+    let who = actor(caller, &b);
+    let watch = s.watch.clone();
+    let inc = blocking(move || watch.acknowledge(id, &who, b.note.as_deref())).await??;
+    Ok(Json(inc).into_response())
+}
+
+async fn resolve(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<u64>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let caller = s.auth.check(&headers, Role::Lead)?;
+    let b = action_body(&body)?;
+    let who = actor(caller, &b);
+    let watch = s.watch.clone();
+    let inc = blocking(move || watch.resolve(id, &who, b.note.as_deref())).await??;
+    Ok(Json(inc).into_response())
+}
+
+async fn add_note(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<u64>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let caller = s.auth.check(&headers, Role::Lead)?;
+    let b = action_body(&body)?;
+    let Some(text) = b.text.clone().or(b.note.clone()).filter(|t| !t.trim().is_empty()) else {
+        return Err(bad_request("a note needs `text`".into()));
+    };
+    let who = actor(caller, &b);
+    let watch = s.watch.clone();
+    match blocking(move || watch.note(id, &who, &text)).await?? {
+        Some(e) => Ok((StatusCode::CREATED, Json(e)).into_response()),
+        None => Err(ApiErr(StatusCode::NOT_FOUND, format!("no incident #{id}"))),
+    }
+}
+
+#[derive(Deserialize)]
+struct ExportQuery {
+    format: Option<String>,
+}
+
+async fn export_incident(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<u64>,
+    Query(q): Query<ExportQuery>,
+) -> ApiResult<Response> {
+    s.auth.check(&headers, Role::Viewer)?;
+    let format = q.format.unwrap_or_else(|| "md".into());
+    if format != "md" && format != "json" {
+        return Err(bad_request(format!("unknown format \"{format}\"; expected md or json")));
+    }
+    let watch = s.watch.clone();
+    let Some(detail) = blocking(move || watch.incident(id)).await?? else {
+        return Err(ApiErr(StatusCode::NOT_FOUND, format!("no incident #{id}")));
+    };
+    let review = export::Review::of(&detail);
+    let filename = format!("incident-{id}.{format}");
+    let disposition = format!("attachment; filename=\"{filename}\"");
+    Ok(if format == "md" {
+        (
+            [
+                (header::CONTENT_TYPE, "text/markdown; charset=utf-8".to_string()),
+                (header::CONTENT_DISPOSITION, disposition),
+            ],
+            export::markdown(&review),
+        )
+            .into_response()
+    } else {
+        ([(header::CONTENT_DISPOSITION, disposition)], Json(review)).into_response()
+    })
+}
+
+async fn ready(State(s): State<AppState>) -> Response {
+    if s.watch.is_healthy() {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "store or journal writes are failing\n").into_response()
+    }
+}
+
+async fn prometheus(State(s): State<AppState>) -> ApiResult<Response> {
+    let Some(handle) = s.prometheus.clone() else {
+        return Err(ApiErr(StatusCode::NOT_FOUND, "metrics are not enabled".into()));
+    };
+    let watch = s.watch.clone();
+    let text = blocking(move || {
+        crate::telemetry::record_state(&watch);
+        handle.render()
+    })
+    .await?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
+}
+
+async fn reload(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    s.auth.check(&headers, Role::Admin)?;
+    let Some(reload) = s.reload.clone() else {
+        return Err(ApiErr(StatusCode::NOT_FOUND, "this daemon runs an embedded configuration and cannot reload it".into()));
+    };
+    match blocking(move || reload()).await? {
+        Ok(()) => Ok((StatusCode::OK, "reloaded\n").into_response()),
+        Err(errors) => Err(ApiErr(StatusCode::UNPROCESSABLE_ENTITY, errors)),
+    }
+}

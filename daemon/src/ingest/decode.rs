@@ -1,0 +1,316 @@
+//! Decoding an ingest body: one JSON object, a JSON array of objects, or NDJSON (one object a
+//! line). Each event is decoded on its own, so one bad event is refused with its line and field
+//! while the others in the batch go through.
+//!
+//! Good events take the fast path: one serde pass into borrowed fields. Only a failing event is
+//! parsed again, slowly, to say exactly which field is wrong.
+
+use std::borrow::Cow;
+
+use chrono::DateTime;
+use floorwatch_protocol::{Channel, ComplaintStep, ContactStep, Grade, Priority, Refusal};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::config::Millis;
+use crate::engine::Event;
+
+/// The wire form of any event: every field optional, strings borrowed from the body.
+#[derive(Debug, Default, Deserialize)]
+pub struct Wire<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    queue: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    channel: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    event: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    at: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    priority: Option<Cow<'a, str>>,
+    waiting: Option<u32>,
+    longest_wait_s: Option<f64>,
+    agents_available: Option<u32>,
+    agents_busy: Option<u32>,
+    #[serde(borrow)]
+    category: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    grade: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    text: Option<Cow<'a, str>>,
+}
+
+/// One event of a batch, decoded or refused.
+pub struct Item<'a> {
+    pub line: u64,
+    pub index: u64,
+    /// The event's own text, for the journal.
+    pub raw: &'a str,
+    pub wire: Result<Wire<'a>, Refusal>,
+}
+
+/// Splits and decodes a body. A body that is not even a well-formed array gives one refusal.
+pub fn decode(body: &str) -> Vec<Item<'_>> {
+    let start = body.len() - body.trim_start().len();
+    let rest = &body[start..];
+    if rest.starts_with('[') {
+        return decode_array(body);
+    }
+    if rest.starts_with('{') {
+        // A single (perhaps pretty-printed) object, or NDJSON.
+        if let Ok(raw) = serde_json::from_str::<&RawValue>(body) {
+            let line = line_of(body, start);
+            return vec![item(raw.get(), line, 0)];
+        }
+    }
+    let mut items = Vec::new();
+    let mut index = 0;
+    for (n, text) in body.split('\n').enumerate() {
+        let text = text.trim_end_matches('\r');
+        if text.trim().is_empty() {
+            continue;
+        }
+        items.push(item(text, n as u64 + 1, index));
+        index += 1;
+    }
+    items
+}
+
+fn decode_array(body: &str) -> Vec<Item<'_>> {
+    let elems: Vec<&RawValue> = match serde_json::from_str(body) {
+        Ok(v) => v,
+        Err(e) => {
+            return vec![Item {
+                line: e.line() as u64,
+                index: 0,
+                raw: "",
+                wire: Err(Refusal {
+                    line: e.line() as u64,
+                    index: 0,
+                    field: None,
+                    error: format!("the body is not a valid JSON array: {e}"),
+                }),
+            }];
+        }
+    };
+    let base = body.as_ptr() as usize;
+    let mut line = 1u64;
+    let mut seen = 0usize;
+    elems
+        .into_iter()
+        .enumerate()
+        .map(|(i, raw)| {
+            let text = raw.get();
+            let offset = text.as_ptr() as usize - base;
+            line += body[seen..offset].matches('\n').count() as u64;
+            seen = offset;
+            item(text, line, i as u64)
+        })
+        .collect()
+}
+
+fn line_of(body: &str, offset: usize) -> u64 {
+    body[..offset].matches('\n').count() as u64 + 1
+}
+
+fn item(text: &str, line: u64, index: u64) -> Item<'_> {
+    let wire = serde_json::from_str::<Wire>(text).map_err(|_| Refusal {
+        line,
+        index,
+        field: None,
+        error: String::new(),
+    });
+    let wire = match wire {
+        Ok(w) => Ok(w),
+        Err(mut r) => {
+            let (field, error) = explain(text);
+            r.field = field;
+            r.error = error;
+            Err(r)
+        }
+    };
+    Item {
+        line,
+        index,
+        raw: text,
+        wire,
+    }
+}
+
+/// Why an event failed the fast path: parse it loosely and find the field of the wrong type.
+fn explain(text: &str) -> (Option<String>, String) {
+    let v: serde_json::Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(e) => return (None, format!("not valid JSON: {e}")),
+    };
+    let Some(obj) = v.as_object() else {
+        return (None, "expected a JSON object for the event".into());
+    };
+    let strings = [
+        "type", "id", "queue", "channel", "event", "at", "priority", "category", "grade", "text",
+    ];
+    for f in strings {
+        if let Some(x) = obj.get(f) {
+            if !x.is_string() && !x.is_null() {
+                return (Some(f.into()), format!("`{f}` must be a string, found {x}"));
+            }
+        }
+    }
+    for f in ["waiting", "agents_available", "agents_busy"] {
+        if let Some(x) = obj.get(f) {
+            if !x.is_null() && x.as_u64().is_none_or(|n| n > u64::from(u32::MAX)) {
+                return (Some(f.into()), format!("`{f}` must be a whole number, 0 or more, found {x}"));
+            }
+        }
+    }
+    if let Some(x) = obj.get("longest_wait_s") {
+        if !x.is_null() && !x.is_number() {
+            return (Some("longest_wait_s".into()), format!("`longest_wait_s` must be a number of seconds, found {x}"));
+        }
+    }
+    (None, "the event does not fit the ingest contract".into())
+}
+
+/// Checks a decoded event's fields and turns it into an engine event.
+pub fn validate<'w>(w: &'w Wire<'_>, line: u64, index: u64) -> Result<Event<'w>, Refusal> {
+    let bad = |field: &str, error: String| Refusal {
+        line,
+        index,
+        field: Some(field.to_string()),
+        error,
+    };
+    let need = |field: &'static str, v: &'w Option<Cow<'_, str>>| -> Result<&'w str, Refusal> {
+        match v.as_deref() {
+            Some(s) if !s.trim().is_empty() => Ok(s),
+            Some(_) => Err(bad(field, format!("`{field}` must not be empty"))),
+            None => Err(bad(field, format!("`{field}` is missing"))),
+        }
+    };
+    fn word<T>(
+        field: &str,
+        v: &Option<Cow<'_, str>>,
+        parse: fn(&str) -> Option<T>,
+        expected: String,
+        bad: &dyn Fn(&str, String) -> Refusal,
+    ) -> Result<Option<T>, Refusal> {
+        match v.as_deref() {
+            None => Ok(None),
+            Some(s) => parse(s)
+                .map(Some)
+                .ok_or_else(|| bad(field, format!("`{field}`: unknown value \"{s}\"; expected one of: {expected}"))),
+        }
+    }
+    let kind = need("type", &w.kind)?;
+    let at = parse_time(need("at", &w.at)?).map_err(|e| bad("at", e))?;
+    match kind {
+        "contact" => {
+            let id = need("id", &w.id)?;
+            let step = word("event", &w.event, ContactStep::parse, ContactStep::expected(), &bad)?
+                .ok_or_else(|| bad("event", format!("`event` is missing; expected one of: {}", ContactStep::expected())))?;
+            Ok(Event::Contact {
+                id,
+                step,
+                at,
+                queue: w.queue.as_deref(),
+                channel: word("channel", &w.channel, Channel::parse, Channel::expected(), &bad)?,
+                priority: word("priority", &w.priority, Priority::parse, Priority::expected(), &bad)?,
+            })
+        }
+        "queue" => {
+            let queue = need("queue", &w.queue)?;
+            let longest_wait_ms = match w.longest_wait_s {
+                Some(s) if !(0.0..1e9).contains(&s) => {
+                    return Err(bad("longest_wait_s", format!("`longest_wait_s` must be 0 or more seconds, found {s}")));
+                }
+                s => s.map(|s| (s * 1000.0) as Millis),
+            };
+            Ok(Event::Queue {
+                queue,
+                at,
+                waiting: w.waiting,
+                longest_wait_ms,
+                agents_available: w.agents_available,
+                agents_busy: w.agents_busy,
+            })
+        }
+        "complaint" => Ok(Event::Complaint {
+            id: need("id", &w.id)?,
+            step: word("event", &w.event, ComplaintStep::parse, ComplaintStep::expected(), &bad)?
+                .unwrap_or(ComplaintStep::Opened),
+            at,
+            channel: word("channel", &w.channel, Channel::parse, Channel::expected(), &bad)?,
+            category: w.category.as_deref(),
+            grade: word("grade", &w.grade, Grade::parse, Grade::expected(), &bad)?,
+            text: w.text.as_deref(),
+        }),
+        other => Err(bad(
+            "type",
+            format!("unknown event type \"{other}\"; expected one of: contact, queue, complaint"),
+        )),
+    }
+}
+
+/// RFC 3339 to milliseconds since the epoch.
+pub fn parse_time(s: &str) -> Result<Millis, String> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.timestamp_millis())
+        .map_err(|e| format!("`at` is not an RFC 3339 time such as 2026-11-23T09:00:00Z: \"{s}\" ({e})"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusals(body: &str) -> Vec<(u64, Option<String>, String)> {
+        decode(body)
+            .iter()
+            .filter_map(|i| match &i.wire {
+                Err(r) => Some(r.clone()),
+                Ok(w) => validate(w, i.line, i.index).err(),
+            })
+            .map(|r| (r.line, r.field, r.error))
+            .collect()
+    }
+
+    #[test]
+    fn ndjson_names_line_and_field() {
+        let body = concat!(
+            r#"{"type":"contact","id":"c-1","queue":"q","event":"arrived","at":"2026-11-23T09:00:00Z"}"#,
+            "\n\n",
+            r#"{"type":"contact","id":"c-2","queue":"q","event":"arived","at":"2026-11-23T09:00:00Z"}"#,
+            "\n",
+            r#"{"type":"queue","queue":"q","at":"2026-11-23T09:00:00Z","waiting":"lots"}"#,
+            "\n",
+            r#"{"type":"complaint","id":"k","at":"yesterday"}"#,
+            "\n",
+            r#"{"type":"contact","id":"c-3","#,
+        );
+        let r = refusals(body);
+        assert_eq!(r.len(), 4, "{r:?}");
+        assert_eq!((r[0].0, r[0].1.as_deref()), (3, Some("event")));
+        assert!(r[0].2.contains("\"arived\""));
+        assert_eq!((r[1].0, r[1].1.as_deref()), (4, Some("waiting")));
+        assert_eq!((r[2].0, r[2].1.as_deref()), (5, Some("at")));
+        assert_eq!((r[3].0, r[3].1.as_deref()), (6, None));
+        assert!(r[3].2.contains("not valid JSON"));
+    }
+
+    #[test]
+    fn arrays_and_single_objects() {
+        let body = "[\n  {\"type\":\"queue\",\"queue\":\"q\",\"at\":\"2026-11-23T09:00:00Z\"},\n  {\"type\":\"queue\",\"at\":\"2026-11-23T09:00:00Z\"}\n]";
+        let items = decode(body);
+        assert_eq!(items.len(), 2);
+        let r = refusals(body);
+        assert_eq!(r, vec![(3, Some("queue".into()), "`queue` is missing".into())]);
+        let pretty = "{\n \"type\": \"queue\",\n \"queue\": \"q\",\n \"at\": \"2026-11-23T09:00:00Z\"\n}";
+        assert_eq!(decode(pretty).len(), 1);
+        assert!(refusals(pretty).is_empty());
+        let broken = "[{\"type\":\"queue\"},";
+        assert_eq!(decode(broken).len(), 1);
+        assert!(refusals(broken)[0].2.contains("not a valid JSON array"));
+    }
+}

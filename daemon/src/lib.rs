@@ -1,0 +1,21 @@
+//! Floorwatch: a crisis and SLA alerting daemon for contact centers.
+//!
+//! Where things are:
+//! - an event enters through `http` (`POST /api/v1/events`), is decoded and validated in
+//!   `ingest`, and handed to the `watch`, which journals it and applies it to the `engine`;
+//! - a rule is decided in `engine` (a pure state machine with an injected clock);
+//! - what was decided is kept by `store` (SQLite) and leaves through the `watch::Notifier`;
+//! - `config` reads alerts.toml, `check` runs the tests it carries, `sim` plays a contact center,
+//!   `export` writes the post-crisis review, `server` runs it all.
+
+pub mod check;
+pub mod config;
+pub mod engine;
+pub mod export;
+pub mod http;
+pub mod ingest;
+pub mod server;
+pub mod sim;
+pub mod store;
+pub mod telemetry;
+pub mod watch;

@@ -1,0 +1,423 @@
+//! The `floorwatch` command: run the daemon, check a configuration, play the demo, write or
+//! replay a simulated trace.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use floorwatch::config::{self, Config, parse_duration};
+use floorwatch::engine::{Effect, Engine};
+use floorwatch::http::auth::Auth;
+use floorwatch::ingest::replay::{Replay, first_time};
+use floorwatch::server::{self, DaemonOptions};
+use floorwatch::sim::{self, Scenario};
+use floorwatch::watch::{self, Clock};
+use tokio::net::TcpListener;
+use tracing::{info, warn};
+
+#[derive(Parser)]
+#[command(
+    name = "floorwatch",
+    version,
+    about = "Crisis and SLA alerting for contact centers"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon.
+    Run {
+        /// The configuration file.
+        #[arg(long, env = "FLOORWATCH_CONFIG", default_value = "alerts.toml")]
+        config: PathBuf,
+        /// Listen address (overrides daemon.listen).
+        #[arg(long, env = "FLOORWATCH_LISTEN")]
+        listen: Option<SocketAddr>,
+        /// Data directory (overrides daemon.data_dir).
+        #[arg(long, env = "FLOORWATCH_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+    },
+    /// Check a configuration: report every error with file:line:column, then run its tests.
+    Check {
+        #[arg(default_value = "alerts.toml")]
+        file: PathBuf,
+    },
+    /// Run the daemon on the built-in configuration with a simulated center playing an outage.
+    Demo {
+        #[arg(long, default_value = "127.0.0.1:8070")]
+        listen: SocketAddr,
+        /// Data directory (default: a fresh one under the system's temp dir).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// How much faster than real time the simulated center runs.
+        #[arg(long, default_value_t = 3.0)]
+        speed: f64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Write a simulated trace as NDJSON.
+    Simulate {
+        #[arg(long)]
+        out: PathBuf,
+        /// Start time (RFC 3339).
+        #[arg(long, default_value = "2026-11-23T08:00:00Z")]
+        start: String,
+        #[arg(long, default_value = "1h")]
+        duration: String,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// `outage` (an outage 20 minutes in, for 10 minutes) or `normal`.
+        #[arg(long, default_value = "outage")]
+        scenario: String,
+    },
+    /// Feed a recorded trace through the engine and print the incidents it opens.
+    Replay {
+        file: PathBuf,
+        #[arg(long, default_value = "alerts.toml")]
+        config: PathBuf,
+        /// Play at this many times real speed instead of as fast as possible.
+        #[arg(long)]
+        speed: Option<f64>,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check { file } => check(&file),
+        Command::Simulate {
+            out,
+            start,
+            duration,
+            seed,
+            scenario,
+        } => simulate(&out, &start, &duration, seed, &scenario),
+        Command::Replay {
+            file,
+            config,
+            speed,
+        } => replay(&file, &config, speed),
+        Command::Run {
+            config,
+            listen,
+            data_dir,
+        } => runtime()?.block_on(run(config, listen, data_dir)),
+        Command::Demo {
+            listen,
+            data_dir,
+            speed,
+            seed,
+        } => runtime()?.block_on(demo(listen, data_dir, speed, seed)),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn load(path: &Path) -> anyhow::Result<Config> {
+    config::load(path).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+fn check(file: &Path) -> anyhow::Result<()> {
+    let cfg = match config::load(file) {
+        Ok(c) => Arc::new(c),
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+    };
+    println!(
+        "{}: ok ({} queues, {} rules, {} schedules)",
+        file.display(),
+        cfg.queues.len(),
+        cfg.rules.len(),
+        cfg.schedules.len()
+    );
+    let outcomes = floorwatch::check::run_tests(&cfg);
+    let failed = outcomes.iter().filter(|o| !o.failures.is_empty()).count();
+    for o in &outcomes {
+        if o.failures.is_empty() {
+            println!("test \"{}\": passed", o.name);
+        } else {
+            println!("test \"{}\" ({}): FAILED", o.name, o.origin);
+            for f in &o.failures {
+                println!("  - {f}");
+            }
+        }
+    }
+    if !outcomes.is_empty() {
+        println!("{} passed, {} failed", outcomes.len() - failed, failed);
+    }
+    if failed > 0 {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+fn simulate(
+    out: &Path,
+    start: &str,
+    duration: &str,
+    seed: u64,
+    scenario: &str,
+) -> anyhow::Result<()> {
+    let start = chrono::DateTime::parse_from_rfc3339(start)
+        .context("--start must be an RFC 3339 time")?
+        .timestamp_millis();
+    let duration = parse_duration(duration).map_err(|e| anyhow::anyhow!("--duration: {e}"))?;
+    let mut s = Scenario::mid_size_center(start, duration, seed);
+    match scenario {
+        "outage" => s.outage = Some((20 * 60_000, 30 * 60_000)),
+        "normal" => {}
+        other => bail!("unknown scenario \"{other}\"; expected outage or normal"),
+    }
+    let events = sim::simulate(&s);
+    std::fs::write(out, sim::to_ndjson(&events))
+        .with_context(|| format!("writing {}", out.display()))?;
+    eprintln!("wrote {} events to {}", events.len(), out.display());
+    Ok(())
+}
+
+fn replay(file: &Path, config_path: &Path, speed: Option<f64>) -> anyhow::Result<()> {
+    let cfg = Arc::new(load(config_path)?);
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let start = first_time(&text).context("the trace has no valid event")?;
+    let mut engine = Engine::new(cfg.clone(), start);
+    let mut replay = Replay::new(cfg.daemon.tick);
+    let mut fx = Vec::new();
+    let began = Instant::now();
+    let mut opened = 0;
+    let mut stdout = std::io::stdout().lock();
+    let mut print = |fx: &mut Vec<Effect>| {
+        for f in fx.drain(..) {
+            if let Effect::Timeline(e) = f {
+                use floorwatch_protocol::TimelineKind::*;
+                if matches!(e.kind, Opened | SeverityRaised | Reopened | Resolved) {
+                    if e.kind == Opened {
+                        opened += 1;
+                    }
+                    let _ = writeln!(
+                        stdout,
+                        "{}  #{:<4} {:<15} {}",
+                        e.at.format("%Y-%m-%d %H:%M:%S"),
+                        e.incident_id,
+                        e.kind.as_str(),
+                        e.message
+                    );
+                }
+            }
+        }
+    };
+    let items = floorwatch::ingest::decode(&text);
+    for item in &items {
+        let ev = match item
+            .wire
+            .as_ref()
+            .map_err(Clone::clone)
+            .and_then(|w| floorwatch::ingest::validate(w, item.line, item.index))
+        {
+            Ok(ev) => ev,
+            Err(r) => {
+                replay.report.refused.push(r);
+                continue;
+            }
+        };
+        if let Some(speed) = speed {
+            let due = Duration::from_secs_f64(((ev.at() - start) as f64 / 1000.0 / speed).max(0.0));
+            if let Some(wait) = due.checked_sub(began.elapsed()) {
+                std::thread::sleep(wait);
+            }
+        }
+        if let Err(r) = replay.push(&mut engine, &ev, &mut fx) {
+            replay.report.refused.push(floorwatch_protocol::Refusal {
+                line: item.line,
+                index: item.index,
+                field: r.field.map(str::to_string),
+                error: r.reason,
+            });
+        }
+        print(&mut fx);
+    }
+    let end = engine.now() + cfg.daemon.tick;
+    replay.run_until(&mut engine, end, &mut fx);
+    replay.finish(&mut engine, &mut fx);
+    print(&mut fx);
+    let secs = began.elapsed().as_secs_f64();
+    let r = &replay.report;
+    eprintln!(
+        "{} events ({} accepted, {} duplicates, {} refused) in {:.3}s ({:.0} events/s); {} incidents opened, {} still open",
+        items.len(),
+        r.accepted,
+        r.duplicates,
+        r.refused.len(),
+        secs,
+        items.len() as f64 / secs,
+        opened,
+        engine.snapshot().incidents.len()
+    );
+    for refusal in r.refused.iter().take(10) {
+        eprintln!("  line {}: {}", refusal.line, refusal.error);
+    }
+    Ok(())
+}
+
+/// Resolves when SIGTERM or SIGINT arrives; reloads on SIGHUP meanwhile.
+async fn signals(reload: Option<floorwatch::http::Reloader>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+    let mut hup = signal(SignalKind::hangup()).expect("SIGHUP handler");
+    loop {
+        tokio::select! {
+            _ = term.recv() => { info!("SIGTERM: shutting down"); return; }
+            _ = int.recv() => { info!("SIGINT: shutting down"); return; }
+            _ = hup.recv() => match reload.clone() {
+                Some(r) => { let _ = tokio::task::spawn_blocking(move || r()).await; }
+                None => warn!("SIGHUP: nothing to reload (embedded configuration)"),
+            },
+        }
+    }
+}
+
+async fn run(
+    config_path: PathBuf,
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let mut cfg = load(&config_path)?;
+    let overrides = move |c: &mut Config| {
+        if let Some(l) = listen {
+            c.daemon.listen = l;
+        }
+        if let Some(d) = &data_dir {
+            c.daemon.data_dir = d.clone();
+        }
+    };
+    overrides(&mut cfg);
+    let auth = Auth::from_env();
+    if auth.is_open() {
+        warn!("no FLOORWATCH_*_TOKENS set: the API is open to anyone who can reach it");
+    }
+    let opts = DaemonOptions {
+        data_dir: cfg.daemon.data_dir.clone(),
+        config: Arc::new(cfg),
+        config_path: Some(config_path.clone()),
+        clock: watch::wall_clock(),
+        auth,
+        prometheus: Some(floorwatch::telemetry::install()?),
+        notifier: None,
+    };
+    let watch = server::open(&opts)?;
+    let reload = server::reloader(watch.clone(), config_path, overrides);
+    let listener = TcpListener::bind(opts.config.daemon.listen)
+        .await
+        .with_context(|| format!("binding {}", opts.config.daemon.listen))?;
+    server::serve(
+        listener,
+        watch,
+        &opts,
+        Some(reload.clone()),
+        signals(Some(reload)),
+    )
+    .await
+}
+
+async fn demo(
+    listen: SocketAddr,
+    data_dir: Option<PathBuf>,
+    speed: f64,
+    seed: u64,
+) -> anyhow::Result<()> {
+    if !(0.1..=100.0).contains(&speed) {
+        bail!("--speed must be between 0.1 and 100");
+    }
+    let mut cfg = config::parse_config(config::EMBEDDED, "alerts.toml (embedded)", None)
+        .map_err(|e| anyhow::anyhow!("the embedded configuration is invalid:\n{e}"))?;
+    cfg.daemon.listen = listen;
+    cfg.daemon.public_url = format!("http://{listen}");
+    let data_dir = data_dir.unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("floorwatch-demo-{}", std::process::id()))
+    });
+    cfg.daemon.data_dir = data_dir.clone();
+    // Demo time runs `speed` times faster than the wall clock, from now.
+    let wall0 = Instant::now();
+    let sim0 = chrono::Utc::now().timestamp_millis();
+    let clock: Clock = Arc::new(move || sim0 + (wall0.elapsed().as_millis() as f64 * speed) as i64);
+    let opts = DaemonOptions {
+        config: Arc::new(cfg),
+        config_path: None,
+        data_dir: data_dir.clone(),
+        clock: clock.clone(),
+        auth: Auth::default(),
+        prometheus: Some(floorwatch::telemetry::install()?),
+        notifier: None,
+    };
+    let watch = server::open(&opts)?;
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    let addr = listener.local_addr()?;
+    eprintln!(
+        "\nFloorwatch demo: a simulated mid-size center (phone, chat, e-mail) plays an outage every\n\
+         30 simulated minutes ({:.0} minutes of wall time at --speed {speed}).\n\
+         \n  live state:  http://{addr}/api/v1/state\n  incidents:   http://{addr}/api/v1/incidents\n  metrics:     http://{addr}/metrics\n  data dir:    {}\n\
+         \nIncidents and notifications are logged below as they happen. Ctrl-C stops.\n",
+        30.0 / speed,
+        data_dir.display()
+    );
+    let feeder = tokio::spawn(feed_simulation(watch.clone(), clock, speed, seed));
+    let result = server::serve(listener, watch, &opts, None, signals(None)).await;
+    feeder.abort();
+    result
+}
+
+/// Plays the outage scenario over and over, handing each event to the watch when the demo
+/// clock reaches its time.
+async fn feed_simulation(watch: Arc<watch::Watch>, clock: Clock, speed: f64, seed: u64) {
+    let mut start = clock();
+    for cycle in 0u64.. {
+        let mut s = Scenario::outage_demo(start, seed + cycle);
+        s.id_prefix = format!("d{cycle}-");
+        let events = sim::simulate(&s);
+        let mut next = 0;
+        while next < events.len() {
+            let now = clock();
+            let due = events[next..].partition_point(|e| e.at().timestamp_millis() <= now);
+            if due > 0 {
+                let body = sim::to_ndjson(&events[next..next + due]);
+                next += due;
+                let w = watch.clone();
+                match tokio::task::spawn_blocking(move || w.ingest(body.as_bytes())).await {
+                    Ok(Ok(r)) if !r.refused.is_empty() => {
+                        warn!(
+                            "demo: {} events refused, first: {}",
+                            r.refused.len(),
+                            r.refused[0].error
+                        )
+                    }
+                    Ok(Err(e)) => warn!("demo: ingest failed: {e}"),
+                    _ => {}
+                }
+            }
+            tokio::time::sleep(Duration::from_millis((250.0 / speed.max(1.0)) as u64 + 50)).await;
+        }
+        start += s.duration;
+    }
+}

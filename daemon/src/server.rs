@@ -1,0 +1,107 @@
+//! Running the daemon: the HTTP listener, the ticker that drives the engine's clock, reloads, and
+//! a clean shutdown. The listener and the shutdown signal are passed in, so tests and the demo run
+//! the same code on an ephemeral port.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tracing::{error, info};
+
+use crate::config::{self, Config};
+use crate::http::{AppState, Reloader, auth::Auth, router};
+use crate::store::SqliteStore;
+use crate::watch::{Clock, LogNotifier, Notifier, Watch};
+
+pub struct DaemonOptions {
+    pub config: Arc<Config>,
+    /// The file to re-read on reload; `None` for an embedded configuration.
+    pub config_path: Option<PathBuf>,
+    pub data_dir: PathBuf,
+    pub clock: Clock,
+    pub auth: Auth,
+    pub prometheus: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    pub notifier: Option<Arc<dyn Notifier>>,
+}
+
+/// Opens the store and the watch (replaying the journal), ready to serve.
+pub fn open(opts: &DaemonOptions) -> anyhow::Result<Arc<Watch>> {
+    let store = Arc::new(SqliteStore::open(&opts.data_dir)?);
+    let notifier = opts.notifier.clone().unwrap_or_else(|| Arc::new(LogNotifier));
+    let watch = Watch::open(
+        opts.config.clone(),
+        store,
+        notifier,
+        opts.clock.clone(),
+        &opts.data_dir,
+    )?;
+    Ok(Arc::new(watch))
+}
+
+/// Re-reads the configuration file and swaps it in; a file with errors is refused and the
+/// running configuration stays.
+pub fn reloader(watch: Arc<Watch>, path: PathBuf, overrides: impl Fn(&mut Config) + Send + Sync + 'static) -> Reloader {
+    Arc::new(move || {
+        let mut cfg = config::load(&path).map_err(|e| {
+            let msg = e.to_string();
+            error!("reload refused, keeping the running configuration:\n{msg}");
+            msg
+        })?;
+        overrides(&mut cfg);
+        watch.reload(Arc::new(cfg)).map_err(|e| e.to_string())?;
+        info!("configuration reloaded from {}", path.display());
+        Ok(())
+    })
+}
+
+/// Serves the API on `listener` and ticks the engine until `shutdown` completes.
+pub async fn serve(
+    listener: TcpListener,
+    watch: Arc<Watch>,
+    opts: &DaemonOptions,
+    reload: Option<Reloader>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let tick = Duration::from_millis(opts.config.daemon.tick as u64);
+    let ticker = tokio::spawn(run_ticker(watch.clone(), tick));
+    let state = AppState {
+        watch: watch.clone(),
+        auth: Arc::new(opts.auth.clone()),
+        prometheus: opts.prometheus.clone(),
+        reload,
+    };
+    let app = router(state, opts.config.daemon.limits.max_body_bytes);
+    info!("listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    ticker.abort();
+    // A last tick so nothing decided in the final moments is left unsaved.
+    let w = watch.clone();
+    tokio::task::spawn_blocking(move || w.tick()).await?;
+    info!("stopped");
+    Ok(())
+}
+
+async fn run_ticker(watch: Arc<Watch>, every: Duration) {
+    let mut interval = tokio::time::interval(every);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut ticks: u64 = 0;
+    loop {
+        interval.tick().await;
+        ticks += 1;
+        let w = watch.clone();
+        let prune = ticks % (3_600_000 / every.as_millis().max(1) as u64).max(1) == 0;
+        let started = std::time::Instant::now();
+        let _ = tokio::task::spawn_blocking(move || {
+            w.tick();
+            if prune {
+                w.prune_journal();
+            }
+        })
+        .await;
+        metrics::histogram!("floorwatch_tick_seconds").record(started.elapsed().as_secs_f64());
+    }
+}

@@ -1,0 +1,52 @@
+//! The store: incidents, their timelines and the learned complaint baselines. A trait, so that a
+//! PostgreSQL backend can stand beside SQLite later; queries are written in SQL both accept and
+//! built at run time (no database is needed to compile).
+
+mod sqlite;
+
+use floorwatch_protocol::{Incident, IncidentDetail, IncidentStatus, Severity, TimelineEntry, Timestamp};
+
+use crate::engine::{BaselineRow, Effect};
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Database(#[from] rusqlite::Error),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("cannot create the data directory {0}: {1}")]
+    DataDir(String, std::io::Error),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Which incidents `incidents` lists.
+#[derive(Debug, Clone, Default)]
+pub struct IncidentFilter {
+    pub status: Option<IncidentStatus>,
+    /// Only open ones (firing or acknowledged).
+    pub open: bool,
+    pub min_severity: Option<Severity>,
+    pub queue: Option<String>,
+    pub rule: Option<String>,
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+    pub limit: Option<u32>,
+}
+
+pub trait Store: Send + Sync {
+    /// Persists a batch of the engine's effects in one transaction (notifications are the
+    /// notifier's business and are skipped here).
+    fn save(&self, effects: &[Effect]) -> Result<()>;
+    /// Open incidents with the number of timeline entries each has.
+    fn open_incidents(&self) -> Result<Vec<(Incident, u32)>>;
+    fn max_incident_id(&self) -> Result<u64>;
+    fn baselines(&self) -> Result<Vec<BaselineRow>>;
+    /// Newest first.
+    fn incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>>;
+    fn incident(&self, id: u64) -> Result<Option<IncidentDetail>>;
+    /// Appends an entry to an incident's timeline, numbering it after the last one. For
+    /// incidents the engine no longer holds (notes on old incidents).
+    fn append_entry(&self, entry: TimelineEntry) -> Result<Option<TimelineEntry>>;
+}

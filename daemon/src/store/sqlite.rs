@@ -1,0 +1,306 @@
+//! SQLite in WAL mode: one connection writes, another reads, so API reads never wait behind a
+//! write transaction.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use chrono::SecondsFormat;
+use floorwatch_protocol::{Incident, IncidentDetail, TimelineEntry, TimelineKind};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter, types::Value};
+
+use super::{IncidentFilter, Result, Store, StoreError};
+use crate::engine::{BaselineRow, Effect};
+
+/// Schema changes, applied in order; the database remembers how many it has.
+const MIGRATIONS: &[&str] = &[
+    // 1: incidents, timelines, baselines.
+    "CREATE TABLE incidents (
+        id INTEGER PRIMARY KEY,
+        rule TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        severity_rank INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        opened_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        body TEXT NOT NULL
+     );
+     CREATE INDEX incidents_status ON incidents(status);
+     CREATE INDEX incidents_opened ON incidents(opened_at);
+     CREATE TABLE timeline (
+        incident_id INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        message TEXT NOT NULL,
+        figures TEXT NOT NULL,
+        PRIMARY KEY (incident_id, seq)
+     );
+     CREATE TABLE baselines (
+        rule TEXT NOT NULL,
+        grp TEXT NOT NULL,
+        hour_of_week INTEGER NOT NULL,
+        mean REAL NOT NULL,
+        samples INTEGER NOT NULL,
+        PRIMARY KEY (rule, grp, hour_of_week)
+     );",
+];
+
+pub struct SqliteStore {
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
+}
+
+fn ts(t: &chrono::DateTime<chrono::Utc>) -> String {
+    // Fixed width, so text order is time order.
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `floorwatch.db` in `dir` and brings its schema up to date.
+    pub fn open(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::DataDir(dir.display().to_string(), e))?;
+        let path = dir.join("floorwatch.db");
+        let writer = Connection::open(&path)?;
+        writer.pragma_update(None, "journal_mode", "WAL")?;
+        // NORMAL in WAL mode survives a killed process (not a power cut) without an fsync
+        // per commit.
+        writer.pragma_update(None, "synchronous", "NORMAL")?;
+        writer.pragma_update(None, "busy_timeout", 5000)?;
+        migrate(&writer)?;
+        let reader = Connection::open(&path)?;
+        reader.pragma_update(None, "busy_timeout", 5000)?;
+        Ok(Self {
+            writer: Mutex::new(writer),
+            reader: Mutex::new(reader),
+        })
+    }
+}
+
+fn migrate(c: &Connection) -> Result<()> {
+    c.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")?;
+    let have: i64 = c
+        .query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", [], |r| r.get(0))?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(have as usize) {
+        let tx = c.unchecked_transaction()?;
+        tx.execute_batch(sql)?;
+        tx.execute("INSERT INTO schema_version (version) VALUES (?1)", params![i as i64 + 1])?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+fn incident_from_row(body: String) -> Result<Incident> {
+    serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(format!("incident body: {e}")))
+}
+
+fn entry_from_row(r: &rusqlite::Row) -> rusqlite::Result<(TimelineEntry, String, String)> {
+    let at: String = r.get(2)?;
+    let kind: String = r.get(4)?;
+    let figures: String = r.get(6)?;
+    Ok((
+        TimelineEntry {
+            incident_id: r.get::<_, i64>(0)? as u64,
+            seq: r.get::<_, i64>(1)? as u32,
+            at: chrono::DateTime::parse_from_rfc3339(&at)
+                .map(|t| t.to_utc())
+                .unwrap_or_default(),
+            actor: r.get(3)?,
+            kind: TimelineKind::parse(&kind).unwrap_or(TimelineKind::Note),
+            message: r.get(5)?,
+            values: Default::default(),
+        },
+        kind,
+        figures,
+    ))
+}
+
+impl Store for SqliteStore {
+    fn save(&self, effects: &[Effect]) -> Result<()> {
+        let mut c = self.writer.lock().unwrap();
+        let tx = c.transaction()?;
+        {
+            let mut upsert = tx.prepare_cached(
+                "INSERT INTO incidents (id, rule, scope, severity_rank, status, opened_at, updated_at, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (id) DO UPDATE SET severity_rank = excluded.severity_rank,
+                    status = excluded.status, updated_at = excluded.updated_at, body = excluded.body",
+            )?;
+            let mut entry = tx.prepare_cached(
+                "INSERT INTO timeline (incident_id, seq, at, actor, kind, message, figures)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (incident_id, seq) DO NOTHING",
+            )?;
+            let mut baseline = tx.prepare_cached(
+                "INSERT INTO baselines (rule, grp, hour_of_week, mean, samples) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (rule, grp, hour_of_week) DO UPDATE SET mean = excluded.mean, samples = excluded.samples",
+            )?;
+            for fx in effects {
+                match fx {
+                    Effect::Incident(i) => {
+                        upsert.execute(params![
+                            i.id as i64,
+                            i.rule,
+                            i.scope,
+                            i.severity as i64,
+                            i.status.as_str(),
+                            ts(&i.opened_at),
+                            ts(&i.updated_at),
+                            serde_json::to_string(i).expect("incident serialises"),
+                        ])?;
+                    }
+                    Effect::Timeline(e) => {
+                        entry.execute(params![
+                            e.incident_id as i64,
+                            e.seq as i64,
+                            ts(&e.at),
+                            e.actor,
+                            e.kind.as_str(),
+                            e.message,
+                            serde_json::to_string(&e.values).expect("figures serialise"),
+                        ])?;
+                    }
+                    Effect::Baseline(b) => {
+                        baseline.execute(params![
+                            b.rule,
+                            b.group,
+                            b.hour_of_week as i64,
+                            b.mean,
+                            b.samples as i64
+                        ])?;
+                    }
+                    Effect::Notify(_) => {}
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn open_incidents(&self) -> Result<Vec<(Incident, u32)>> {
+        let c = self.reader.lock().unwrap();
+        let mut st = c.prepare(
+            "SELECT i.body, (SELECT COALESCE(MAX(seq), 0) FROM timeline t WHERE t.incident_id = i.id)
+             FROM incidents i WHERE i.status <> 'resolved' ORDER BY i.id",
+        )?;
+        let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (body, seq) = row?;
+            out.push((incident_from_row(body)?, seq as u32));
+        }
+        Ok(out)
+    }
+
+    fn max_incident_id(&self) -> Result<u64> {
+        let c = self.reader.lock().unwrap();
+        let n: i64 = c.query_row("SELECT COALESCE(MAX(id), 0) FROM incidents", [], |r| r.get(0))?;
+        Ok(n as u64)
+    }
+
+    fn baselines(&self) -> Result<Vec<BaselineRow>> {
+        let c = self.reader.lock().unwrap();
+        let mut st = c.prepare("SELECT rule, grp, hour_of_week, mean, samples FROM baselines")?;
+        let rows = st.query_map([], |r| {
+            Ok(BaselineRow {
+                rule: r.get(0)?,
+                group: r.get(1)?,
+                hour_of_week: r.get::<_, i64>(2)? as u16,
+                mean: r.get(3)?,
+                samples: r.get::<_, i64>(4)? as u32,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn incidents(&self, f: &IncidentFilter) -> Result<Vec<Incident>> {
+        let mut sql = String::from("SELECT body FROM incidents WHERE 1 = 1");
+        let mut args: Vec<Value> = Vec::new();
+        if let Some(s) = f.status {
+            sql.push_str(" AND status = ?");
+            args.push(Value::Text(s.as_str().into()));
+        }
+        if f.open {
+            sql.push_str(" AND status <> 'resolved'");
+        }
+        if let Some(s) = f.min_severity {
+            sql.push_str(" AND severity_rank >= ?");
+            args.push(Value::Integer(s as i64));
+        }
+        if let Some(q) = &f.queue {
+            sql.push_str(" AND scope = ?");
+            args.push(Value::Text(q.clone()));
+        }
+        if let Some(r) = &f.rule {
+            sql.push_str(" AND rule = ?");
+            args.push(Value::Text(r.clone()));
+        }
+        if let Some(t) = &f.since {
+            sql.push_str(" AND opened_at >= ?");
+            args.push(Value::Text(ts(t)));
+        }
+        if let Some(t) = &f.until {
+            sql.push_str(" AND opened_at < ?");
+            args.push(Value::Text(ts(t)));
+        }
+        sql.push_str(" ORDER BY id DESC LIMIT ?");
+        args.push(Value::Integer(i64::from(f.limit.unwrap_or(500).min(10_000))));
+        let c = self.reader.lock().unwrap();
+        let mut st = c.prepare(&sql)?;
+        let rows = st.query_map(params_from_iter(args), |r| r.get::<_, String>(0))?;
+        rows.map(|b| incident_from_row(b?)).collect()
+    }
+
+    fn incident(&self, id: u64) -> Result<Option<IncidentDetail>> {
+        let c = self.reader.lock().unwrap();
+        let body: Option<String> = c
+            .query_row("SELECT body FROM incidents WHERE id = ?1", params![id as i64], |r| r.get(0))
+            .optional()?;
+        let Some(body) = body else { return Ok(None) };
+        let incident = incident_from_row(body)?;
+        let mut st = c.prepare(
+            "SELECT incident_id, seq, at, actor, kind, message, figures FROM timeline
+             WHERE incident_id = ?1 ORDER BY seq",
+        )?;
+        let mut timeline = Vec::new();
+        for row in st.query_map(params![id as i64], entry_from_row)? {
+            let (mut e, _, figures) = row?;
+            e.values = serde_json::from_str(&figures)
+                .map_err(|err| StoreError::Corrupt(format!("timeline figures: {err}")))?;
+            timeline.push(e);
+        }
+        Ok(Some(IncidentDetail { incident, timeline }))
+    }
+
+    fn append_entry(&self, mut e: TimelineEntry) -> Result<Option<TimelineEntry>> {
+        let mut c = self.writer.lock().unwrap();
+        let tx = c.transaction()?;
+        let exists: Option<i64> = tx
+            .query_row("SELECT id FROM incidents WHERE id = ?1", params![e.incident_id as i64], |r| r.get(0))
+            .optional()?;
+        if exists.is_none() {
+            return Ok(None);
+        }
+        let seq: i64 = tx.query_row(
+            "SELECT COALESCE(MAX(seq), 0) FROM timeline WHERE incident_id = ?1",
+            params![e.incident_id as i64],
+            |r| r.get(0),
+        )?;
+        e.seq = seq as u32 + 1;
+        tx.execute(
+            "INSERT INTO timeline (incident_id, seq, at, actor, kind, message, figures) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                e.incident_id as i64,
+                e.seq as i64,
+                ts(&e.at),
+                e.actor,
+                e.kind.as_str(),
+                e.message,
+                serde_json::to_string(&e.values).expect("figures serialise"),
+            ],
+        )?;
+        tx.commit()?;
+        Ok(Some(e))
+    }
+}

@@ -1,0 +1,361 @@
+//! The running watch: the engine, the journal and the store behind one lock, and the only path
+//! by which anything changes them. Ingest, ticks, people's commands and reloads all come through
+//! here, so the order in which the engine saw things is the order they were journaled and stored.
+//!
+//! Blocking by design (a mutex, SQLite, file writes): the HTTP layer calls it from
+//! `spawn_blocking`.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use floorwatch_protocol::{
+    Incident, IncidentDetail, IngestReport, Refusal, StateSnapshot, TimelineEntry, TimelineKind,
+};
+use tracing::{error, info, warn};
+
+use crate::config::{Config, Millis};
+use crate::engine::{Applied, CommandError, Effect, Engine, Notification};
+use crate::ingest::journal::Journal;
+use crate::ingest::replay::Replay;
+use crate::ingest::{decode, validate};
+use crate::store::{IncidentFilter, Store, StoreError};
+
+/// Where time comes from: the wall clock in the daemon, anything in tests.
+pub type Clock = Arc<dyn Fn() -> Millis + Send + Sync>;
+
+pub fn wall_clock() -> Clock {
+    Arc::new(|| chrono::Utc::now().timestamp_millis())
+}
+
+/// Receives the notifications the engine decides on. Delivery (e-mail, webhooks) plugs in here.
+pub trait Notifier: Send + Sync {
+    fn notify(&self, incident: &Incident, n: &Notification);
+}
+
+/// Logs each notification; the daemon's notifier until delivery channels are configured.
+pub struct LogNotifier;
+
+impl Notifier for LogNotifier {
+    fn notify(&self, incident: &Incident, n: &Notification) {
+        info!(
+            incident = incident.id,
+            reason = ?n.reason,
+            severity = %n.severity,
+            "notify: {}",
+            incident.title
+        );
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    #[error("the request body is not UTF-8 (first bad byte on line {0})")]
+    NotUtf8(u64),
+    #[error(transparent)]
+    Command(#[from] CommandError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("journal: {0}")]
+    Journal(#[from] std::io::Error),
+}
+
+struct Inner {
+    engine: Engine,
+    journal: Journal,
+    /// Effects the store refused (disk full, ...): kept and retried, never dropped.
+    unsaved: Vec<Effect>,
+}
+
+pub struct Watch {
+    inner: Mutex<Inner>,
+    store: Arc<dyn Store>,
+    notifier: Arc<dyn Notifier>,
+    clock: Clock,
+    data_dir: PathBuf,
+    healthy: AtomicBool,
+    pub stats: Stats,
+}
+
+/// Counters for `/metrics`.
+#[derive(Default)]
+pub struct Stats {
+    pub accepted: AtomicU64,
+    pub duplicates: AtomicU64,
+    pub refused: AtomicU64,
+}
+
+impl Watch {
+    /// Opens the watch on a data dir: replays the journal to rebuild the engine's state, then
+    /// takes back the open incidents and baselines from the store.
+    pub fn open(
+        cfg: Arc<Config>,
+        store: Arc<dyn Store>,
+        notifier: Arc<dyn Notifier>,
+        clock: Clock,
+        data_dir: &Path,
+    ) -> Result<Self, WatchError> {
+        let journal = Journal::open(&data_dir.join("journal"))?;
+        let now = clock();
+        let mut fx = Vec::new();
+        let engine = rebuild(cfg, &journal, &*store, None, now, &mut fx)?;
+        let watch = Watch {
+            inner: Mutex::new(Inner {
+                engine,
+                journal,
+                unsaved: Vec::new(),
+            }),
+            store,
+            notifier,
+            clock,
+            data_dir: data_dir.to_path_buf(),
+            healthy: AtomicBool::new(true),
+            stats: Stats::default(),
+        };
+        let mut inner = watch.inner.lock().unwrap();
+        watch.commit(&mut inner, fx);
+        drop(inner);
+        Ok(watch)
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    pub fn is_healthy(&self) -> bool {
+        self.healthy.load(Ordering::Relaxed)
+    }
+
+    pub fn config(&self) -> Arc<Config> {
+        self.inner.lock().unwrap().engine.config().clone()
+    }
+
+    /// Takes a request body: decodes outside the lock, applies under it, journals what was
+    /// accepted, persists the decisions, and says what happened to each event.
+    pub fn ingest(&self, body: &[u8]) -> Result<IngestReport, WatchError> {
+        let text = std::str::from_utf8(body).map_err(|e| {
+            WatchError::NotUtf8(body[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() as u64 + 1)
+        })?;
+        let items = decode(text);
+        let mut report = IngestReport::default();
+        let mut events = Vec::with_capacity(items.len());
+        for item in &items {
+            match item
+                .wire
+                .as_ref()
+                .map_err(Clone::clone)
+                .and_then(|w| validate(w, item.line, item.index))
+            {
+                Ok(ev) => events.push((item, ev)),
+                Err(r) => report.refused.push(r),
+            }
+        }
+        let mut fx = Vec::new();
+        let mut inner = self.inner.lock().unwrap();
+        let now = (self.clock)();
+        inner.engine.set_clock(now);
+        let mut journal_error = None;
+        for (item, ev) in &events {
+            match inner.engine.apply(ev) {
+                Ok(Applied::New) => {
+                    report.accepted += 1;
+                    if let Err(e) = inner.journal.append(now, item.raw) {
+                        journal_error = Some(e);
+                    }
+                }
+                Ok(Applied::Duplicate) => report.duplicates += 1,
+                Err(r) => report.refused.push(Refusal {
+                    line: item.line,
+                    index: item.index,
+                    field: r.field.map(str::to_string),
+                    error: r.reason,
+                }),
+            }
+        }
+        if let Err(e) = inner.journal.flush() {
+            journal_error = Some(e);
+        }
+        if let Some(e) = journal_error {
+            // The events are applied; only a restart could lose them. Say so loudly.
+            error!("journal write failed: {e}; events accepted since may not survive a restart");
+            self.healthy.store(false, Ordering::Relaxed);
+        }
+        inner.engine.settle(&mut fx);
+        self.commit(&mut inner, fx);
+        drop(inner);
+        report.refused.sort_by_key(|r| r.index);
+        self.stats.accepted.fetch_add(report.accepted, Ordering::Relaxed);
+        self.stats.duplicates.fetch_add(report.duplicates, Ordering::Relaxed);
+        self.stats.refused.fetch_add(report.refused.len() as u64, Ordering::Relaxed);
+        Ok(report)
+    }
+
+    /// Moves the engine's clock to now: timers, holds, ageing waits.
+    pub fn tick(&self) {
+        let mut fx = Vec::new();
+        let mut inner = self.inner.lock().unwrap();
+        let now = (self.clock)();
+        inner.engine.tick(now, &mut fx);
+        self.commit(&mut inner, fx);
+    }
+
+    /// Deletes journal segments older than the engine's horizon.
+    pub fn prune_journal(&self) {
+        let mut inner = self.inner.lock().unwrap();
+        let before = inner.engine.now() - inner.engine.config().state_horizon() - 3_600_000;
+        if let Err(e) = inner.journal.prune(before) {
+            warn!("pruning the journal: {e}");
+        }
+    }
+
+    /// Persists effects (and any left over from a failed save), then hands out notifications.
+    fn commit(&self, inner: &mut Inner, fx: Vec<Effect>) {
+        if fx.is_empty() && inner.unsaved.is_empty() {
+            return;
+        }
+        let mut batch = std::mem::take(&mut inner.unsaved);
+        batch.extend(fx);
+        match self.store.save(&batch) {
+            Ok(()) => {
+                if !self.healthy.load(Ordering::Relaxed) && !batch.is_empty() {
+                    info!("store writes succeed again");
+                }
+                self.healthy.store(true, Ordering::Relaxed);
+            }
+            Err(e) => {
+                error!("store write failed, will retry: {e}");
+                self.healthy.store(false, Ordering::Relaxed);
+                inner.unsaved = batch;
+                return;
+            }
+        }
+        for f in &batch {
+            if let Effect::Notify(n) = f {
+                if let Some(incident) = inner.engine.incident(n.incident_id) {
+                    self.notifier.notify(incident, n);
+                }
+            }
+        }
+    }
+
+    pub fn snapshot(&self) -> StateSnapshot {
+        self.inner.lock().unwrap().engine.snapshot()
+    }
+
+    pub fn incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>, WatchError> {
+        Ok(self.store.incidents(filter)?)
+    }
+
+    pub fn incident(&self, id: u64) -> Result<Option<IncidentDetail>, WatchError> {
+        Ok(self.store.incident(id)?)
+    }
+
+    pub fn acknowledge(&self, id: u64, actor: &str, note: Option<&str>) -> Result<Incident, WatchError> {
+        self.command(|e, fx| e.acknowledge(id, actor, note, fx))
+    }
+
+    pub fn resolve(&self, id: u64, actor: &str, note: Option<&str>) -> Result<Incident, WatchError> {
+        self.command(|e, fx| e.resolve(id, actor, note, fx))
+    }
+
+    /// Adds a note; `Ok(None)` if there is no such incident.
+    pub fn note(&self, id: u64, actor: &str, text: &str) -> Result<Option<TimelineEntry>, WatchError> {
+        let mut fx = Vec::new();
+        let mut inner = self.inner.lock().unwrap();
+        inner.engine.set_clock((self.clock)());
+        if inner.engine.note(id, actor, text, &mut fx).is_some() {
+            let entry = fx.iter().find_map(|f| match f {
+                Effect::Timeline(e) => Some(e.clone()),
+                _ => None,
+            });
+            self.commit(&mut inner, fx);
+            return Ok(entry);
+        }
+        let entry = TimelineEntry {
+            incident_id: id,
+            seq: 0,
+            at: crate::engine::calendar::ms_to_utc(inner.engine.now()),
+            actor: actor.to_string(),
+            kind: TimelineKind::Note,
+            message: text.to_string(),
+            values: Default::default(),
+        };
+        Ok(self.store.append_entry(entry)?)
+    }
+
+    fn command(
+        &self,
+        f: impl FnOnce(&mut Engine, &mut Vec<Effect>) -> Result<Incident, CommandError>,
+    ) -> Result<Incident, WatchError> {
+        let mut fx = Vec::new();
+        let mut inner = self.inner.lock().unwrap();
+        inner.engine.set_clock((self.clock)());
+        let incident = f(&mut inner.engine, &mut fx)?;
+        self.commit(&mut inner, fx);
+        Ok(incident)
+    }
+
+    /// Swaps in a new configuration: a new engine warmed from the journal takes over the open
+    /// incidents of the old one.
+    pub fn reload(&self, cfg: Arc<Config>) -> Result<(), WatchError> {
+        let mut fx = Vec::new();
+        let mut inner = self.inner.lock().unwrap();
+        inner.journal.flush()?;
+        let now = (self.clock)();
+        let old = (inner.engine.open_incidents(), inner.engine.max_incident_id());
+        let engine = rebuild(cfg, &inner.journal, &*self.store, Some(old), now, &mut fx)?;
+        inner.engine = engine;
+        self.commit(&mut inner, fx);
+        Ok(())
+    }
+
+    /// Open contacts (for the memory benchmark and `/metrics`).
+    pub fn open_contacts(&self) -> usize {
+        self.inner.lock().unwrap().engine.open_contacts()
+    }
+}
+
+/// Builds an engine for `now`: replays the journal over the state horizon with decisions off,
+/// then restores open incidents (from `carry`, or the store) and baselines.
+fn rebuild(
+    cfg: Arc<Config>,
+    journal: &Journal,
+    store: &dyn Store,
+    carry: Option<(Vec<(Incident, u32)>, u64)>,
+    now: Millis,
+    fx: &mut Vec<Effect>,
+) -> Result<Engine, WatchError> {
+    let since = now - cfg.state_horizon();
+    let tick = cfg.daemon.tick.max(1_000);
+    let mut engine = Engine::new(cfg, since);
+    engine.set_warming(true);
+    let mut replay = Replay::new(tick);
+    let mut warm_fx = Vec::new();
+    let mut lines = 0u64;
+    for path in journal.segments_since(since)? {
+        let text = std::fs::read_to_string(&path)?;
+        replay.feed_text(&mut engine, &text, &mut warm_fx, |fx| fx.clear());
+        lines += text.lines().count() as u64;
+    }
+    replay.run_until(&mut engine, now, &mut warm_fx);
+    replay.finish(&mut engine, &mut warm_fx);
+    engine.set_warming(false);
+    if lines > 0 {
+        info!(
+            events = replay.report.accepted,
+            open_contacts = engine.open_contacts(),
+            "rebuilt state from the journal"
+        );
+    }
+    let (open, max_id) = match carry {
+        Some(c) => c,
+        None => (store.open_incidents()?, store.max_incident_id()?),
+    };
+    if !open.is_empty() {
+        info!(open = open.len(), "resuming open incidents");
+    }
+    engine.restore(open, max_id, fx);
+    engine.restore_baselines(store.baselines()?);
+    engine.tick(now, fx);
+    Ok(engine)
+}

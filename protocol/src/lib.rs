@@ -1,0 +1,428 @@
+//! Types shared by the Floorwatch daemon and everything that talks to it: the ingest events, the
+//! HTTP API's answers, and (later) the live stream. Plain serde types only, so this crate also builds
+//! for `wasm32-unknown-unknown` for the wall-board.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub type Timestamp = DateTime<Utc>;
+
+/// How bad an incident is. Ordered: `Info < Warning < Critical < Crisis`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Critical,
+    Crisis,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 4] = [
+        Severity::Info,
+        Severity::Warning,
+        Severity::Critical,
+        Severity::Crisis,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+            Severity::Crisis => "crisis",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where an incident is in its life. (A rule that breaches but has not held long enough is
+/// "pending" inside the engine; no incident exists for it yet.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IncidentStatus {
+    Firing,
+    Acknowledged,
+    Resolved,
+}
+
+impl IncidentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncidentStatus::Firing => "firing",
+            IncidentStatus::Acknowledged => "acknowledged",
+            IncidentStatus::Resolved => "resolved",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Firing, Self::Acknowledged, Self::Resolved]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+
+    pub fn is_open(self) -> bool {
+        self != IncidentStatus::Resolved
+    }
+}
+
+impl fmt::Display for IncidentStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+macro_rules! word_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($text => Some($name::$variant),)+ _ => None }
+            }
+            /// The accepted words, for error messages.
+            pub fn expected() -> String {
+                [$($text),+].join(", ")
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+word_enum!(
+    /// The medium a contact or complaint came through.
+    Channel { Phone = "phone", Chat = "chat", Email = "email", Social = "social", Other = "other" }
+);
+word_enum!(
+    /// A contact's priority, which selects its response standard.
+    Priority { Low = "low", Normal = "normal", High = "high", Urgent = "urgent" }
+);
+word_enum!(
+    /// Complaint grades (一般 / 重点 / 紧急), each with its own handling deadline.
+    Grade { General = "general", Key = "key", Urgent = "urgent" }
+);
+word_enum!(
+    /// What happened to a contact.
+    ContactStep {
+        Arrived = "arrived",
+        Answered = "answered",
+        Abandoned = "abandoned",
+        AgentReplied = "agent_replied",
+        CustomerReplied = "customer_replied",
+        Resolved = "resolved",
+    }
+);
+word_enum!(
+    /// What happened to a complaint. `opened` is the default when an event omits it.
+    ComplaintStep { Opened = "opened", Handled = "handled" }
+);
+
+/// One ingest event, as a client writes it (`POST /api/v1/events`). The daemon decodes the wire
+/// form itself (for speed and for per-field errors); this type is for clients that produce events:
+/// the simulator, tests, load generators.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Event {
+    Contact(ContactEvent),
+    Queue(QueueEvent),
+    Complaint(ComplaintEvent),
+}
+
+impl Event {
+    pub fn at(&self) -> Timestamp {
+        match self {
+            Event::Contact(e) => e.at,
+            Event::Queue(e) => e.at,
+            Event::Complaint(e) => e.at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContactEvent {
+    pub id: String,
+    pub event: ContactStep,
+    pub at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<Channel>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<Priority>,
+}
+
+/// A point-in-time reading of a queue from the ACD: it overrides what the daemon derives from
+/// contact events while it is fresh.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueueEvent {
+    pub queue: String,
+    pub at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub longest_wait_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agents_available: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agents_busy: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComplaintEvent {
+    pub id: String,
+    pub at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<ComplaintStep>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<Channel>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grade: Option<Grade>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+/// The answer to an ingest request.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IngestReport {
+    /// Events taken and applied.
+    pub accepted: u64,
+    /// Events already seen (same identity): harmless, not applied twice.
+    pub duplicates: u64,
+    /// Events refused, each with where and why.
+    pub refused: Vec<Refusal>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Refusal {
+    /// 1-based line of the body where the event starts.
+    pub line: u64,
+    /// 0-based position of the event in the batch.
+    pub index: u64,
+    /// The offending field, where one is to blame.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    pub error: String,
+}
+
+/// Named metric values: the figures that made a rule fire, peak or clear.
+pub type Values = BTreeMap<String, f64>;
+
+/// An incident: one per rule and scope (a queue, or a complaint group) at a time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Incident {
+    pub id: u64,
+    pub rule: String,
+    /// The rule's kind (queue_depth, service_level, ...).
+    pub kind: String,
+    /// A queue name, or a complaint group such as `category:billing`.
+    pub scope: String,
+    pub severity: Severity,
+    pub status: IncidentStatus,
+    pub title: String,
+    pub opened_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_by: Option<String>,
+    /// Set while a crisis on the same scope holds this incident back (recorded, not paged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inhibited_by: Option<u64>,
+    /// How often a flapping rule reopened this incident inside its cool-down.
+    #[serde(default)]
+    pub reopened: u32,
+    /// The metric values when it opened, at its worst, and when it cleared.
+    pub values_at_open: Values,
+    pub values_at_peak: Values,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values_at_close: Option<Values>,
+}
+
+/// What a timeline entry records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimelineKind {
+    Opened,
+    SeverityRaised,
+    SeverityLowered,
+    Clearing,
+    Resolved,
+    Reopened,
+    Acknowledged,
+    Note,
+    Inhibited,
+    Released,
+}
+
+impl TimelineKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimelineKind::Opened => "opened",
+            TimelineKind::SeverityRaised => "severity_raised",
+            TimelineKind::SeverityLowered => "severity_lowered",
+            TimelineKind::Clearing => "clearing",
+            TimelineKind::Resolved => "resolved",
+            TimelineKind::Reopened => "reopened",
+            TimelineKind::Acknowledged => "acknowledged",
+            TimelineKind::Note => "note",
+            TimelineKind::Inhibited => "inhibited",
+            TimelineKind::Released => "released",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        use TimelineKind::*;
+        [
+            Opened,
+            SeverityRaised,
+            SeverityLowered,
+            Clearing,
+            Resolved,
+            Reopened,
+            Acknowledged,
+            Note,
+            Inhibited,
+            Released,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+/// One entry of an incident's timeline: what happened, when, who did it, and the figures behind it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub incident_id: u64,
+    /// Position in the incident's timeline, from 1.
+    pub seq: u32,
+    pub at: Timestamp,
+    /// `engine` for decisions of the rules, otherwise the person or token that acted.
+    pub actor: String,
+    pub kind: TimelineKind,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub values: Values,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncidentDetail {
+    #[serde(flatten)]
+    pub incident: Incident,
+    pub timeline: Vec<TimelineEntry>,
+}
+
+/// The live figures of one queue, over its sliding window.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct QueueMetrics {
+    pub queue: String,
+    pub channel: Option<Channel>,
+    pub waiting: u32,
+    pub longest_wait_s: f64,
+    /// Answered within the threshold over the window, 0..=1; `None` below the minimum volume.
+    pub service_level: Option<f64>,
+    pub service_level_target: f64,
+    pub service_level_threshold_s: f64,
+    pub asa_s: Option<f64>,
+    pub abandonment_rate: Option<f64>,
+    pub aht_s: Option<f64>,
+    pub agents_available: Option<u32>,
+    pub agents_busy: Option<u32>,
+    /// Agents needed to meet the service-level target at the current arrival rate (Erlang C).
+    pub agents_required: Option<u32>,
+    pub offered: u32,
+    pub answered: u32,
+    pub abandoned: u32,
+    pub open_contacts: u32,
+    /// The window these figures cover, in seconds.
+    pub window_s: f64,
+}
+
+impl QueueMetrics {
+    /// A metric by its name in alerts.toml.
+    pub fn get(&self, metric: &str) -> Option<f64> {
+        Some(match metric {
+            "waiting" => self.waiting as f64,
+            "longest_wait_s" => self.longest_wait_s,
+            "service_level" => self.service_level?,
+            "asa_s" => self.asa_s?,
+            "abandonment_rate" => self.abandonment_rate?,
+            "aht_s" => self.aht_s?,
+            "agents_available" => self.agents_available? as f64,
+            "agents_busy" => self.agents_busy? as f64,
+            "agents_required" => self.agents_required? as f64,
+            "agents_short" => {
+                let staffed = self.agents_available? + self.agents_busy?;
+                self.agents_required? as f64 - staffed as f64
+            }
+            "offered" => self.offered as f64,
+            "answered" => self.answered as f64,
+            "abandoned" => self.abandoned as f64,
+            "open_contacts" => self.open_contacts as f64,
+            _ => return None,
+        })
+    }
+
+    /// Every metric name `get` knows.
+    pub const METRICS: &'static [&'static str] = &[
+        "waiting",
+        "longest_wait_s",
+        "service_level",
+        "asa_s",
+        "abandonment_rate",
+        "aht_s",
+        "agents_available",
+        "agents_busy",
+        "agents_required",
+        "agents_short",
+        "offered",
+        "answered",
+        "abandoned",
+        "open_contacts",
+    ];
+}
+
+/// The whole live state: what `GET /api/v1/state` answers and what the wall-board starts from.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StateSnapshot {
+    pub at: Option<Timestamp>,
+    pub queues: Vec<QueueMetrics>,
+    pub incidents: Vec<Incident>,
+}
+
+/// An error answer of the API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiError {
+    pub error: String,
+}
