@@ -22,7 +22,11 @@ pub fn run_tests(cfg: &Arc<Config>) -> Vec<TestOutcome> {
 }
 
 /// Feeds a trace through a fresh engine and returns every incident it opened, in its final state.
-pub fn incidents_of(cfg: &Arc<Config>, events: &str, until: Option<i64>) -> (Vec<Incident>, Replay) {
+pub fn incidents_of(
+    cfg: &Arc<Config>,
+    events: &str,
+    until: Option<i64>,
+) -> (Vec<Incident>, Replay) {
     let start = first_time(events).unwrap_or(0);
     let mut engine = Engine::new(cfg.clone(), start);
     let mut replay = Replay::new(cfg.daemon.tick);
@@ -50,7 +54,11 @@ fn run_test(cfg: &Arc<Config>, t: &ConfigTest) -> TestOutcome {
         .refused
         .iter()
         .map(|r| {
-            let field = r.field.as_deref().map(|f| format!(" ({f})")).unwrap_or_default();
+            let field = r
+                .field
+                .as_deref()
+                .map(|f| format!(" ({f})"))
+                .unwrap_or_default();
             format!("event on line {} refused{field}: {}", r.line, r.error)
         })
         .collect();
@@ -60,14 +68,20 @@ fn run_test(cfg: &Arc<Config>, t: &ConfigTest) -> TestOutcome {
             .iter()
             .position(|i| i.rule == e.rule && i.scope == e.scope);
         let Some(k) = found else {
-            failures.push(format!("expected an incident of rule \"{}\" on \"{}\"; none opened", e.rule, e.scope));
+            failures.push(format!(
+                "expected an incident of rule \"{}\" on \"{}\"; none opened",
+                e.rule, e.scope
+            ));
             continue;
         };
         matched[k] = true;
         let i = &incidents[k];
         if let Some(s) = e.severity {
             if i.severity != s {
-                failures.push(format!("incident of \"{}\" on \"{}\": expected severity {s}, got {}", e.rule, e.scope, i.severity));
+                failures.push(format!(
+                    "incident of \"{}\" on \"{}\": expected severity {s}, got {}",
+                    e.rule, e.scope, i.severity
+                ));
             }
         }
         if let Some(open) = e.open {

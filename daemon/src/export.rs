@@ -103,7 +103,10 @@ pub fn markdown(r: &Review) -> String {
         out += &format!("| Reopened (flapping) | {} times |\n", i.reopened);
     }
     if !r.summary.people.is_empty() {
-        out += &format!("| People involved | {} |\n", cell(&r.summary.people.join(", ")));
+        out += &format!(
+            "| People involved | {} |\n",
+            cell(&r.summary.people.join(", "))
+        );
     }
     out += "\n## Figures\n\n| metric | at open | at peak | at close |\n|---|---|---|---|\n";
     let mut names: BTreeSet<&String> = i.values_at_open.keys().collect();

@@ -29,7 +29,10 @@ pub struct DaemonOptions {
 /// Opens the store and the watch (replaying the journal), ready to serve.
 pub fn open(opts: &DaemonOptions) -> anyhow::Result<Arc<Watch>> {
     let store = Arc::new(SqliteStore::open(&opts.data_dir)?);
-    let notifier = opts.notifier.clone().unwrap_or_else(|| Arc::new(LogNotifier));
+    let notifier = opts
+        .notifier
+        .clone()
+        .unwrap_or_else(|| Arc::new(LogNotifier));
     let watch = Watch::open(
         opts.config.clone(),
         store,
@@ -42,7 +45,11 @@ pub fn open(opts: &DaemonOptions) -> anyhow::Result<Arc<Watch>> {
 
 /// Re-reads the configuration file and swaps it in; a file with errors is refused and the
 /// running configuration stays.
-pub fn reloader(watch: Arc<Watch>, path: PathBuf, overrides: impl Fn(&mut Config) + Send + Sync + 'static) -> Reloader {
+pub fn reloader(
+    watch: Arc<Watch>,
+    path: PathBuf,
+    overrides: impl Fn(&mut Config) + Send + Sync + 'static,
+) -> Reloader {
     Arc::new(move || {
         let mut cfg = config::load(&path).map_err(|e| {
             let msg = e.to_string();

@@ -25,26 +25,44 @@ pub fn record_state(watch: &Watch) {
             }
         };
         set("floorwatch_queue_waiting", Some(f64::from(q.waiting)));
-        set("floorwatch_queue_longest_wait_seconds", Some(q.longest_wait_s));
+        set(
+            "floorwatch_queue_longest_wait_seconds",
+            Some(q.longest_wait_s),
+        );
         set("floorwatch_queue_service_level_ratio", q.service_level);
-        set("floorwatch_queue_service_level_target_ratio", Some(q.service_level_target));
+        set(
+            "floorwatch_queue_service_level_target_ratio",
+            Some(q.service_level_target),
+        );
         set("floorwatch_queue_asa_seconds", q.asa_s);
         set("floorwatch_queue_abandonment_ratio", q.abandonment_rate);
         set("floorwatch_queue_aht_seconds", q.aht_s);
-        set("floorwatch_queue_agents_available", q.agents_available.map(f64::from));
+        set(
+            "floorwatch_queue_agents_available",
+            q.agents_available.map(f64::from),
+        );
         set("floorwatch_queue_agents_busy", q.agents_busy.map(f64::from));
-        set("floorwatch_queue_agents_required", q.agents_required.map(f64::from));
+        set(
+            "floorwatch_queue_agents_required",
+            q.agents_required.map(f64::from),
+        );
         set("floorwatch_queue_offered", Some(f64::from(q.offered)));
-        set("floorwatch_queue_open_contacts", Some(f64::from(q.open_contacts)));
+        set(
+            "floorwatch_queue_open_contacts",
+            Some(f64::from(q.open_contacts)),
+        );
     }
     for s in Severity::ALL {
         let n = snap.incidents.iter().filter(|i| i.severity == s).count();
         gauge!("floorwatch_open_incidents", "severity" => s.as_str()).set(n as f64);
     }
     let st = &watch.stats;
-    counter!("floorwatch_events_total", "outcome" => "accepted").absolute(st.accepted.load(Ordering::Relaxed));
-    counter!("floorwatch_events_total", "outcome" => "duplicate").absolute(st.duplicates.load(Ordering::Relaxed));
-    counter!("floorwatch_events_total", "outcome" => "refused").absolute(st.refused.load(Ordering::Relaxed));
+    counter!("floorwatch_events_total", "outcome" => "accepted")
+        .absolute(st.accepted.load(Ordering::Relaxed));
+    counter!("floorwatch_events_total", "outcome" => "duplicate")
+        .absolute(st.duplicates.load(Ordering::Relaxed));
+    counter!("floorwatch_events_total", "outcome" => "refused")
+        .absolute(st.refused.load(Ordering::Relaxed));
     gauge!("floorwatch_healthy").set(if watch.is_healthy() { 1.0 } else { 0.0 });
     gauge!("floorwatch_open_contacts").set(watch.open_contacts() as f64);
 }

@@ -134,7 +134,13 @@ impl Watch {
     /// accepted, persists the decisions, and says what happened to each event.
     pub fn ingest(&self, body: &[u8]) -> Result<IngestReport, WatchError> {
         let text = std::str::from_utf8(body).map_err(|e| {
-            WatchError::NotUtf8(body[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() as u64 + 1)
+            WatchError::NotUtf8(
+                body[..e.valid_up_to()]
+                    .iter()
+                    .filter(|b| **b == b'\n')
+                    .count() as u64
+                    + 1,
+            )
         })?;
         let items = decode(text);
         let mut report = IngestReport::default();
@@ -184,9 +190,15 @@ impl Watch {
         self.commit(&mut inner, fx);
         drop(inner);
         report.refused.sort_by_key(|r| r.index);
-        self.stats.accepted.fetch_add(report.accepted, Ordering::Relaxed);
-        self.stats.duplicates.fetch_add(report.duplicates, Ordering::Relaxed);
-        self.stats.refused.fetch_add(report.refused.len() as u64, Ordering::Relaxed);
+        self.stats
+            .accepted
+            .fetch_add(report.accepted, Ordering::Relaxed);
+        self.stats
+            .duplicates
+            .fetch_add(report.duplicates, Ordering::Relaxed);
+        self.stats
+            .refused
+            .fetch_add(report.refused.len() as u64, Ordering::Relaxed);
         Ok(report)
     }
 
@@ -250,16 +262,31 @@ impl Watch {
         Ok(self.store.incident(id)?)
     }
 
-    pub fn acknowledge(&self, id: u64, actor: &str, note: Option<&str>) -> Result<Incident, WatchError> {
+    pub fn acknowledge(
+        &self,
+        id: u64,
+        actor: &str,
+        note: Option<&str>,
+    ) -> Result<Incident, WatchError> {
         self.command(|e, fx| e.acknowledge(id, actor, note, fx))
     }
 
-    pub fn resolve(&self, id: u64, actor: &str, note: Option<&str>) -> Result<Incident, WatchError> {
+    pub fn resolve(
+        &self,
+        id: u64,
+        actor: &str,
+        note: Option<&str>,
+    ) -> Result<Incident, WatchError> {
         self.command(|e, fx| e.resolve(id, actor, note, fx))
     }
 
     /// Adds a note; `Ok(None)` if there is no such incident.
-    pub fn note(&self, id: u64, actor: &str, text: &str) -> Result<Option<TimelineEntry>, WatchError> {
+    pub fn note(
+        &self,
+        id: u64,
+        actor: &str,
+        text: &str,
+    ) -> Result<Option<TimelineEntry>, WatchError> {
         let mut fx = Vec::new();
         let mut inner = self.inner.lock().unwrap();
         inner.engine.set_clock((self.clock)());
@@ -302,7 +329,10 @@ impl Watch {
         let mut inner = self.inner.lock().unwrap();
         inner.journal.flush()?;
         let now = (self.clock)();
-        let old = (inner.engine.open_incidents(), inner.engine.max_incident_id());
+        let old = (
+            inner.engine.open_incidents(),
+            inner.engine.max_incident_id(),
+        );
         let engine = rebuild(cfg, &inner.journal, &*self.store, Some(old), now, &mut fx)?;
         inner.engine = engine;
         self.commit(&mut inner, fx);

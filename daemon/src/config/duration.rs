@@ -10,7 +10,9 @@ pub fn parse_duration(text: &str) -> Result<Millis, String> {
     let mut total: i64 = 0;
     let mut rest = s;
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         if digits == 0 {
             return Err(format!(
                 "bad duration \"{text}\": expected a number before the unit (e.g. \"30s\")"
@@ -61,7 +63,12 @@ pub fn format_duration(ms: Millis) -> String {
     if ms < 0 {
         out.push('-');
     }
-    for (unit, size) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000)] {
+    for (unit, size) in [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+    ] {
         if rest >= size {
             out.push_str(&format!("{}{unit}", rest / size));
             rest %= size;
@@ -85,7 +92,11 @@ mod tests {
         assert_eq!(format_duration(90_000), "1m30s");
         assert_eq!(format_duration(3_600_000), "1h");
         assert!(parse_duration("30").unwrap_err().contains("missing unit"));
-        assert!(parse_duration("5x").unwrap_err().contains("unknown unit \"x\""));
+        assert!(
+            parse_duration("5x")
+                .unwrap_err()
+                .contains("unknown unit \"x\"")
+        );
         assert!(parse_duration("").is_err());
     }
 }

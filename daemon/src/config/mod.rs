@@ -210,11 +210,14 @@ impl Thresholds {
     }
     /// The worst severity whose threshold `value` reaches.
     pub fn level_of(&self, value: f64, below: bool) -> Option<Severity> {
-        Severity::ALL.into_iter().rev().find(|s| match self.get(*s) {
-            Some(t) if below => value <= t,
-            Some(t) => value >= t,
-            None => false,
-        })
+        Severity::ALL
+            .into_iter()
+            .rev()
+            .find(|s| match self.get(*s) {
+                Some(t) if below => value <= t,
+                Some(t) => value >= t,
+                None => false,
+            })
     }
     /// The least severe threshold: the level at which the rule starts to breach.
     pub fn first(&self) -> Option<f64> {
@@ -386,7 +389,9 @@ pub struct Expectation {
 
 impl Config {
     pub fn queue_profile(&self, queue: &str) -> Option<usize> {
-        self.queues.iter().position(|q| glob_match(&q.pattern, queue))
+        self.queues
+            .iter()
+            .position(|q| glob_match(&q.pattern, queue))
     }
 
     pub fn schedule(&self, name: &str) -> Option<usize> {
@@ -466,3 +471,6 @@ mod tests {
         assert!(glob_match("*-vip-*", "phone-vip-cn"));
     }
 }
+
+#[cfg(test)]
+mod config_errors;

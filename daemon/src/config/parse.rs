@@ -61,7 +61,11 @@ impl std::error::Error for ConfigErrors {}
 
 /// Parses and validates a configuration. `file` names it in messages; `base_dir` resolves
 /// relative paths inside it (test event files).
-pub fn parse_config(src: &str, file: &str, base_dir: Option<&Path>) -> Result<Config, ConfigErrors> {
+pub fn parse_config(
+    src: &str,
+    file: &str,
+    base_dir: Option<&Path>,
+) -> Result<Config, ConfigErrors> {
     let mut cx = Cx {
         src,
         file,
@@ -272,7 +276,10 @@ impl<'s> Cx<'s> {
         if v.is_none() {
             self.err(
                 &span,
-                format!("`{key}` in {}: unknown value \"{s}\"; expected one of: {expected}", tab.what),
+                format!(
+                    "`{key}` in {}: unknown value \"{s}\"; expected one of: {expected}",
+                    tab.what
+                ),
             );
         }
         v
@@ -291,7 +298,10 @@ impl<'s> Cx<'s> {
                 Some(v) => out.push(v),
                 None => self.err(
                     &span,
-                    format!("`{key}` in {}: unknown value \"{s}\"; expected one of: {expected}", tab.what),
+                    format!(
+                        "`{key}` in {}: unknown value \"{s}\"; expected one of: {expected}",
+                        tab.what
+                    ),
                 ),
             }
         }
@@ -323,7 +333,9 @@ impl<'s> Cx<'s> {
     fn number(&mut self, tab: &Tab, key: &str) -> Option<(f64, Span)> {
         let v = tab.get(key)?;
         let n = match v.get_ref() {
-            DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix()).ok().map(|n| n as f64),
+            DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix())
+                .ok()
+                .map(|n| n as f64),
             DeValue::Float(f) => f.as_str().parse::<f64>().ok().filter(|f| f.is_finite()),
             _ => None,
         };
@@ -406,7 +418,10 @@ impl<'s> Cx<'s> {
         for v in self.table_array(root, "schedule") {
             if let Some(s) = self.schedule(v, daemon.timezone) {
                 if schedules.iter().any(|x: &ScheduleSpec| x.name == s.name) {
-                    self.err(&v.span(), format!("schedule \"{}\" is defined twice", s.name));
+                    self.err(
+                        &v.span(),
+                        format!("schedule \"{}\" is defined twice", s.name),
+                    );
                 }
                 schedules.push(s);
             }
@@ -415,7 +430,10 @@ impl<'s> Cx<'s> {
         for v in self.table_array(root, "queue") {
             if let Some(q) = self.queue(v, &schedules) {
                 if queues.iter().any(|x: &QueueProfile| x.pattern == q.pattern) {
-                    self.err(&v.span(), format!("queue \"{}\" is defined twice", q.pattern));
+                    self.err(
+                        &v.span(),
+                        format!("queue \"{}\" is defined twice", q.pattern),
+                    );
                 }
                 queues.push(q);
             }
@@ -478,13 +496,18 @@ impl<'s> Cx<'s> {
             d.public_url = format!("http://{}", d.listen);
             return d;
         };
-        let tab = Tab { what: "[daemon]".into(), ..tab };
+        let tab = Tab {
+            what: "[daemon]".into(),
+            ..tab
+        };
         if let Some((s, span)) = self.string(&tab, "listen") {
             match s.parse() {
                 Ok(a) => d.listen = a,
                 Err(_) => self.err(
                     &span,
-                    format!("`listen` in [daemon]: \"{s}\" is not an address such as \"127.0.0.1:8070\""),
+                    format!(
+                        "`listen` in [daemon]: \"{s}\" is not an address such as \"127.0.0.1:8070\""
+                    ),
                 ),
             }
         }
@@ -494,7 +517,10 @@ impl<'s> Cx<'s> {
         d.public_url = match self.string(&tab, "public_url") {
             Some((s, span)) => {
                 if !(s.starts_with("http://") || s.starts_with("https://")) {
-                    self.err(&span, "`public_url` in [daemon] must start with http:// or https://");
+                    self.err(
+                        &span,
+                        "`public_url` in [daemon] must start with http:// or https://",
+                    );
                 }
                 s.trim_end_matches('/').to_string()
             }
@@ -505,7 +531,10 @@ impl<'s> Cx<'s> {
         }
         if let Some(t) = self.duration(&tab, "tick") {
             if t < 10 {
-                self.err(&tab.get("tick").unwrap().span(), "`tick` in [daemon] must be at least 10ms");
+                self.err(
+                    &tab.get("tick").unwrap().span(),
+                    "`tick` in [daemon] must be at least 10ms",
+                );
             } else {
                 d.tick = t;
             }
@@ -519,9 +548,17 @@ impl<'s> Cx<'s> {
         if let Some(l) = self.sub_table(
             &tab,
             "limits",
-            &["max_body_bytes", "max_queues", "max_categories", "max_open_contacts"],
+            &[
+                "max_body_bytes",
+                "max_queues",
+                "max_categories",
+                "max_open_contacts",
+            ],
         ) {
-            let l = Tab { what: "[daemon.limits]".into(), ..l };
+            let l = Tab {
+                what: "[daemon.limits]".into(),
+                ..l
+            };
             if let Some(n) = self.count(&l, "max_body_bytes") {
                 d.limits.max_body_bytes = n as usize;
             }
@@ -546,7 +583,10 @@ impl<'s> Cx<'s> {
         let Some(tab) = self.sub_table(root, "complaints", &["deadlines"]) else {
             return c;
         };
-        let tab = Tab { what: "[complaints]".into(), ..tab };
+        let tab = Tab {
+            what: "[complaints]".into(),
+            ..tab
+        };
         if let Some(d) = self.sub_table(&tab, "deadlines", &["general", "key", "urgent"]) {
             for g in Grade::ALL {
                 if let Some(ms) = self.duration(&d, g.as_str()) {
@@ -576,7 +616,8 @@ impl<'s> Cx<'s> {
             }
         }
         for w in self.table_array(&tab, "windows") {
-            if let Some(wt) = self.table(w, format!("a window of {}", tab.what), &["cron", "length"])
+            if let Some(wt) =
+                self.table(w, format!("a window of {}", tab.what), &["cron", "length"])
             {
                 if let Some(w) = self.window(&wt) {
                     windows.push(w);
@@ -593,7 +634,10 @@ impl<'s> Cx<'s> {
         for (s, span) in self.strings(&tab, "holidays") {
             match NaiveDate::parse_from_str(&s, "%Y-%m-%d") {
                 Ok(d) => holidays.push(d),
-                Err(_) => self.err(&span, format!("holiday \"{s}\" is not a date like 2027-01-01")),
+                Err(_) => self.err(
+                    &span,
+                    format!("holiday \"{s}\" is not a date like 2027-01-01"),
+                ),
             }
         }
         Some(ScheduleSpec {
@@ -610,7 +654,10 @@ impl<'s> Cx<'s> {
         let cron = self.cron(tab, "cron");
         let length = self.duration(tab, "length");
         if length == Some(0) {
-            self.err(&tab.get("length").unwrap().span(), "a window's `length` must be more than 0s");
+            self.err(
+                &tab.get("length").unwrap().span(),
+                "a window's `length` must be more than 0s",
+            );
         }
         Some(CronWindow {
             cron: cron?,
@@ -669,7 +716,10 @@ impl<'s> Cx<'s> {
         }
         if let Some(w) = self.duration(&tab, "window") {
             if w < 60_000 {
-                self.err(&tab.get("window").unwrap().span(), format!("`window` in {} must be at least 1m", tab.what));
+                self.err(
+                    &tab.get("window").unwrap().span(),
+                    format!("`window` in {} must be at least 1m", tab.what),
+                );
             } else {
                 q.window = w;
             }
@@ -703,7 +753,14 @@ impl<'s> Cx<'s> {
             if let Some((cal, span)) = self.string(&r, "calendar") {
                 q.response.calendar = schedules.iter().position(|s| s.name == cal);
                 if q.response.calendar.is_none() {
-                    self.err(&span, format!("{}: unknown schedule \"{cal}\" for `calendar` (defined: {})", tab.what, names(schedules.iter().map(|s| &s.name))));
+                    self.err(
+                        &span,
+                        format!(
+                            "{}: unknown schedule \"{cal}\" for `calendar` (defined: {})",
+                            tab.what,
+                            names(schedules.iter().map(|s| &s.name))
+                        ),
+                    );
                 }
             }
         }
@@ -728,7 +785,15 @@ impl<'s> Cx<'s> {
             "clear_hold",
             "cooldown",
         ];
-        let thresholds = ["info", "warning", "critical", "crisis", "clear", "when", "min_volume"];
+        let thresholds = [
+            "info",
+            "warning",
+            "critical",
+            "crisis",
+            "clear",
+            "when",
+            "min_volume",
+        ];
         // Read `kind` first so the allowed keys can depend on it.
         let kind_name = v
             .get_ref()
@@ -815,7 +880,14 @@ impl<'s> Cx<'s> {
                 let metric = self.required_string(&tab, "metric");
                 if let Some((m, span)) = &metric {
                     if !floorwatch_protocol::QueueMetrics::METRICS.contains(&m.as_str()) {
-                        self.err(span, format!("{}: unknown metric \"{m}\"; expected one of: {}", tab.what, floorwatch_protocol::QueueMetrics::METRICS.join(", ")));
+                        self.err(
+                            span,
+                            format!(
+                                "{}: unknown metric \"{m}\"; expected one of: {}",
+                                tab.what,
+                                floorwatch_protocol::QueueMetrics::METRICS.join(", ")
+                            ),
+                        );
                     }
                 }
                 let below = self
@@ -840,7 +912,12 @@ impl<'s> Cx<'s> {
                 let clock = self.word(&tab, "clock", Clock::parse, "first, next, follow_up");
                 RuleKind::ResponseTime {
                     clock: clock.unwrap_or(Clock::First),
-                    priorities: self.words(&tab, "priorities", Priority::parse, &Priority::expected()),
+                    priorities: self.words(
+                        &tab,
+                        "priorities",
+                        Priority::parse,
+                        &Priority::expected(),
+                    ),
                     window: self.duration(&tab, "window").unwrap_or(15 * 60_000),
                     breaches: self.count(&tab, "breaches").unwrap_or(1).max(1) as u32,
                     approaching: self.count(&tab, "approaching").map(|n| n.max(1) as u32),
@@ -859,7 +936,10 @@ impl<'s> Cx<'s> {
                     .map(|(k, _)| k.to_lowercase())
                     .collect();
                 if by == GroupBy::Keyword && keywords.is_empty() {
-                    self.err(&tab.span, format!("{}: `by = \"keyword\"` needs `keywords = [...]`", tab.what));
+                    self.err(
+                        &tab.span,
+                        format!("{}: `by = \"keyword\"` needs `keywords = [...]`", tab.what),
+                    );
                 }
                 let p_value = self.ratio(&tab, "p_value").unwrap_or(0.001);
                 let min_ratio = self.number(&tab, "min_ratio").map(|n| n.0).unwrap_or(3.0);
@@ -874,7 +954,10 @@ impl<'s> Cx<'s> {
                     min_count: self.count(&tab, "min_count").unwrap_or(5) as u32,
                     min_ratio,
                     p_value,
-                    prior_per_hour: self.number(&tab, "prior_per_hour").map(|n| n.0).unwrap_or(2.0),
+                    prior_per_hour: self
+                        .number(&tab, "prior_per_hour")
+                        .map(|n| n.0)
+                        .unwrap_or(2.0),
                     clear_ratio,
                     severity: self
                         .word(&tab, "severity", Severity::parse, &severity_words)
@@ -891,23 +974,35 @@ impl<'s> Cx<'s> {
             other => {
                 self.err(
                     &kind_span,
-                    format!("{}: unknown kind \"{other}\"; expected one of: {}", tab.what, RuleKind::NAMES.join(", ")),
+                    format!(
+                        "{}: unknown kind \"{other}\"; expected one of: {}",
+                        tab.what,
+                        RuleKind::NAMES.join(", ")
+                    ),
                 );
                 return None;
             }
         };
         if rule.queues.is_empty() && rule.watches_queues() && queues.is_empty() {
-            self.err(&tab.span, format!("{} watches queues, but no [[queue]] is defined", tab.what));
+            self.err(
+                &tab.span,
+                format!("{} watches queues, but no [[queue]] is defined", tab.what),
+            );
         }
         if matches!(
             rule.kind,
-            RuleKind::QueueDepth | RuleKind::LongestWait | RuleKind::ServiceLevel | RuleKind::Metric { .. }
+            RuleKind::QueueDepth
+                | RuleKind::LongestWait
+                | RuleKind::ServiceLevel
+                | RuleKind::Metric { .. }
         ) {
             let below = rule.fires_below();
             rule.thresholds = self.thresholds(&tab, is_duration, below, true);
             let is_ratio = match &rule.kind {
                 RuleKind::ServiceLevel => true,
-                RuleKind::Metric { metric, .. } => metric == "service_level" || metric == "abandonment_rate",
+                RuleKind::Metric { metric, .. } => {
+                    metric == "service_level" || metric == "abandonment_rate"
+                }
                 _ => false,
             };
             if is_ratio {
@@ -935,7 +1030,8 @@ impl<'s> Cx<'s> {
             for w in self.table_array(&tab, "when") {
                 let mut allowed = vec!["schedule"];
                 allowed.extend(Severity::ALL.map(|s| s.as_str()));
-                let Some(wt) = self.table(w, format!("[[rule.when]] of {}", tab.what), &allowed) else {
+                let Some(wt) = self.table(w, format!("[[rule.when]] of {}", tab.what), &allowed)
+                else {
                     continue;
                 };
                 let sched = self.required_string(&wt, "schedule");
@@ -943,7 +1039,14 @@ impl<'s> Cx<'s> {
                 if let Some((s, span)) = sched {
                     match schedules.iter().position(|x| x.name == s) {
                         Some(i) => rule.overrides.push((i, th)),
-                        None => self.err(&span, format!("{}: unknown schedule \"{s}\" (defined: {})", wt.what, names(schedules.iter().map(|s| &s.name)))),
+                        None => self.err(
+                            &span,
+                            format!(
+                                "{}: unknown schedule \"{s}\" (defined: {})",
+                                wt.what,
+                                names(schedules.iter().map(|s| &s.name))
+                            ),
+                        ),
                     }
                 }
             }
@@ -963,7 +1066,13 @@ impl<'s> Cx<'s> {
         }
     }
 
-    fn thresholds(&mut self, tab: &Tab, is_duration: bool, below: bool, required: bool) -> Thresholds {
+    fn thresholds(
+        &mut self,
+        tab: &Tab,
+        is_duration: bool,
+        below: bool,
+        required: bool,
+    ) -> Thresholds {
         let mut th = Thresholds::default();
         let mut prev: Option<(Severity, f64)> = None;
         for s in Severity::ALL {
@@ -984,49 +1093,89 @@ impl<'s> Cx<'s> {
             th.levels[s as usize] = Some(v);
         }
         if required && th.is_empty() {
-            self.err(&tab.span, format!("{} has no thresholds: set at least one of info, warning, critical, crisis", tab.what));
+            self.err(
+                &tab.span,
+                format!(
+                    "{} has no thresholds: set at least one of info, warning, critical, crisis",
+                    tab.what
+                ),
+            );
         }
         th
     }
 
     fn test(&mut self, v: &Val, rules: &[Rule], base_dir: Option<&Path>) -> Option<ConfigTest> {
-        let tab = self.table(v, "[[test]]".into(), &["name", "events", "events_file", "at", "expect"])?;
+        let tab = self.table(
+            v,
+            "[[test]]".into(),
+            &["name", "events", "events_file", "at", "expect"],
+        )?;
         let name = self.required_string(&tab, "name").map(|(s, _)| s);
         let tab = Tab {
             what: format!("[[test]] \"{}\"", name.as_deref().unwrap_or("?")),
             ..tab
         };
         let span = tab.span.clone();
-        let line = self.src[..span.start.min(self.src.len())].matches('\n').count() + 1;
+        let line = self.src[..span.start.min(self.src.len())]
+            .matches('\n')
+            .count()
+            + 1;
         let mut origin = format!("{}:{line}", self.file);
-        let events = match (self.string(&tab, "events"), self.string(&tab, "events_file")) {
+        let events = match (
+            self.string(&tab, "events"),
+            self.string(&tab, "events_file"),
+        ) {
             (Some((e, _)), None) => Some(e),
             (None, Some((f, fspan))) => {
-                let path = base_dir.map(|d| d.join(&f)).unwrap_or_else(|| f.clone().into());
+                let path = base_dir
+                    .map(|d| d.join(&f))
+                    .unwrap_or_else(|| f.clone().into());
                 origin = path.display().to_string();
                 match std::fs::read_to_string(&path) {
                     Ok(s) => Some(s),
                     Err(e) => {
-                        self.err(&fspan, format!("{}: cannot read `events_file` {}: {e}", tab.what, path.display()));
+                        self.err(
+                            &fspan,
+                            format!(
+                                "{}: cannot read `events_file` {}: {e}",
+                                tab.what,
+                                path.display()
+                            ),
+                        );
                         None
                     }
                 }
             }
             _ => {
-                self.err(&span, format!("{} needs exactly one of `events` or `events_file`", tab.what));
+                self.err(
+                    &span,
+                    format!(
+                        "{} needs exactly one of `events` or `events_file`",
+                        tab.what
+                    ),
+                );
                 None
             }
         };
-        let at = self.string(&tab, "at").and_then(|(s, sp)| match DateTime::parse_from_rfc3339(&s) {
-            Ok(t) => Some(t.timestamp_millis()),
-            Err(e) => {
-                self.err(&sp, format!("`at` in {}: not an RFC 3339 time ({e})", tab.what));
-                None
-            }
-        });
+        let at =
+            self.string(&tab, "at")
+                .and_then(|(s, sp)| match DateTime::parse_from_rfc3339(&s) {
+                    Ok(t) => Some(t.timestamp_millis()),
+                    Err(e) => {
+                        self.err(
+                            &sp,
+                            format!("`at` in {}: not an RFC 3339 time ({e})", tab.what),
+                        );
+                        None
+                    }
+                });
         let mut expect = Vec::new();
         for e in self.table_array(&tab, "expect") {
-            let Some(et) = self.table(e, format!("an [[test.expect]] of {}", tab.what), &["rule", "scope", "severity", "status"]) else {
+            let Some(et) = self.table(
+                e,
+                format!("an [[test.expect]] of {}", tab.what),
+                &["rule", "scope", "severity", "status"],
+            ) else {
                 continue;
             };
             let rule = self.required_string(&et, "rule");
@@ -1036,7 +1185,12 @@ impl<'s> Cx<'s> {
                 }
             }
             let scope = self.required_string(&et, "scope");
-            let severity = self.word(&et, "severity", Severity::parse, &Severity::ALL.map(|s| s.as_str()).join(", "));
+            let severity = self.word(
+                &et,
+                "severity",
+                Severity::parse,
+                &Severity::ALL.map(|s| s.as_str()).join(", "),
+            );
             let open = self
                 .word(
                     &et,
@@ -1051,7 +1205,12 @@ impl<'s> Cx<'s> {
                 )
                 .flatten();
             if let (Some((rule, _)), Some((scope, _))) = (rule, scope) {
-                expect.push(Expectation { rule, scope, severity, open });
+                expect.push(Expectation {
+                    rule,
+                    scope,
+                    severity,
+                    open,
+                });
             }
         }
         Some(ConfigTest {

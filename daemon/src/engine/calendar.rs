@@ -139,7 +139,7 @@ mod tests {
     fn business_clock_pauses_overnight_and_at_weekends() {
         let mut s = office();
         // Friday 16:00 local + 4 business hours = Monday 11:00 local.
-        let due = s.add_open_time(t("2026-11-27T08:00:00+08:00"), 4 * 3_600_000);
+        let due = s.add_open_time(t("2026-11-27T16:00:00+08:00"), 4 * 3_600_000);
         assert_eq!(due, t("2026-11-30T11:00:00+08:00"));
         // Started at night: the clock starts at 09:00.
         let due = s.add_open_time(t("2026-11-24T22:00:00+08:00"), 3_600_000);

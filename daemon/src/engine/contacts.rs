@@ -154,14 +154,16 @@ impl Contacts {
             }
             let still = match t.kind {
                 TimerKind::Expire => true,
-                TimerKind::Approaching(k) | TimerKind::Breach(k) => c.due[k as usize] != 0 && {
-                    // The clock restarted (next response) with another deadline: this timer
-                    // belongs to the old one.
-                    match t.kind {
-                        TimerKind::Breach(_) => c.due[k as usize] == t.due,
-                        _ => t.due < c.due[k as usize],
+                TimerKind::Approaching(k) | TimerKind::Breach(k) => {
+                    c.due[k as usize] != 0 && {
+                        // The clock restarted (next response) with another deadline: this timer
+                        // belongs to the old one.
+                        match t.kind {
+                            TimerKind::Breach(_) => c.due[k as usize] == t.due,
+                            _ => t.due < c.due[k as usize],
+                        }
                     }
-                },
+                }
             };
             if still {
                 return Some(t);

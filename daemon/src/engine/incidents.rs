@@ -9,7 +9,7 @@ use floorwatch_protocol::{
     Incident, IncidentStatus, Severity, TimelineEntry, TimelineKind, Values,
 };
 
-use super::{Effect, NotifyReason, Notification};
+use super::{Effect, Notification, NotifyReason};
 use crate::config::Millis;
 use crate::engine::calendar::ms_to_utc;
 
@@ -42,8 +42,14 @@ impl Figures {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Phase {
     Idle,
-    Pending { since: Millis, level: Severity },
-    Firing { id: u64, clearing_since: Option<Millis> },
+    Pending {
+        since: Millis,
+        level: Severity,
+    },
+    Firing {
+        id: u64,
+        clearing_since: Option<Millis>,
+    },
 }
 
 /// One rule on one scope.
@@ -405,7 +411,15 @@ impl Book {
             None => format!("resolved by {actor}"),
         };
         let values = inc.values_at_close.clone().unwrap_or_default();
-        Book::entry(&mut rec, now, actor, TimelineKind::Resolved, message, values, fx);
+        Book::entry(
+            &mut rec,
+            now,
+            actor,
+            TimelineKind::Resolved,
+            message,
+            values,
+            fx,
+        );
         if rec.notified {
             Book::notify(&mut rec, NotifyReason::Resolved, fx);
         }
@@ -438,7 +452,12 @@ impl Book {
 
     /// Forgets resolved incidents whose cool-down is over.
     pub fn prune_recent(&mut self, before: Millis) {
-        self.recent
-            .retain(|_, r| r.incident.resolved_at.map(|t| t.timestamp_millis()).unwrap_or(0) >= before);
+        self.recent.retain(|_, r| {
+            r.incident
+                .resolved_at
+                .map(|t| t.timestamp_millis())
+                .unwrap_or(0)
+                >= before
+        });
     }
 }

@@ -23,9 +23,7 @@ use floorwatch_protocol::{
 };
 use rustc_hash::FxHashMap;
 
-use crate::config::{
-    Clock, Config, Millis, Rule, RuleKind, Thresholds, format_duration,
-};
+use crate::config::{Clock, Config, Millis, Rule, RuleKind, Thresholds, format_duration};
 use calendar::{Schedule, ms_to_utc};
 use complaints::{Complaints, DeadlineTimer, Group, HOUR, OpenComplaint, group_keys, poisson_tail};
 use contacts::{Contact, Contacts, SEEN_ANSWERED, Timer, TimerKind, id_hash};
@@ -566,7 +564,10 @@ impl Engine {
         let (due, warn) = match profile.response.calendar {
             Some(cal) => {
                 let s = &mut self.schedules[cal];
-                (s.add_open_time(from, limit), s.add_open_time(from, approaching))
+                (
+                    s.add_open_time(from, limit),
+                    s.add_open_time(from, approaching),
+                )
             }
             None => (from + limit, from + approaching),
         };
@@ -599,7 +600,9 @@ impl Engine {
         let bit = 1u8 << clock as u8;
         if c.approaching & bit != 0 {
             c.approaching &= !bit;
-            self.count_response(slot, clock, |r| r.approaching = r.approaching.saturating_sub(1));
+            self.count_response(slot, clock, |r| {
+                r.approaching = r.approaching.saturating_sub(1)
+            });
         }
     }
 
@@ -669,7 +672,9 @@ impl Engine {
                         if n >= max {
                             return Err(refuse(
                                 Some("category"),
-                                format!("new category \"{cat}\" refused: the limit of {max} categories is reached (daemon.limits.max_categories)"),
+                                format!(
+                                    "new category \"{cat}\" refused: the limit of {max} categories is reached (daemon.limits.max_categories)"
+                                ),
                             ));
                         }
                         self.complaints.categories.insert(cat.into(), n as u16);
@@ -683,11 +688,13 @@ impl Engine {
                             grades, deadline, ..
                         } if grades.is_empty() || grades.contains(&grade) => {
                             let due = at + deadline.unwrap_or(cfg.complaints.deadline(grade));
-                            self.complaints.timers.push(std::cmp::Reverse(DeadlineTimer {
-                                due,
-                                id: key,
-                                rule: i as u16,
-                            }));
+                            self.complaints
+                                .timers
+                                .push(std::cmp::Reverse(DeadlineTimer {
+                                    due,
+                                    id: key,
+                                    rule: i as u16,
+                                }));
                         }
                         RuleKind::ComplaintSpike(s)
                             if rule.channels.is_empty()
@@ -789,7 +796,8 @@ impl Engine {
                 }
             }
         }
-        self.contacts.forget_closed_before(now - self.longest_window);
+        self.contacts
+            .forget_closed_before(now - self.longest_window);
         self.complaints.forget_closed_before(now - self.horizon);
         self.book.prune_recent(now - self.max_cooldown);
         self.dirty.clear();
@@ -851,37 +859,48 @@ impl Engine {
             .state
             .metrics(self.now, profile, cfg.daemon.snapshot_stale_after);
         let scope = rt.scope;
+        let mut observed = Vec::with_capacity(self.queues[q as usize].rules.len());
         for i in 0..self.queues[q as usize].rules.len() {
             let r = self.queues[q as usize].rules[i];
             let rule = &cfg.rules[r as usize];
             let obs = match &rule.kind {
                 RuleKind::ResponseTime { .. } => {
                     let resp = &self.queues[q as usize].response[i];
-                    Some(observe_response(rule, &metrics.queue, resp))
+                    observe_response(rule, &metrics.queue, resp)
                 }
                 _ => {
                     let th = self.thresholds_now(rule);
                     observe_threshold(rule, &th, &metrics)
                 }
             };
-            self.step(r, scope, &metrics.queue, obs.as_ref(), fx);
+            observed.push((r, obs));
+        }
+        // Worst first, so a crisis opening in this same pass holds back the lesser incidents.
+        observed.sort_by_key(|(_, o)| std::cmp::Reverse(o.level));
+        for (r, obs) in observed {
+            self.step(r, scope, &metrics.queue, Some(&obs), fx);
         }
     }
 
     fn evaluate_complaints(&mut self, fx: &mut Vec<Effect>) {
         let cfg = self.cfg.clone();
-        let how = hour_of_week(self.now, &cfg);
         for (i, rule) in cfg.rules.iter().enumerate() {
             match &rule.kind {
                 RuleKind::ComplaintSpike(s) => {
                     for g in 0..self.groups[i].len() {
                         let group = &self.groups[i][g];
                         let observed = group.observed(self.now);
-                        let rate = group.rate(how, s.prior_per_hour);
-                        let expected = rate * s.window as f64 / HOUR as f64;
+                        let expected = expected_in(
+                            group,
+                            self.now - s.window,
+                            self.now,
+                            s.prior_per_hour,
+                            &cfg,
+                        );
                         let p = poisson_tail(observed, expected.max(0.01));
                         let ratio = f64::from(observed) / expected.max(0.01);
-                        let spiking = observed >= s.min_count && ratio >= s.min_ratio && p <= s.p_value;
+                        let spiking =
+                            observed >= s.min_count && ratio >= s.min_ratio && p <= s.p_value;
                         let summary = format!(
                             "{observed} complaints in {} on {}: {ratio:.1}x the usual {expected:.1} for this hour of the week (p={p:.2e})",
                             format_duration(s.window),
@@ -903,14 +922,20 @@ impl Engine {
                         self.step(i as u16, scope, &key, Some(&obs), fx);
                     }
                 }
-                RuleKind::ComplaintDeadline { severity, grades, .. } => {
+                RuleKind::ComplaintDeadline {
+                    severity, grades, ..
+                } => {
                     let n = self.overdue[i];
                     let what = if grades.is_empty() {
                         "complaints".to_string()
                     } else {
                         format!(
                             "{} complaints",
-                            grades.iter().map(|g| g.as_str()).collect::<Vec<_>>().join("/")
+                            grades
+                                .iter()
+                                .map(|g| g.as_str())
+                                .collect::<Vec<_>>()
+                                .join("/")
                         )
                     };
                     let obs = Observation {
@@ -975,7 +1000,15 @@ impl Engine {
             Some(n) if !n.is_empty() => format!("acknowledged by {actor}: {n}"),
             _ => format!("acknowledged by {actor}"),
         };
-        Book::entry(rec, now, actor, TimelineKind::Acknowledged, message, Values::new(), fx);
+        Book::entry(
+            rec,
+            now,
+            actor,
+            TimelineKind::Acknowledged,
+            message,
+            Values::new(),
+            fx,
+        );
         fx.push(Effect::Incident(Box::new(rec.incident.clone())));
         Ok(rec.incident.clone())
     }
@@ -1013,7 +1046,15 @@ impl Engine {
             Some(r) => r,
             None => self.book.recent.get_mut(&id)?,
         };
-        Book::entry(rec, now, actor, TimelineKind::Note, text.to_string(), Values::new(), fx);
+        Book::entry(
+            rec,
+            now,
+            actor,
+            TimelineKind::Note,
+            text.to_string(),
+            Values::new(),
+            fx,
+        );
         Some(())
     }
 
@@ -1066,7 +1107,10 @@ impl Engine {
                             now,
                             "config",
                             TimelineKind::Note,
-                            format!("rule \"{}\" is no longer in the configuration", rec.incident.rule),
+                            format!(
+                                "rule \"{}\" is no longer in the configuration",
+                                rec.incident.rule
+                            ),
                             Values::new(),
                             fx,
                         );
@@ -1134,9 +1178,17 @@ impl Engine {
     }
 
     pub fn snapshot(&self) -> StateSnapshot {
-        let mut incidents: Vec<Incident> =
-            self.book.open.values().map(|r| r.incident.clone()).collect();
-        incidents.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.opened_at.cmp(&b.opened_at)));
+        let mut incidents: Vec<Incident> = self
+            .book
+            .open
+            .values()
+            .map(|r| r.incident.clone())
+            .collect();
+        incidents.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then(a.opened_at.cmp(&b.opened_at))
+        });
         StateSnapshot {
             at: Some(ms_to_utc(self.now)),
             queues: self.queue_metrics(),
@@ -1156,7 +1208,10 @@ fn threshold_value(rule: &Rule, m: &QueueMetrics) -> Option<(&'static str, f64)>
             let name = floorwatch_protocol::QueueMetrics::METRICS
                 .iter()
                 .find(|n| **n == metric.as_str())?;
-            let ratio = matches!(*name, "service_level" | "abandonment_rate" | "asa_s" | "aht_s");
+            let ratio = matches!(
+                *name,
+                "service_level" | "abandonment_rate" | "asa_s" | "aht_s"
+            );
             if ratio && !enough {
                 return None;
             }
@@ -1166,17 +1221,36 @@ fn threshold_value(rule: &Rule, m: &QueueMetrics) -> Option<(&'static str, f64)>
     }
 }
 
-fn observe_threshold(rule: &Rule, th: &Thresholds, m: &QueueMetrics) -> Option<Observation> {
-    let (name, value) = threshold_value(rule, m)?;
+fn observe_threshold(rule: &Rule, th: &Thresholds, m: &QueueMetrics) -> Observation {
+    let Some((name, value)) = threshold_value(rule, m) else {
+        // Too few contacts to judge (or no reading of this figure): not a breach, and a
+        // firing incident clears rather than staying open through a quiet night.
+        return Observation {
+            level: None,
+            clear: true,
+            badness: f64::NEG_INFINITY,
+            figures: Figures(vec![("volume", f64::from(QueueState::volume(m)))]),
+            summary: format!(
+                "{}: too few contacts to judge ({} in the window, {} needed)",
+                m.queue,
+                QueueState::volume(m),
+                rule.min_volume
+            ),
+        };
+    };
     let below = rule.fires_below();
     let level = th.level_of(value, below);
-    let first = th.first()?;
+    let first = th.first().unwrap_or(value);
     let clear_at = match rule.clear {
         Some(c) if below => c.max(first),
         Some(c) => c.min(first),
         None => first,
     };
-    let clear = if below { value > clear_at } else { value < clear_at };
+    let clear = if below {
+        value > clear_at
+    } else {
+        value < clear_at
+    };
     let shown = |v: f64| match rule.kind {
         RuleKind::LongestWait => format_duration((v.round() * 1000.0) as Millis),
         RuleKind::ServiceLevel => format!("{:.0}%", v * 100.0),
@@ -1189,7 +1263,11 @@ fn observe_threshold(rule: &Rule, th: &Thresholds, m: &QueueMetrics) -> Option<O
         .unwrap_or_default();
     let summary = match &rule.kind {
         RuleKind::QueueDepth => format!("{}: {} contacts waiting{bound}", m.queue, m.waiting),
-        RuleKind::LongestWait => format!("{}: oldest contact waiting {}{bound}", m.queue, shown(value)),
+        RuleKind::LongestWait => format!(
+            "{}: oldest contact waiting {}{bound}",
+            m.queue,
+            shown(value)
+        ),
         RuleKind::ServiceLevel => format!(
             "{}: service level {} over {}, target {:.0}% within {}s{bound}",
             m.queue,
@@ -1214,13 +1292,13 @@ fn observe_threshold(rule: &Rule, th: &Thresholds, m: &QueueMetrics) -> Option<O
             }
         }
     }
-    Some(Observation {
+    Observation {
         level,
         clear,
         badness: if below { -value } else { value },
         figures: Figures(figures),
         summary,
-    })
+    }
 }
 
 fn observe_response(rule: &Rule, queue: &str, r: &ResponseState) -> Observation {
@@ -1278,9 +1356,26 @@ fn badness_of(rule: &Rule, values: &Values) -> f64 {
     }
 }
 
+/// Complaints a group usually gets between `from` and `to`: each hour-of-week's rate, weighted
+/// by how much of the span falls in that hour (a window often straddles two hours).
+fn expected_in(group: &Group, from: Millis, to: Millis, prior: f64, cfg: &Config) -> f64 {
+    let mut t = from;
+    let mut total = 0.0;
+    while t < to {
+        let end = ((t.div_euclid(HOUR) + 1) * HOUR).min(to);
+        let rate = group.rate(hour_of_week(t, cfg), prior);
+        total += rate * (end - t) as f64 / HOUR as f64;
+        t = end;
+    }
+    total
+}
+
 /// Hour of the week (Monday 00:00 = 0) in the daemon's time zone.
 fn hour_of_week(t: Millis, cfg: &Config) -> usize {
-    let local = cfg.daemon.timezone.from_utc_datetime(&ms_to_utc(t).naive_utc());
+    let local = cfg
+        .daemon
+        .timezone
+        .from_utc_datetime(&ms_to_utc(t).naive_utc());
     local.weekday().num_days_from_monday() as usize * 24 + local.hour() as usize
 }
 

@@ -92,8 +92,11 @@ impl Auth {
         if !t.role.grants(need) {
             return Err((
                 StatusCode::FORBIDDEN,
-                format!("token \"{}\" has the {:?} role; this needs {:?}", t.name, t.role, need)
-                    .to_lowercase(),
+                format!(
+                    "token \"{}\" has the {:?} role; this needs {:?}",
+                    t.name, t.role, need
+                )
+                .to_lowercase(),
             ));
         }
         Ok(Some(t.name.clone()))
@@ -102,7 +105,11 @@ impl Auth {
 
 /// Compares without stopping at the first difference, so timing does not leak the secret.
 fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 #[cfg(test)]
@@ -111,7 +118,10 @@ mod tests {
 
     fn headers(token: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
-        h.insert(header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
+        h.insert(
+            header::AUTHORIZATION,
+            format!("Bearer {token}").parse().unwrap(),
+        );
         h
     }
 
@@ -123,13 +133,39 @@ mod tests {
             "FLOORWATCH_ADMIN_TOKENS" => Some("root-1".into()),
             _ => None,
         });
-        assert_eq!(auth.check(&headers("lead-2"), Role::Lead).unwrap().as_deref(), Some("bob"));
-        assert_eq!(auth.check(&headers("lead-1"), Role::Viewer).unwrap().as_deref(), Some("alice"));
-        assert_eq!(auth.check(&headers("lead-1"), Role::Ingest).unwrap_err().0, StatusCode::FORBIDDEN);
-        assert_eq!(auth.check(&headers("in-1"), Role::Viewer).unwrap_err().0, StatusCode::FORBIDDEN);
+        assert_eq!(
+            auth.check(&headers("lead-2"), Role::Lead)
+                .unwrap()
+                .as_deref(),
+            Some("bob")
+        );
+        assert_eq!(
+            auth.check(&headers("lead-1"), Role::Viewer)
+                .unwrap()
+                .as_deref(),
+            Some("alice")
+        );
+        assert_eq!(
+            auth.check(&headers("lead-1"), Role::Ingest).unwrap_err().0,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            auth.check(&headers("in-1"), Role::Viewer).unwrap_err().0,
+            StatusCode::FORBIDDEN
+        );
         assert!(auth.check(&headers("root-1"), Role::Ingest).is_ok());
-        assert_eq!(auth.check(&HeaderMap::new(), Role::Viewer).unwrap_err().0, StatusCode::UNAUTHORIZED);
-        assert_eq!(auth.check(&headers("nope"), Role::Viewer).unwrap_err().0, StatusCode::UNAUTHORIZED);
-        assert!(Auth::from_lookup(|_| None).check(&HeaderMap::new(), Role::Admin).is_ok());
+        assert_eq!(
+            auth.check(&HeaderMap::new(), Role::Viewer).unwrap_err().0,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            auth.check(&headers("nope"), Role::Viewer).unwrap_err().0,
+            StatusCode::UNAUTHORIZED
+        );
+        assert!(
+            Auth::from_lookup(|_| None)
+                .check(&HeaderMap::new(), Role::Admin)
+                .is_ok()
+        );
     }
 }

@@ -82,9 +82,12 @@ type ApiResult<T> = Result<T, ApiErr>;
 
 /// Runs blocking watch work off the async threads.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> ApiResult<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiErr(StatusCode::INTERNAL_SERVER_ERROR, format!("worker failed: {e}")))
+    tokio::task::spawn_blocking(f).await.map_err(|e| {
+        ApiErr(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("worker failed: {e}"),
+        )
+    })
 }
 
 async fn ingest(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
@@ -151,13 +154,17 @@ async fn list_incidents(
         Some("open") => f.open = true,
         Some(st) => {
             f.status = Some(IncidentStatus::parse(st).ok_or_else(|| {
-                bad_request(format!("unknown status \"{st}\"; expected firing, acknowledged, resolved or open"))
+                bad_request(format!(
+                    "unknown status \"{st}\"; expected firing, acknowledged, resolved or open"
+                ))
             })?)
         }
     }
     if let Some(sev) = q.severity {
         f.min_severity = Some(Severity::parse(&sev).ok_or_else(|| {
-            bad_request(format!("unknown severity \"{sev}\"; expected info, warning, critical or crisis"))
+            bad_request(format!(
+                "unknown severity \"{sev}\"; expected info, warning, critical or crisis"
+            ))
         })?);
     }
     let watch = s.watch.clone();
@@ -235,7 +242,12 @@ async fn add_note(
 ) -> ApiResult<Response> {
     let caller = s.auth.check(&headers, Role::Lead)?;
     let b = action_body(&body)?;
-    let Some(text) = b.text.clone().or(b.note.clone()).filter(|t| !t.trim().is_empty()) else {
+    let Some(text) = b
+        .text
+        .clone()
+        .or(b.note.clone())
+        .filter(|t| !t.trim().is_empty())
+    else {
         return Err(bad_request("a note needs `text`".into()));
     };
     let who = actor(caller, &b);
@@ -260,7 +272,9 @@ async fn export_incident(
     s.auth.check(&headers, Role::Viewer)?;
     let format = q.format.unwrap_or_else(|| "md".into());
     if format != "md" && format != "json" {
-        return Err(bad_request(format!("unknown format \"{format}\"; expected md or json")));
+        return Err(bad_request(format!(
+            "unknown format \"{format}\"; expected md or json"
+        )));
     }
     let watch = s.watch.clone();
     let Some(detail) = blocking(move || watch.incident(id)).await?? else {
@@ -272,7 +286,10 @@ async fn export_incident(
     Ok(if format == "md" {
         (
             [
-                (header::CONTENT_TYPE, "text/markdown; charset=utf-8".to_string()),
+                (
+                    header::CONTENT_TYPE,
+                    "text/markdown; charset=utf-8".to_string(),
+                ),
                 (header::CONTENT_DISPOSITION, disposition),
             ],
             export::markdown(&review),
@@ -287,13 +304,20 @@ async fn ready(State(s): State<AppState>) -> Response {
     if s.watch.is_healthy() {
         (StatusCode::OK, "ready\n").into_response()
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "store or journal writes are failing\n").into_response()
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store or journal writes are failing\n",
+        )
+            .into_response()
     }
 }
 
 async fn prometheus(State(s): State<AppState>) -> ApiResult<Response> {
     let Some(handle) = s.prometheus.clone() else {
-        return Err(ApiErr(StatusCode::NOT_FOUND, "metrics are not enabled".into()));
+        return Err(ApiErr(
+            StatusCode::NOT_FOUND,
+            "metrics are not enabled".into(),
+        ));
     };
     let watch = s.watch.clone();
     let text = blocking(move || {
@@ -307,7 +331,10 @@ async fn prometheus(State(s): State<AppState>) -> ApiResult<Response> {
 async fn reload(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
     s.auth.check(&headers, Role::Admin)?;
     let Some(reload) = s.reload.clone() else {
-        return Err(ApiErr(StatusCode::NOT_FOUND, "this daemon runs an embedded configuration and cannot reload it".into()));
+        return Err(ApiErr(
+            StatusCode::NOT_FOUND,
+            "this daemon runs an embedded configuration and cannot reload it".into(),
+        ));
     };
     match blocking(move || reload()).await? {
         Ok(()) => Ok((StatusCode::OK, "reloaded\n").into_response()),

@@ -163,13 +163,19 @@ fn explain(text: &str) -> (Option<String>, String) {
     for f in ["waiting", "agents_available", "agents_busy"] {
         if let Some(x) = obj.get(f) {
             if !x.is_null() && x.as_u64().is_none_or(|n| n > u64::from(u32::MAX)) {
-                return (Some(f.into()), format!("`{f}` must be a whole number, 0 or more, found {x}"));
+                return (
+                    Some(f.into()),
+                    format!("`{f}` must be a whole number, 0 or more, found {x}"),
+                );
             }
         }
     }
     if let Some(x) = obj.get("longest_wait_s") {
         if !x.is_null() && !x.is_number() {
-            return (Some("longest_wait_s".into()), format!("`longest_wait_s` must be a number of seconds, found {x}"));
+            return (
+                Some("longest_wait_s".into()),
+                format!("`longest_wait_s` must be a number of seconds, found {x}"),
+            );
         }
     }
     (None, "the event does not fit the ingest contract".into())
@@ -199,9 +205,12 @@ pub fn validate<'w>(w: &'w Wire<'_>, line: u64, index: u64) -> Result<Event<'w>,
     ) -> Result<Option<T>, Refusal> {
         match v.as_deref() {
             None => Ok(None),
-            Some(s) => parse(s)
-                .map(Some)
-                .ok_or_else(|| bad(field, format!("`{field}`: unknown value \"{s}\"; expected one of: {expected}"))),
+            Some(s) => parse(s).map(Some).ok_or_else(|| {
+                bad(
+                    field,
+                    format!("`{field}`: unknown value \"{s}\"; expected one of: {expected}"),
+                )
+            }),
         }
     }
     let kind = need("type", &w.kind)?;
@@ -209,22 +218,51 @@ pub fn validate<'w>(w: &'w Wire<'_>, line: u64, index: u64) -> Result<Event<'w>,
     match kind {
         "contact" => {
             let id = need("id", &w.id)?;
-            let step = word("event", &w.event, ContactStep::parse, ContactStep::expected(), &bad)?
-                .ok_or_else(|| bad("event", format!("`event` is missing; expected one of: {}", ContactStep::expected())))?;
+            let step = word(
+                "event",
+                &w.event,
+                ContactStep::parse,
+                ContactStep::expected(),
+                &bad,
+            )?
+            .ok_or_else(|| {
+                bad(
+                    "event",
+                    format!(
+                        "`event` is missing; expected one of: {}",
+                        ContactStep::expected()
+                    ),
+                )
+            })?;
             Ok(Event::Contact {
                 id,
                 step,
                 at,
                 queue: w.queue.as_deref(),
-                channel: word("channel", &w.channel, Channel::parse, Channel::expected(), &bad)?,
-                priority: word("priority", &w.priority, Priority::parse, Priority::expected(), &bad)?,
+                channel: word(
+                    "channel",
+                    &w.channel,
+                    Channel::parse,
+                    Channel::expected(),
+                    &bad,
+                )?,
+                priority: word(
+                    "priority",
+                    &w.priority,
+                    Priority::parse,
+                    Priority::expected(),
+                    &bad,
+                )?,
             })
         }
         "queue" => {
             let queue = need("queue", &w.queue)?;
             let longest_wait_ms = match w.longest_wait_s {
                 Some(s) if !(0.0..1e9).contains(&s) => {
-                    return Err(bad("longest_wait_s", format!("`longest_wait_s` must be 0 or more seconds, found {s}")));
+                    return Err(bad(
+                        "longest_wait_s",
+                        format!("`longest_wait_s` must be 0 or more seconds, found {s}"),
+                    ));
                 }
                 s => s.map(|s| (s * 1000.0) as Millis),
             };
@@ -239,10 +277,22 @@ pub fn validate<'w>(w: &'w Wire<'_>, line: u64, index: u64) -> Result<Event<'w>,
         }
         "complaint" => Ok(Event::Complaint {
             id: need("id", &w.id)?,
-            step: word("event", &w.event, ComplaintStep::parse, ComplaintStep::expected(), &bad)?
-                .unwrap_or(ComplaintStep::Opened),
+            step: word(
+                "event",
+                &w.event,
+                ComplaintStep::parse,
+                ComplaintStep::expected(),
+                &bad,
+            )?
+            .unwrap_or(ComplaintStep::Opened),
             at,
-            channel: word("channel", &w.channel, Channel::parse, Channel::expected(), &bad)?,
+            channel: word(
+                "channel",
+                &w.channel,
+                Channel::parse,
+                Channel::expected(),
+                &bad,
+            )?,
             category: w.category.as_deref(),
             grade: word("grade", &w.grade, Grade::parse, Grade::expected(), &bad)?,
             text: w.text.as_deref(),
@@ -258,7 +308,9 @@ pub fn validate<'w>(w: &'w Wire<'_>, line: u64, index: u64) -> Result<Event<'w>,
 pub fn parse_time(s: &str) -> Result<Millis, String> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.timestamp_millis())
-        .map_err(|e| format!("`at` is not an RFC 3339 time such as 2026-11-23T09:00:00Z: \"{s}\" ({e})"))
+        .map_err(|e| {
+            format!("`at` is not an RFC 3339 time such as 2026-11-23T09:00:00Z: \"{s}\" ({e})")
+        })
 }
 
 #[cfg(test)]
@@ -305,8 +357,12 @@ mod tests {
         let items = decode(body);
         assert_eq!(items.len(), 2);
         let r = refusals(body);
-        assert_eq!(r, vec![(3, Some("queue".into()), "`queue` is missing".into())]);
-        let pretty = "{\n \"type\": \"queue\",\n \"queue\": \"q\",\n \"at\": \"2026-11-23T09:00:00Z\"\n}";
+        assert_eq!(
+            r,
+            vec![(3, Some("queue".into()), "`queue` is missing".into())]
+        );
+        let pretty =
+            "{\n \"type\": \"queue\",\n \"queue\": \"q\",\n \"at\": \"2026-11-23T09:00:00Z\"\n}";
         assert_eq!(decode(pretty).len(), 1);
         assert!(refusals(pretty).is_empty());
         let broken = "[{\"type\":\"queue\"},";

@@ -28,7 +28,12 @@ impl Replay {
     }
 
     /// Runs the clock up to `at` (ticking on the way), then applies the event.
-    pub fn push(&mut self, engine: &mut Engine, ev: &Event, fx: &mut Vec<Effect>) -> Result<Applied, crate::engine::Refused> {
+    pub fn push(
+        &mut self,
+        engine: &mut Engine,
+        ev: &Event,
+        fx: &mut Vec<Effect>,
+    ) -> Result<Applied, crate::engine::Refused> {
         let at = ev.at();
         self.run_until(engine, at, fx);
         engine.set_clock(at);
@@ -66,7 +71,13 @@ impl Replay {
     }
 
     /// Feeds an NDJSON (or JSON) text; bad events are counted as refused with their line.
-    pub fn feed_text(&mut self, engine: &mut Engine, text: &str, fx: &mut Vec<Effect>, mut after: impl FnMut(&mut Vec<Effect>)) {
+    pub fn feed_text(
+        &mut self,
+        engine: &mut Engine,
+        text: &str,
+        fx: &mut Vec<Effect>,
+        mut after: impl FnMut(&mut Vec<Effect>),
+    ) {
         for item in decode(text) {
             let ev = item
                 .wire

@@ -65,10 +65,42 @@ impl Scenario {
             complaints_per_hour: 12.0,
             id_prefix: String::new(),
             queues: vec![
-                SimQueue { name: "phone-general", channel: Channel::Phone, per_hour: 900.0, agents: 52, concurrency: 1, handle_s: 180.0, patience_s: 150.0 },
-                SimQueue { name: "phone-billing", channel: Channel::Phone, per_hour: 300.0, agents: 24, concurrency: 1, handle_s: 240.0, patience_s: 180.0 },
-                SimQueue { name: "chat-support", channel: Channel::Chat, per_hour: 360.0, agents: 18, concurrency: 2, handle_s: 420.0, patience_s: 240.0 },
-                SimQueue { name: "email-support", channel: Channel::Email, per_hour: 60.0, agents: 6, concurrency: 1, handle_s: 3600.0, patience_s: f64::INFINITY },
+                SimQueue {
+                    name: "phone-general",
+                    channel: Channel::Phone,
+                    per_hour: 900.0,
+                    agents: 52,
+                    concurrency: 1,
+                    handle_s: 180.0,
+                    patience_s: 150.0,
+                },
+                SimQueue {
+                    name: "phone-billing",
+                    channel: Channel::Phone,
+                    per_hour: 300.0,
+                    agents: 24,
+                    concurrency: 1,
+                    handle_s: 240.0,
+                    patience_s: 180.0,
+                },
+                SimQueue {
+                    name: "chat-support",
+                    channel: Channel::Chat,
+                    per_hour: 360.0,
+                    agents: 18,
+                    concurrency: 2,
+                    handle_s: 420.0,
+                    patience_s: 240.0,
+                },
+                SimQueue {
+                    name: "email-support",
+                    channel: Channel::Email,
+                    per_hour: 60.0,
+                    agents: 6,
+                    concurrency: 1,
+                    handle_s: 3600.0,
+                    patience_s: f64::INFINITY,
+                },
             ],
         }
     }
@@ -279,7 +311,10 @@ impl Sim<'_> {
                         at: ts(t),
                         waiting: Some(w.waiting.len() as u32),
                         longest_wait_s: Some(
-                            w.waiting.front().map(|(_, a)| (t - a) as f64 / 1000.0).unwrap_or(0.0),
+                            w.waiting
+                                .front()
+                                .map(|(_, a)| (t - a) as f64 / 1000.0)
+                                .unwrap_or(0.0),
                         ),
                         agents_available: Some(sq.agents.saturating_sub(w.busy)),
                         agents_busy: Some(w.busy.min(sq.agents)),
@@ -288,7 +323,11 @@ impl Sim<'_> {
                 }
                 Step::Complaint => {
                     let outage = self.s.in_outage(t);
-                    let factor = if outage { self.s.complaints_factor } else { 1.0 };
+                    let factor = if outage {
+                        self.s.complaints_factor
+                    } else {
+                        1.0
+                    };
                     let peak = self.s.complaints_per_hour * self.s.complaints_factor / 3_600_000.0;
                     let rate = self.s.complaints_per_hour * self.s.curve(t) * factor / 3_600_000.0;
                     if self.rng.random_bool((rate / peak).clamp(0.0, 1.0)) {
@@ -309,7 +348,12 @@ impl Sim<'_> {
                         } else {
                             "Not satisfied with how my request was handled"
                         };
-                        let channels = [Channel::Phone, Channel::Chat, Channel::Email, Channel::Social];
+                        let channels = [
+                            Channel::Phone,
+                            Channel::Chat,
+                            Channel::Email,
+                            Channel::Social,
+                        ];
                         let channel = channels[self.rng.random_range(0..channels.len())];
                         self.out.push(Event::Complaint(ComplaintEvent {
                             id: format!("{}k-{id}", self.s.id_prefix),

@@ -4,7 +4,9 @@
 
 mod sqlite;
 
-use floorwatch_protocol::{Incident, IncidentDetail, IncidentStatus, Severity, TimelineEntry, Timestamp};
+use floorwatch_protocol::{
+    Incident, IncidentDetail, IncidentStatus, Severity, TimelineEntry, Timestamp,
+};
 
 use crate::engine::{BaselineRow, Effect};
 pub use sqlite::SqliteStore;

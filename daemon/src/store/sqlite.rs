@@ -80,12 +80,18 @@ impl SqliteStore {
 
 fn migrate(c: &Connection) -> Result<()> {
     c.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")?;
-    let have: i64 = c
-        .query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", [], |r| r.get(0))?;
+    let have: i64 = c.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+        [],
+        |r| r.get(0),
+    )?;
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(have as usize) {
         let tx = c.unchecked_transaction()?;
         tx.execute_batch(sql)?;
-        tx.execute("INSERT INTO schema_version (version) VALUES (?1)", params![i as i64 + 1])?;
+        tx.execute(
+            "INSERT INTO schema_version (version) VALUES (?1)",
+            params![i as i64 + 1],
+        )?;
         tx.commit()?;
     }
     Ok(())
@@ -195,7 +201,9 @@ impl Store for SqliteStore {
 
     fn max_incident_id(&self) -> Result<u64> {
         let c = self.reader.lock().unwrap();
-        let n: i64 = c.query_row("SELECT COALESCE(MAX(id), 0) FROM incidents", [], |r| r.get(0))?;
+        let n: i64 = c.query_row("SELECT COALESCE(MAX(id), 0) FROM incidents", [], |r| {
+            r.get(0)
+        })?;
         Ok(n as u64)
     }
 
@@ -245,7 +253,9 @@ impl Store for SqliteStore {
             args.push(Value::Text(ts(t)));
         }
         sql.push_str(" ORDER BY id DESC LIMIT ?");
-        args.push(Value::Integer(i64::from(f.limit.unwrap_or(500).min(10_000))));
+        args.push(Value::Integer(i64::from(
+            f.limit.unwrap_or(500).min(10_000),
+        )));
         let c = self.reader.lock().unwrap();
         let mut st = c.prepare(&sql)?;
         let rows = st.query_map(params_from_iter(args), |r| r.get::<_, String>(0))?;
@@ -255,7 +265,11 @@ impl Store for SqliteStore {
     fn incident(&self, id: u64) -> Result<Option<IncidentDetail>> {
         let c = self.reader.lock().unwrap();
         let body: Option<String> = c
-            .query_row("SELECT body FROM incidents WHERE id = ?1", params![id as i64], |r| r.get(0))
+            .query_row(
+                "SELECT body FROM incidents WHERE id = ?1",
+                params![id as i64],
+                |r| r.get(0),
+            )
             .optional()?;
         let Some(body) = body else { return Ok(None) };
         let incident = incident_from_row(body)?;
@@ -277,7 +291,11 @@ impl Store for SqliteStore {
         let mut c = self.writer.lock().unwrap();
         let tx = c.transaction()?;
         let exists: Option<i64> = tx
-            .query_row("SELECT id FROM incidents WHERE id = ?1", params![e.incident_id as i64], |r| r.get(0))
+            .query_row(
+                "SELECT id FROM incidents WHERE id = ?1",
+                params![e.incident_id as i64],
+                |r| r.get(0),
+            )
             .optional()?;
         if exists.is_none() {
             return Ok(None);
