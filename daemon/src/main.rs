@@ -66,16 +66,22 @@ enum Command {
     Simulate {
         #[arg(long)]
         out: PathBuf,
-        /// Start time (RFC 3339).
+        /// Start time (RFC 3339, or `now`).
         #[arg(long, default_value = "2026-11-23T08:00:00Z")]
         start: String,
         #[arg(long, default_value = "1h")]
         duration: String,
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// `outage` (an outage 20 minutes in, for 10 minutes) or `normal`.
+        /// `outage` or `normal`.
         #[arg(long, default_value = "outage")]
         scenario: String,
+        /// When the outage starts, from the start of the trace.
+        #[arg(long, default_value = "20m")]
+        outage_at: String,
+        /// How long the outage lasts.
+        #[arg(long, default_value = "10m")]
+        outage_for: String,
     },
     /// Feed a recorded trace through the engine and print the incidents it opens.
     Replay {
@@ -104,7 +110,16 @@ fn main() -> anyhow::Result<()> {
             duration,
             seed,
             scenario,
-        } => simulate(&out, &start, &duration, seed, &scenario),
+            outage_at,
+            outage_for,
+        } => simulate(
+            &out,
+            &start,
+            &duration,
+            seed,
+            &scenario,
+            (&outage_at, &outage_for),
+        ),
         Command::Replay {
             file,
             config,
@@ -176,14 +191,22 @@ fn simulate(
     duration: &str,
     seed: u64,
     scenario: &str,
+    outage: (&str, &str),
 ) -> anyhow::Result<()> {
-    let start = chrono::DateTime::parse_from_rfc3339(start)
-        .context("--start must be an RFC 3339 time")?
-        .timestamp_millis();
-    let duration = parse_duration(duration).map_err(|e| anyhow::anyhow!("--duration: {e}"))?;
+    let start = match start {
+        "now" => chrono::Utc::now().timestamp_millis(),
+        s => chrono::DateTime::parse_from_rfc3339(s)
+            .context("--start must be an RFC 3339 time or \"now\"")?
+            .timestamp_millis(),
+    };
+    let dur = |flag: &str, s: &str| parse_duration(s).map_err(|e| anyhow::anyhow!("{flag}: {e}"));
+    let duration = dur("--duration", duration)?;
     let mut s = Scenario::mid_size_center(start, duration, seed);
     match scenario {
-        "outage" => s.outage = Some((20 * 60_000, 30 * 60_000)),
+        "outage" => {
+            let at = dur("--outage-at", outage.0)?;
+            s.outage = Some((at, at + dur("--outage-for", outage.1)?));
+        }
         "normal" => {}
         other => bail!("unknown scenario \"{other}\"; expected outage or normal"),
     }

@@ -1,0 +1,363 @@
+//! The performance figures of Floorwatch, measured (not asserted):
+//!
+//!   cargo bench -p floorwatch --bench figures            # all of them
+//!   cargo bench -p floorwatch --bench figures -- engine  # one: engine, ingest, latency, memory
+//!
+//! - engine: replay throughput of the engine on one core, events/s (decoded beforehand);
+//! - ingest: HTTP ingest of NDJSON batches into the real daemon binary on 127.0.0.1, events/s;
+//! - latency: from the POST that causes a breach to the incident visible in the API, p50/p99;
+//! - memory: idle RSS of the daemon, and RSS per open contact (phone, and chat with its clocks).
+//!
+//! Every loop is bounded in count and time; servers bind to 127.0.0.1 only.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use floorwatch::config::parse_config;
+use floorwatch::engine::Engine;
+use floorwatch::ingest::{decode, replay::Replay, validate};
+use floorwatch::sim::{self, Scenario};
+
+const BIN: &str = env!("CARGO_BIN_EXE_floorwatch");
+
+fn main() {
+    let which: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let wants = |name: &str| which.is_empty() || which.iter().any(|w| w == name);
+    if wants("engine") {
+        engine();
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    if wants("ingest") {
+        rt.block_on(ingest());
+    }
+    if wants("latency") {
+        rt.block_on(latency());
+    }
+    if wants("memory") {
+        rt.block_on(memory());
+    }
+}
+
+/// A center 40 times the size of the demo's, so a trace holds a few hundred thousand events.
+fn big_center(start: i64, duration: i64) -> Scenario {
+    let mut s = Scenario::mid_size_center(start, duration, 42);
+    s.daily_curve = false;
+    s.outage = Some((duration / 3, duration / 2));
+    for q in &mut s.queues {
+        q.per_hour *= 40.0;
+        q.agents *= 40;
+    }
+    s.complaints_per_hour *= 40.0;
+    s
+}
+
+fn engine() {
+    let cfg = Arc::new(parse_config(floorwatch::config::EMBEDDED, "alerts.toml", None).unwrap());
+    let start = 1_795_424_400_000;
+    let text = sim::to_ndjson(&sim::simulate(&big_center(start, 2 * 3_600_000)));
+    let items = decode(&text);
+    let events: Vec<_> = items
+        .iter()
+        .map(|i| validate(i.wire.as_ref().unwrap(), i.line, i.index).unwrap())
+        .collect();
+    let mut best = f64::MAX;
+    let mut incidents = 0;
+    for _ in 0..5 {
+        let began = Instant::now();
+        let mut e = Engine::new(cfg.clone(), start);
+        let mut r = Replay::new(cfg.daemon.tick);
+        let mut fx = Vec::new();
+        for ev in &events {
+            let _ = r.push(&mut e, ev, &mut fx);
+            if fx.len() > 4096 {
+                fx.clear();
+            }
+        }
+        r.finish(&mut e, &mut fx);
+        best = best.min(began.elapsed().as_secs_f64());
+        incidents = e.max_incident_id();
+    }
+    println!(
+        "engine replay: {} events (2 h of a center 40x the demo's, {incidents} incidents) in {:.3} s: {:.2} M events/s on one core",
+        events.len(),
+        best,
+        events.len() as f64 / best / 1e6
+    );
+    // With decoding, as `floorwatch replay` runs it.
+    let began = Instant::now();
+    let mut e = Engine::new(cfg.clone(), start);
+    let mut r = Replay::new(cfg.daemon.tick);
+    let mut fx = Vec::new();
+    r.feed_text(&mut e, &text, &mut fx, |fx| fx.clear());
+    let secs = began.elapsed().as_secs_f64();
+    println!(
+        "decode + replay: {:.2} M events/s on one core",
+        events.len() as f64 / secs / 1e6
+    );
+}
+
+struct Proc {
+    child: Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_daemon(config: &str) -> Proc {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("alerts.toml");
+    std::fs::write(&path, config).unwrap();
+    let mut child = Command::new(BIN)
+        .args(["run", "--config"])
+        .arg(&path)
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .env("RUST_LOG", "warn,floorwatch::server=info")
+        .env("NO_COLOR", "1")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(i) = line.find("listening on ") {
+                let _ = tx.send(line[i + 13..].trim().to_string());
+            }
+        }
+    });
+    let url = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("daemon started");
+    Proc {
+        child,
+        url,
+        _dir: dir,
+    }
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    s.lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+        .unwrap()
+}
+
+fn now_rfc3339(offset_ms: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::milliseconds(offset_ms))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn big_limits(config: &str) -> String {
+    config
+        .replace("max_open_contacts = 2000000", "max_open_contacts = 4000000")
+        .replace("max_body_bytes = 16777216", "max_body_bytes = 67108864")
+}
+
+/// Batches of contacts arriving, answered and resolved, stamped now, across the phone queues.
+fn contact_batches(batches: usize, per_batch: usize, prefix: &str) -> Vec<String> {
+    let at = now_rfc3339(0);
+    let queues = ["phone-general", "phone-billing", "phone-sales", "phone-vip"];
+    (0..batches)
+        .map(|b| {
+            let mut out = String::with_capacity(per_batch * 110);
+            for i in 0..per_batch / 3 {
+                let id = format!("{prefix}{b}-{i}");
+                let q = queues[i % queues.len()];
+                out += &format!("{{\"type\":\"contact\",\"id\":\"{id}\",\"queue\":\"{q}\",\"event\":\"arrived\",\"at\":\"{at}\"}}\n");
+                out += &format!("{{\"type\":\"contact\",\"id\":\"{id}\",\"event\":\"answered\",\"at\":\"{at}\"}}\n");
+                out += &format!("{{\"type\":\"contact\",\"id\":\"{id}\",\"event\":\"resolved\",\"at\":\"{at}\"}}\n");
+            }
+            out
+        })
+        .collect()
+}
+
+async fn post_all(url: &str, bodies: Vec<String>, concurrency: usize) -> u64 {
+    let client = reqwest::Client::new();
+    let bodies = Arc::new(tokio::sync::Mutex::new(bodies));
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (client, bodies, url) = (
+            client.clone(),
+            bodies.clone(),
+            format!("{url}/api/v1/events"),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut accepted = 0;
+            loop {
+                let Some(body) = bodies.lock().await.pop() else {
+                    break;
+                };
+                let r: serde_json::Value = client
+                    .post(&url)
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                accepted += r["accepted"].as_u64().unwrap();
+            }
+            accepted
+        }));
+    }
+    let mut total = 0;
+    for t in tasks {
+        total += t.await.unwrap();
+    }
+    total
+}
+
+async fn ingest() {
+    let d = start_daemon(&big_limits(floorwatch::config::EMBEDDED));
+    let (batches, per) = (200, 10_002);
+    let bodies = contact_batches(batches, per, "i");
+    let bytes: usize = bodies.iter().map(String::len).sum();
+    let began = Instant::now();
+    let accepted = post_all(&d.url, bodies, 4).await;
+    let secs = began.elapsed().as_secs_f64();
+    println!(
+        "HTTP ingest: {accepted} events in {} NDJSON batches of {per} ({:.0} MB) in {secs:.2} s: {:.2} M events/s (client and daemon on the same 2 cores)",
+        batches,
+        bytes as f64 / 1e6,
+        accepted as f64 / secs / 1e6
+    );
+}
+
+async fn latency() {
+    let config = r#"
+[daemon]
+tick = "250ms"
+[[queue]]
+name = "phone-*"
+channel = "phone"
+[[rule]]
+name = "depth"
+kind = "queue_depth"
+critical = 20
+clear = 5
+cooldown = "0s"
+"#;
+    let d = start_daemon(config);
+    let client = reqwest::Client::new();
+    let events = format!("{}/api/v1/events", d.url);
+    let list = format!("{}/api/v1/incidents?status=open&limit=1", d.url);
+    let mut samples = Vec::new();
+    let mut last_id = 0u64;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    for i in 0..2000i64 {
+        if Instant::now() > deadline {
+            break;
+        }
+        // Two readings a millisecond apart: breach, then clear (stamped with distinct times).
+        let breach = format!(
+            r#"{{"type":"queue","queue":"phone-a","at":"{}","waiting":30}}"#,
+            now_rfc3339(2 * i)
+        );
+        let began = Instant::now();
+        client
+            .post(&events)
+            .body(breach)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let id = loop {
+            let v: serde_json::Value = client
+                .get(&list)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            match v[0]["id"].as_u64() {
+                Some(id) if id > last_id => break id,
+                _ => assert!(
+                    began.elapsed() < Duration::from_secs(5),
+                    "incident never appeared"
+                ),
+            }
+        };
+        samples.push(began.elapsed());
+        last_id = id;
+        let clear = format!(
+            r#"{{"type":"queue","queue":"phone-a","at":"{}","waiting":0}}"#,
+            now_rfc3339(2 * i + 1)
+        );
+        client
+            .post(&events)
+            .body(clear)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+    }
+    samples.sort();
+    let p = |q: f64| {
+        samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)].as_secs_f64() * 1000.0
+    };
+    println!(
+        "breach POST -> incident in the API: n={} p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        samples.len(),
+        p(0.5),
+        p(0.99),
+        p(1.0)
+    );
+}
+
+async fn memory() {
+    let d = start_daemon(&big_limits(floorwatch::config::EMBEDDED));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let pid = d.child.id();
+    let idle = rss_kib(pid);
+    println!(
+        "idle RSS (repository alerts.toml, empty store): {:.1} MiB",
+        idle as f64 / 1024.0
+    );
+    for (label, queue, n) in [
+        ("phone", "phone-general", 1_000_000usize),
+        ("chat (3 clocks)", "chat-support", 500_000),
+    ] {
+        let at = now_rfc3339(0);
+        let bodies: Vec<String> = (0..n / 10_000)
+            .map(|b| {
+                (0..10_000)
+                    .map(|i| format!("{{\"type\":\"contact\",\"id\":\"{label}-{b}-{i}\",\"queue\":\"{queue}\",\"event\":\"arrived\",\"at\":\"{at}\"}}\n"))
+                    .collect()
+            })
+            .collect();
+        let before = rss_kib(pid);
+        let accepted = post_all(&d.url, bodies, 1).await;
+        assert_eq!(accepted as usize, n);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let after = rss_kib(pid);
+        println!(
+            "open contacts, {label}: {n} more raise RSS by {:.1} MiB: {:.0} bytes per open contact",
+            (after - before) as f64 / 1024.0,
+            (after - before) as f64 * 1024.0 / n as f64
+        );
+    }
+    let _ = Path::new("");
+}
