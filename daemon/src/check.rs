@@ -76,24 +76,24 @@ fn run_test(cfg: &Arc<Config>, t: &ConfigTest) -> TestOutcome {
         };
         matched[k] = true;
         let i = &incidents[k];
-        if let Some(s) = e.severity {
-            if i.severity != s {
-                failures.push(format!(
-                    "incident of \"{}\" on \"{}\": expected severity {s}, got {}",
-                    e.rule, e.scope, i.severity
-                ));
-            }
+        if let Some(s) = e.severity
+            && i.severity != s
+        {
+            failures.push(format!(
+                "incident of \"{}\" on \"{}\": expected severity {s}, got {}",
+                e.rule, e.scope, i.severity
+            ));
         }
-        if let Some(open) = e.open {
-            if open != (i.status != IncidentStatus::Resolved) {
-                failures.push(format!(
-                    "incident of \"{}\" on \"{}\": expected {}, got {}",
-                    e.rule,
-                    e.scope,
-                    if open { "open" } else { "resolved" },
-                    i.status
-                ));
-            }
+        if let Some(open) = e.open
+            && open != (i.status != IncidentStatus::Resolved)
+        {
+            failures.push(format!(
+                "incident of \"{}\" on \"{}\": expected {}, got {}",
+                e.rule,
+                e.scope,
+                if open { "open" } else { "resolved" },
+                i.status
+            ));
         }
     }
     for (i, m) in incidents.iter().zip(matched) {

@@ -100,7 +100,7 @@ async fn run_ticker(watch: Arc<Watch>, every: Duration) {
         interval.tick().await;
         ticks += 1;
         let w = watch.clone();
-        let prune = ticks % (3_600_000 / every.as_millis().max(1) as u64).max(1) == 0;
+        let prune = ticks.is_multiple_of((3_600_000 / every.as_millis().max(1) as u64).max(1));
         let started = std::time::Instant::now();
         let _ = tokio::task::spawn_blocking(move || {
             w.tick();

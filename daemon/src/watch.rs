@@ -242,10 +242,10 @@ impl Watch {
             }
         }
         for f in &batch {
-            if let Effect::Notify(n) = f {
-                if let Some(incident) = inner.engine.incident(n.incident_id) {
-                    self.notifier.notify(incident, n);
-                }
+            if let Effect::Notify(n) = f
+                && let Some(incident) = inner.engine.incident(n.incident_id)
+            {
+                self.notifier.notify(incident, n);
             }
         }
     }

@@ -610,18 +610,17 @@ impl<'s> Cx<'s> {
         };
         let timezone = self.timezone(&tab, "timezone").unwrap_or(default_tz);
         let mut windows = Vec::new();
-        if tab.get("cron").is_some() || tab.get("length").is_some() {
-            if let Some(w) = self.window(&tab) {
-                windows.push(w);
-            }
+        if (tab.get("cron").is_some() || tab.get("length").is_some())
+            && let Some(w) = self.window(&tab)
+        {
+            windows.push(w);
         }
         for w in self.table_array(&tab, "windows") {
             if let Some(wt) =
                 self.table(w, format!("a window of {}", tab.what), &["cron", "length"])
+                && let Some(w) = self.window(&wt)
             {
-                if let Some(w) = self.window(&wt) {
-                    windows.push(w);
-                }
+                windows.push(w);
             }
         }
         if windows.is_empty() {
@@ -878,17 +877,17 @@ impl<'s> Cx<'s> {
             "service_level" => RuleKind::ServiceLevel,
             "metric" => {
                 let metric = self.required_string(&tab, "metric");
-                if let Some((m, span)) = &metric {
-                    if !floorwatch_protocol::QueueMetrics::METRICS.contains(&m.as_str()) {
-                        self.err(
-                            span,
-                            format!(
-                                "{}: unknown metric \"{m}\"; expected one of: {}",
-                                tab.what,
-                                floorwatch_protocol::QueueMetrics::METRICS.join(", ")
-                            ),
-                        );
-                    }
+                if let Some((m, span)) = &metric
+                    && !floorwatch_protocol::QueueMetrics::METRICS.contains(&m.as_str())
+                {
+                    self.err(
+                        span,
+                        format!(
+                            "{}: unknown metric \"{m}\"; expected one of: {}",
+                            tab.what,
+                            floorwatch_protocol::QueueMetrics::METRICS.join(", ")
+                        ),
+                    );
                 }
                 let below = self
                     .word(
@@ -1007,10 +1006,10 @@ impl<'s> Cx<'s> {
             };
             if is_ratio {
                 for s in Severity::ALL.iter().map(|s| s.as_str()).chain(["clear"]) {
-                    if let Some((v, span)) = self.level(&tab, s, false) {
-                        if !(0.0..=1.0).contains(&v) {
-                            self.err(&span, format!("{}: `{s}` must be a ratio between 0 and 1 (0.8 for 80%), found {v}", tab.what));
-                        }
+                    if let Some((v, span)) = self.level(&tab, s, false)
+                        && !(0.0..=1.0).contains(&v)
+                    {
+                        self.err(&span, format!("{}: `{s}` must be a ratio between 0 and 1 (0.8 for 80%), found {v}", tab.what));
                     }
                 }
             }
@@ -1179,10 +1178,10 @@ impl<'s> Cx<'s> {
                 continue;
             };
             let rule = self.required_string(&et, "rule");
-            if let Some((r, span)) = &rule {
-                if !rules.iter().any(|x| &x.name == r) {
-                    self.err(span, format!("{}: unknown rule \"{r}\"", et.what));
-                }
+            if let Some((r, span)) = &rule
+                && !rules.iter().any(|x| &x.name == r)
+            {
+                self.err(span, format!("{}: unknown rule \"{r}\"", et.what));
             }
             let scope = self.required_string(&et, "scope");
             let severity = self.word(

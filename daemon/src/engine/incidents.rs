@@ -260,39 +260,38 @@ impl Book {
         inst.peak = o.badness;
         let values = o.figures.to_values();
         // Flapping: the same incident comes back inside the cool-down, without a new page.
-        if let Some((old, closed_at)) = inst.last_closed {
-            if now - closed_at < rule.cooldown {
-                if let Some(mut rec) = self.recent.remove(&old) {
-                    let inc = &mut rec.incident;
-                    inc.status = IncidentStatus::Firing;
-                    inc.resolved_at = None;
-                    inc.resolved_by = None;
-                    inc.values_at_close = None;
-                    inc.reopened += 1;
-                    inc.severity = inc.severity.max(level);
-                    Book::entry(
-                        &mut rec,
-                        now,
-                        ENGINE_ACTOR,
-                        TimelineKind::Reopened,
-                        format!(
-                            "breached again {} after clearing, inside the {} cool-down: reopened, not paged again. {}",
-                            crate::config::format_duration(now - closed_at),
-                            crate::config::format_duration(rule.cooldown),
-                            o.summary
-                        ),
-                        values,
-                        fx,
-                    );
-                    fx.push(Effect::Incident(Box::new(rec.incident.clone())));
-                    self.open.insert(old, rec);
-                    inst.phase = Phase::Firing {
-                        id: old,
-                        clearing_since: None,
-                    };
-                    return;
-                }
-            }
+        if let Some((old, closed_at)) = inst.last_closed
+            && now - closed_at < rule.cooldown
+            && let Some(mut rec) = self.recent.remove(&old)
+        {
+            let inc = &mut rec.incident;
+            inc.status = IncidentStatus::Firing;
+            inc.resolved_at = None;
+            inc.resolved_by = None;
+            inc.values_at_close = None;
+            inc.reopened += 1;
+            inc.severity = inc.severity.max(level);
+            Book::entry(
+                &mut rec,
+                now,
+                ENGINE_ACTOR,
+                TimelineKind::Reopened,
+                format!(
+                    "breached again {} after clearing, inside the {} cool-down: reopened, not paged again. {}",
+                    crate::config::format_duration(now - closed_at),
+                    crate::config::format_duration(rule.cooldown),
+                    o.summary
+                ),
+                values,
+                fx,
+            );
+            fx.push(Effect::Incident(Box::new(rec.incident.clone())));
+            self.open.insert(old, rec);
+            inst.phase = Phase::Firing {
+                id: old,
+                clearing_since: None,
+            };
+            return;
         }
         self.next_id += 1;
         let id = self.next_id;

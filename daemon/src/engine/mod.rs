@@ -212,10 +212,10 @@ impl Engine {
             hour: now.div_euclid(HOUR),
         };
         for (i, r) in e.cfg.clone().rules.iter().enumerate() {
-            if let RuleKind::ComplaintSpike(s) = &r.kind {
-                if s.by == crate::config::GroupBy::All {
-                    e.group(i as u16, "complaints");
-                }
+            if let RuleKind::ComplaintSpike(s) = &r.kind
+                && s.by == crate::config::GroupBy::All
+            {
+                e.group(i as u16, "complaints");
             }
         }
         e
@@ -620,13 +620,11 @@ impl Engine {
                 priorities,
                 ..
             } = &rule.kind
+                && *rc == clock
+                && (priorities.is_empty() || priorities.contains(&priority))
+                && (rule.channels.is_empty() || rule.channels.contains(&channel))
             {
-                if *rc == clock
-                    && (priorities.is_empty() || priorities.contains(&priority))
-                    && (rule.channels.is_empty() || rule.channels.contains(&channel))
-                {
-                    f(&mut rt.response[i]);
-                }
+                f(&mut rt.response[i]);
             }
         }
         self.mark(q);
@@ -1029,11 +1027,11 @@ impl Engine {
             self.note(id, actor, n, fx);
         }
         self.book.resolve(id, now, actor, None, fx);
-        if let Some(inst) = self.instances.get_mut(&key) {
-            if matches!(inst.phase, Phase::Firing { id: f, .. } if f == id) {
-                inst.phase = Phase::Idle;
-                inst.last_closed = Some((id, now));
-            }
+        if let Some(inst) = self.instances.get_mut(&key)
+            && matches!(inst.phase, Phase::Firing { id: f, .. } if f == id)
+        {
+            inst.phase = Phase::Idle;
+            inst.last_closed = Some((id, now));
         }
         Ok(self.book.recent[&id].incident.clone())
     }
@@ -1286,10 +1284,10 @@ fn observe_threshold(rule: &Rule, th: &Thresholds, m: &QueueMetrics) -> Observat
         ("abandonment_rate", m.abandonment_rate),
         ("agents_available", m.agents_available.map(f64::from)),
     ] {
-        if k != name {
-            if let Some(v) = v {
-                figures.push((k, round(v)));
-            }
+        if k != name
+            && let Some(v) = v
+        {
+            figures.push((k, round(v)));
         }
     }
     Observation {

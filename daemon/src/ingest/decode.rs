@@ -154,29 +154,32 @@ fn explain(text: &str) -> (Option<String>, String) {
         "type", "id", "queue", "channel", "event", "at", "priority", "category", "grade", "text",
     ];
     for f in strings {
-        if let Some(x) = obj.get(f) {
-            if !x.is_string() && !x.is_null() {
-                return (Some(f.into()), format!("`{f}` must be a string, found {x}"));
-            }
+        if let Some(x) = obj.get(f)
+            && !x.is_string()
+            && !x.is_null()
+        {
+            return (Some(f.into()), format!("`{f}` must be a string, found {x}"));
         }
     }
     for f in ["waiting", "agents_available", "agents_busy"] {
-        if let Some(x) = obj.get(f) {
-            if !x.is_null() && x.as_u64().is_none_or(|n| n > u64::from(u32::MAX)) {
-                return (
-                    Some(f.into()),
-                    format!("`{f}` must be a whole number, 0 or more, found {x}"),
-                );
-            }
-        }
-    }
-    if let Some(x) = obj.get("longest_wait_s") {
-        if !x.is_null() && !x.is_number() {
+        if let Some(x) = obj.get(f)
+            && !x.is_null()
+            && x.as_u64().is_none_or(|n| n > u64::from(u32::MAX))
+        {
             return (
-                Some("longest_wait_s".into()),
-                format!("`longest_wait_s` must be a number of seconds, found {x}"),
+                Some(f.into()),
+                format!("`{f}` must be a whole number, 0 or more, found {x}"),
             );
         }
+    }
+    if let Some(x) = obj.get("longest_wait_s")
+        && !x.is_null()
+        && !x.is_number()
+    {
+        return (
+            Some("longest_wait_s".into()),
+            format!("`longest_wait_s` must be a number of seconds, found {x}"),
+        );
     }
     (None, "the event does not fit the ingest contract".into())
 }

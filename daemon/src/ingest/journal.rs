@@ -85,11 +85,12 @@ impl Journal {
                 .file_stem()
                 .and_then(|s| s.to_str())
                 .and_then(|s| s.parse::<i64>().ok());
-            if let Some(h) = hour {
-                if h < keep_from && self.current.as_ref().is_none_or(|(c, _)| *c != h) {
-                    fs::remove_file(&p)?;
-                    removed += 1;
-                }
+            if let Some(h) = hour
+                && h < keep_from
+                && self.current.as_ref().is_none_or(|(c, _)| *c != h)
+            {
+                fs::remove_file(&p)?;
+                removed += 1;
             }
         }
         Ok(removed)
