@@ -30,7 +30,7 @@ pub struct Contact {
     pub due: [Millis; 3],
     pub last_agent: Millis,
     pub last_customer: Millis,
-    pub generation: u32,
+    pub generation: u16,
     pub queue: u16,
     pub channel: Channel,
     pub priority: Priority,
@@ -49,11 +49,12 @@ pub enum TimerKind {
     Expire,
 }
 
+/// 16 bytes: a chat contact has up to five of these pending.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Timer {
     pub due: Millis,
     pub slot: u32,
-    pub generation: u32,
+    pub generation: u16,
     pub kind: TimerKind,
 }
 
@@ -78,6 +79,7 @@ pub fn id_hash(id: &str) -> u64 {
 
 impl Contacts {
     pub fn len(&self) -> usize {
+        const _: () = assert!(std::mem::size_of::<Timer>() == 16);
         self.by_id.len()
     }
 

@@ -15,17 +15,28 @@ use crate::engine::calendar::ms_to_utc;
 
 pub const ENGINE_ACTOR: &str = "engine";
 
-/// A rule's latest reading of its scope.
-#[derive(Debug, Clone)]
-pub struct Observation {
+/// A rule's latest reading of its scope. Cheap to make: the text and figures for the timeline
+/// are only worked out (`detail`) when the state machine writes something.
+pub struct Observation<'a> {
     /// The worst severity whose threshold the reading reaches; `None` when not breaching.
     pub level: Option<Severity>,
     /// Back past the clear level (hysteresis): counts towards clearing.
     pub clear: bool,
     /// How bad it is, in a direction where larger is worse (for tracking the peak).
     pub badness: f64,
+    pub describe: &'a dyn Fn() -> Detail,
+}
+
+impl Observation<'_> {
+    pub fn detail(&self) -> Detail {
+        (self.describe)()
+    }
+}
+
+/// What an observation says, for titles and timeline entries.
+pub struct Detail {
     pub figures: Figures,
-    /// One line saying what is wrong, for titles and the timeline.
+    /// One line saying what is wrong.
     pub summary: String,
 }
 
@@ -193,9 +204,11 @@ impl Book {
                     inst.phase = Phase::Idle;
                     return;
                 };
-                if o.badness > inst.peak {
+                // A new peak is kept once it is 2% past the old one: a figure creeping up every
+                // tick (the oldest wait) would otherwise rewrite the incident on every tick.
+                if o.badness > inst.peak + (inst.peak.abs() * 0.02).max(1e-9) {
                     inst.peak = o.badness;
-                    rec.incident.values_at_peak = o.figures.to_values();
+                    rec.incident.values_at_peak = o.detail().figures.to_values();
                     rec.incident.peak_at = Some(ms_to_utc(now));
                     fx.push(Effect::Incident(Box::new(rec.incident.clone())));
                 }
@@ -206,15 +219,16 @@ impl Book {
                     };
                     if level > rec.incident.severity {
                         let from = rec.incident.severity;
+                        let d = o.detail();
                         rec.incident.severity = level;
-                        rec.incident.title = o.summary.clone();
+                        rec.incident.title = d.summary.clone();
                         Book::entry(
                             rec,
                             now,
                             ENGINE_ACTOR,
                             TimelineKind::SeverityRaised,
-                            format!("{from} -> {level}: {}", o.summary),
-                            o.figures.to_values(),
+                            format!("{from} -> {level}: {}", d.summary),
+                            d.figures.to_values(),
                             fx,
                         );
                         Book::notify(rec, NotifyReason::Raised, fx);
@@ -258,7 +272,8 @@ impl Book {
         fx: &mut Vec<Effect>,
     ) {
         inst.peak = o.badness;
-        let values = o.figures.to_values();
+        let d = o.detail();
+        let values = d.figures.to_values();
         // Flapping: the same incident comes back inside the cool-down, without a new page.
         if let Some((old, closed_at)) = inst.last_closed
             && now - closed_at < rule.cooldown
@@ -280,7 +295,7 @@ impl Book {
                     "breached again {} after clearing, inside the {} cool-down: reopened, not paged again. {}",
                     crate::config::format_duration(now - closed_at),
                     crate::config::format_duration(rule.cooldown),
-                    o.summary
+                    d.summary
                 ),
                 values,
                 fx,
@@ -304,7 +319,7 @@ impl Book {
                 scope: scope_name.to_string(),
                 severity: level,
                 status: IncidentStatus::Firing,
-                title: o.summary.clone(),
+                title: d.summary.clone(),
                 opened_at: at,
                 updated_at: at,
                 acknowledged_at: None,
@@ -333,7 +348,7 @@ impl Book {
             now,
             ENGINE_ACTOR,
             TimelineKind::Opened,
-            format!("{level}: {}{held}", o.summary),
+            format!("{level}: {}{held}", d.summary),
             values,
             fx,
         );
@@ -404,9 +419,10 @@ impl Book {
         inc.status = IncidentStatus::Resolved;
         inc.resolved_at = Some(ms_to_utc(now));
         inc.resolved_by = Some(actor.to_string());
-        inc.values_at_close = o.map(|o| o.figures.to_values());
-        let message = match o {
-            Some(o) => format!("cleared: {}", o.summary),
+        let d = o.map(|o| o.detail());
+        inc.values_at_close = d.as_ref().map(|d| d.figures.to_values());
+        let message = match &d {
+            Some(d) => format!("cleared: {}", d.summary),
             None => format!("resolved by {actor}"),
         };
         let values = inc.values_at_close.clone().unwrap_or_default();

@@ -28,7 +28,7 @@ use calendar::{Schedule, ms_to_utc};
 use complaints::{Complaints, DeadlineTimer, Group, HOUR, OpenComplaint, group_keys, poisson_tail};
 use contacts::{Contact, Contacts, SEEN_ANSWERED, Timer, TimerKind, id_hash};
 pub use incidents::ENGINE_ACTOR;
-use incidents::{Book, Figures, Instance, Observation, Phase, Record, RuleView};
+use incidents::{Book, Detail, Figures, Instance, Observation, Phase, Record, RuleView};
 pub use queue::erlang_c_agents;
 use queue::{Outcome, QueueState, Reading};
 
@@ -155,6 +155,8 @@ struct QueueRt {
     response: Vec<ResponseState>,
     scope: u32,
     dirty: bool,
+    /// A rule of this queue reads `agents_required` (Erlang C, the costly figure).
+    needs_erlang: bool,
 }
 
 pub struct Engine {
@@ -299,7 +301,12 @@ impl Engine {
         let q = self.queues.len() as u16;
         let mut state = QueueState::new(name, profile, p);
         state.advance(self.now);
+        let needs_erlang = rules.iter().any(|r| {
+            matches!(&cfg.rules[*r as usize].kind,
+                RuleKind::Metric { metric, .. } if metric == "agents_required" || metric == "agents_short")
+        });
         self.queues.push(QueueRt {
+            needs_erlang,
             state,
             response: vec![ResponseState::default(); rules.len()],
             rules,
@@ -853,35 +860,80 @@ impl Engine {
         let cfg = self.cfg.clone();
         let rt = &self.queues[q as usize];
         let profile = &cfg.queues[rt.state.profile];
-        let metrics = rt
-            .state
-            .metrics(self.now, profile, cfg.daemon.snapshot_stale_after);
+        let metrics = rt.state.metrics(
+            self.now,
+            profile,
+            cfg.daemon.snapshot_stale_after,
+            rt.needs_erlang,
+        );
         let scope = rt.scope;
-        let mut observed = Vec::with_capacity(self.queues[q as usize].rules.len());
-        for i in 0..self.queues[q as usize].rules.len() {
-            let r = self.queues[q as usize].rules[i];
+        // Judge every rule first (cheap), then step them worst first, so a crisis opening in
+        // this same pass holds back the lesser incidents.
+        let mut judged = Vec::with_capacity(rt.rules.len());
+        for (i, &r) in rt.rules.iter().enumerate() {
             let rule = &cfg.rules[r as usize];
-            let obs = match &rule.kind {
+            let j = match &rule.kind {
                 RuleKind::ResponseTime { .. } => {
-                    let resp = &self.queues[q as usize].response[i];
-                    observe_response(rule, &metrics.queue, resp)
+                    let resp = &rt.response[i];
+                    Judged::Response(resp.breaches.len() as u32, resp.approaching)
                 }
-                _ => {
-                    let th = self.thresholds_now(rule);
-                    observe_threshold(rule, &th, &metrics)
-                }
+                _ => Judged::Threshold(rule.thresholds),
             };
-            observed.push((r, obs));
+            judged.push((r, j));
         }
-        // Worst first, so a crisis opening in this same pass holds back the lesser incidents.
-        observed.sort_by_key(|(_, o)| std::cmp::Reverse(o.level));
-        for (r, obs) in observed {
+        for (r, j) in &mut judged {
+            if let Judged::Threshold(th) = j {
+                *th = self.thresholds_now(&cfg.rules[*r as usize]);
+            }
+        }
+        let mut judged: Vec<_> = judged
+            .into_iter()
+            .map(|(r, j)| {
+                let rule = &cfg.rules[r as usize];
+                let (level, clear, badness) = match &j {
+                    Judged::Threshold(th) => judge_threshold(rule, th, &metrics),
+                    Judged::Response(n, a) => judge_response(rule, *n, *a),
+                };
+                (r, j, level, clear, badness)
+            })
+            .collect();
+        judged.sort_by_key(|(_, _, level, _, _)| std::cmp::Reverse(*level));
+        for (r, j, level, clear, badness) in judged {
+            let rule = &cfg.rules[r as usize];
+            let describe = || match &j {
+                Judged::Threshold(th) => describe_threshold(rule, th, &metrics),
+                Judged::Response(n, a) => describe_response(rule, &metrics.queue, *n, *a),
+            };
+            let obs = Observation {
+                level,
+                clear,
+                badness,
+                describe: &describe,
+            };
             self.step(r, scope, &metrics.queue, Some(&obs), fx);
         }
     }
 
+    /// Whether a rule is doing anything on a scope (pending or firing): only then does an
+    /// observation need its text and figures, which are the costly part of evaluating.
+    fn busy(&self, rule: u16, scope: u32) -> bool {
+        self.instances
+            .get(&(rule, scope))
+            .is_some_and(|i| i.phase != Phase::Idle)
+    }
+
     fn evaluate_complaints(&mut self, fx: &mut Vec<Effect>) {
         let cfg = self.cfg.clone();
+        let longest = cfg
+            .rules
+            .iter()
+            .filter_map(|r| match &r.kind {
+                RuleKind::ComplaintSpike(s) => Some(s.window),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0);
+        let hours = hours_of_week(self.now - longest, self.now, &cfg);
         for (i, rule) in cfg.rules.iter().enumerate() {
             match &rule.kind {
                 RuleKind::ComplaintSpike(s) => {
@@ -893,30 +945,36 @@ impl Engine {
                             self.now - s.window,
                             self.now,
                             s.prior_per_hour,
-                            &cfg,
+                            &hours,
                         );
                         let p = poisson_tail(observed, expected.max(0.01));
                         let ratio = f64::from(observed) / expected.max(0.01);
                         let spiking =
                             observed >= s.min_count && ratio >= s.min_ratio && p <= s.p_value;
-                        let summary = format!(
-                            "{observed} complaints in {} on {}: {ratio:.1}x the usual {expected:.1} for this hour of the week (p={p:.2e})",
-                            format_duration(s.window),
-                            group.key,
-                        );
-                        let obs = Observation {
-                            level: spiking.then_some(s.severity),
-                            clear: !spiking && (ratio < s.clear_ratio || observed < s.min_count),
-                            badness: ratio,
+                        let level = spiking.then_some(s.severity);
+                        let clear = !spiking && (ratio < s.clear_ratio || observed < s.min_count);
+                        if level.is_none() && !self.busy(i as u16, group.scope) {
+                            continue;
+                        }
+                        let (scope, key) = (group.scope, group.key.clone());
+                        let describe = || Detail {
                             figures: Figures(vec![
                                 ("ratio", round(ratio)),
                                 ("observed", f64::from(observed)),
                                 ("expected", round(expected)),
                                 ("p_value", p),
                             ]),
-                            summary,
+                            summary: format!(
+                                "{observed} complaints in {} on {key}: {ratio:.1}x the usual {expected:.1} for this hour of the week (p={p:.2e})",
+                                format_duration(s.window),
+                            ),
                         };
-                        let (scope, key) = (group.scope, group.key.clone());
+                        let obs = Observation {
+                            level,
+                            clear,
+                            badness: ratio,
+                            describe: &describe,
+                        };
                         self.step(i as u16, scope, &key, Some(&obs), fx);
                     }
                 }
@@ -924,26 +982,28 @@ impl Engine {
                     severity, grades, ..
                 } => {
                     let n = self.overdue[i];
-                    let what = if grades.is_empty() {
-                        "complaints".to_string()
-                    } else {
-                        format!(
-                            "{} complaints",
-                            grades
-                                .iter()
-                                .map(|g| g.as_str())
-                                .collect::<Vec<_>>()
-                                .join("/")
-                        )
+                    let scope = self.scope("complaints");
+                    if n == 0 && !self.busy(i as u16, scope) {
+                        continue;
+                    }
+                    let describe = || {
+                        let what = if grades.is_empty() {
+                            "complaints".to_string()
+                        } else {
+                            let g: Vec<_> = grades.iter().map(|g| g.as_str()).collect();
+                            format!("{} complaints", g.join("/"))
+                        };
+                        Detail {
+                            figures: Figures(vec![("overdue", f64::from(n))]),
+                            summary: format!("{n} {what} past their handling deadline"),
+                        }
                     };
                     let obs = Observation {
                         level: (n > 0).then_some(*severity),
                         clear: n == 0,
                         badness: f64::from(n),
-                        figures: Figures(vec![("overdue", f64::from(n))]),
-                        summary: format!("{n} {what} past their handling deadline"),
+                        describe: &describe,
                     };
-                    let scope = self.scope("complaints");
                     self.step(i as u16, scope, "complaints", Some(&obs), fx);
                 }
                 _ => {}
@@ -1170,6 +1230,7 @@ impl Engine {
                     self.now,
                     &self.cfg.queues[rt.state.profile],
                     self.cfg.daemon.snapshot_stale_after,
+                    true,
                 )
             })
             .collect()
@@ -1219,22 +1280,23 @@ fn threshold_value(rule: &Rule, m: &QueueMetrics) -> Option<(&'static str, f64)>
     }
 }
 
-fn observe_threshold(rule: &Rule, th: &Thresholds, m: &QueueMetrics) -> Observation {
-    let Some((name, value)) = threshold_value(rule, m) else {
-        // Too few contacts to judge (or no reading of this figure): not a breach, and a
-        // firing incident clears rather than staying open through a quiet night.
-        return Observation {
-            level: None,
-            clear: true,
-            badness: f64::NEG_INFINITY,
-            figures: Figures(vec![("volume", f64::from(QueueState::volume(m)))]),
-            summary: format!(
-                "{}: too few contacts to judge ({} in the window, {} needed)",
-                m.queue,
-                QueueState::volume(m),
-                rule.min_volume
-            ),
-        };
+/// What a rule judges from: its thresholds now, or a response-time rule's breaches and
+/// contacts approaching breach.
+enum Judged {
+    Threshold(Thresholds),
+    Response(u32, u32),
+}
+
+/// Level, clear and badness of a threshold rule.
+fn judge_threshold(
+    rule: &Rule,
+    th: &Thresholds,
+    m: &QueueMetrics,
+) -> (Option<Severity>, bool, f64) {
+    // Too few contacts to judge (or no reading of this figure): not a breach, and a firing
+    // incident clears rather than staying open through a quiet night.
+    let Some((_, value)) = threshold_value(rule, m) else {
+        return (None, true, f64::NEG_INFINITY);
     };
     let below = rule.fires_below();
     let level = th.level_of(value, below);
@@ -1249,6 +1311,22 @@ fn observe_threshold(rule: &Rule, th: &Thresholds, m: &QueueMetrics) -> Observat
     } else {
         value < clear_at
     };
+    (level, clear, if below { -value } else { value })
+}
+
+fn describe_threshold(rule: &Rule, th: &Thresholds, m: &QueueMetrics) -> Detail {
+    let Some((name, value)) = threshold_value(rule, m) else {
+        return Detail {
+            figures: Figures(vec![("volume", f64::from(QueueState::volume(m)))]),
+            summary: format!(
+                "{}: too few contacts to judge ({} in the window, {} needed)",
+                m.queue,
+                QueueState::volume(m),
+                rule.min_volume
+            ),
+        };
+    };
+    let level = th.level_of(value, rule.fires_below());
     let shown = |v: f64| match rule.kind {
         RuleKind::LongestWait => format_duration((v.round() * 1000.0) as Millis),
         RuleKind::ServiceLevel => format!("{:.0}%", v * 100.0),
@@ -1290,48 +1368,54 @@ fn observe_threshold(rule: &Rule, th: &Thresholds, m: &QueueMetrics) -> Observat
             figures.push((k, round(v)));
         }
     }
-    Observation {
-        level,
-        clear,
-        badness: if below { -value } else { value },
+    Detail {
         figures: Figures(figures),
         summary,
     }
 }
 
-fn observe_response(rule: &Rule, queue: &str, r: &ResponseState) -> Observation {
+/// Level, clear and badness of a response-time rule with `n` breaches in its window and
+/// `approaching` contacts near breach.
+fn judge_response(rule: &Rule, n: u32, approaching: u32) -> (Option<Severity>, bool, f64) {
     let RuleKind::ResponseTime {
-        clock,
-        window,
         breaches,
-        approaching,
+        approaching: warn_at,
         severity,
         ..
     } = &rule.kind
     else {
-        unreachable!("observe_response on a {} rule", rule.kind_name())
+        unreachable!("judge_response on a {} rule", rule.kind_name())
     };
-    let n = r.breaches.len() as u32;
     let level = if n >= *breaches {
         Some(*severity)
-    } else if approaching.is_some_and(|m| r.approaching >= m) {
+    } else if warn_at.is_some_and(|m| approaching >= m) {
         Some(Severity::Warning)
     } else {
         None
     };
-    Observation {
-        level,
-        clear: n == 0 && approaching.is_none_or(|m| r.approaching < m),
-        badness: f64::from(n) + f64::from(r.approaching) / 1000.0,
+    let clear = n == 0 && warn_at.is_none_or(|m| approaching < m);
+    (level, clear, f64::from(n) + f64::from(approaching) / 1000.0)
+}
+
+fn describe_response(rule: &Rule, queue: &str, n: u32, approaching: u32) -> Detail {
+    let RuleKind::ResponseTime {
+        clock,
+        window,
+        breaches,
+        ..
+    } = &rule.kind
+    else {
+        unreachable!("describe_response on a {} rule", rule.kind_name())
+    };
+    Detail {
         figures: Figures(vec![
             ("breaches", f64::from(n)),
-            ("approaching", f64::from(r.approaching)),
+            ("approaching", f64::from(approaching)),
         ]),
         summary: format!(
-            "{queue}: {n} {} breaches in {} ({breaches} fire it); {} contacts approaching breach",
+            "{queue}: {n} {} breaches in {} ({breaches} fire it); {approaching} contacts approaching breach",
             clock.describe(),
             format_duration(*window),
-            r.approaching
         ),
     }
 }
@@ -1356,16 +1440,30 @@ fn badness_of(rule: &Rule, values: &Values) -> f64 {
 
 /// Complaints a group usually gets between `from` and `to`: each hour-of-week's rate, weighted
 /// by how much of the span falls in that hour (a window often straddles two hours).
-fn expected_in(group: &Group, from: Millis, to: Millis, prior: f64, cfg: &Config) -> f64 {
+fn expected_in(group: &Group, from: Millis, to: Millis, prior: f64, hours: &[(i64, usize)]) -> f64 {
     let mut t = from;
     let mut total = 0.0;
     while t < to {
-        let end = ((t.div_euclid(HOUR) + 1) * HOUR).min(to);
-        let rate = group.rate(hour_of_week(t, cfg), prior);
+        let hour = t.div_euclid(HOUR);
+        let end = ((hour + 1) * HOUR).min(to);
+        let how = hours
+            .iter()
+            .find(|(h, _)| *h == hour)
+            .map(|(_, how)| *how)
+            .unwrap_or(0);
+        let rate = group.rate(how, prior);
         total += rate * (end - t) as f64 / HOUR as f64;
         t = end;
     }
     total
+}
+
+/// The hour of the week of each hour number from `from` to `to` (time-zone conversion is the
+/// costly part, so it is done once per evaluation, not per group).
+fn hours_of_week(from: Millis, to: Millis, cfg: &Config) -> Vec<(i64, usize)> {
+    (from.div_euclid(HOUR)..=to.div_euclid(HOUR))
+        .map(|h| (h, hour_of_week(h * HOUR, cfg)))
+        .collect()
 }
 
 /// Hour of the week (Monday 00:00 = 0) in the daemon's time zone.

@@ -1,6 +1,7 @@
 //! One queue's live figures: a bucketed sliding window of what happened to its contacts, the
 //! contacts still waiting, and the latest reading from the ACD.
 
+use std::cell::Cell;
 use std::collections::BTreeSet;
 
 use floorwatch_protocol::QueueMetrics;
@@ -60,6 +61,8 @@ pub struct QueueState {
     pub waiting: BTreeSet<(Millis, u32)>,
     pub reading: Option<Reading>,
     pub open_contacts: u32,
+    /// Erlang C's answer and the window bucket it was worked out in.
+    erlang: Cell<Option<(i64, Option<u32>)>>,
 }
 
 /// What happened to a contact, for the window.
@@ -81,6 +84,7 @@ impl QueueState {
             waiting: BTreeSet::new(),
             reading: None,
             open_contacts: 0,
+            erlang: Cell::new(None),
         }
     }
 
@@ -142,11 +146,14 @@ impl QueueState {
     }
 
     /// The queue's figures at `now`. Readings from the ACD win over derived counts while fresh.
+    /// `erlang`: also work out the agents required (Erlang C, O(agents)), at most once per
+    /// bucket of the window: a capacity figure over 15 minutes needs no fresher answer.
     pub fn metrics(
         &self,
         now: Millis,
         profile: &QueueProfile,
         stale_after: Millis,
+        erlang: bool,
     ) -> QueueMetrics {
         let t = self.totals();
         let fresh = self.reading.filter(|r| now - r.at <= stale_after);
@@ -176,14 +183,23 @@ impl QueueState {
         let abandon_base = t.answered + real_abandons;
         let aht_s = (t.handled > 0).then(|| t.handle_sum_ms as f64 / 1000.0 / f64::from(t.handled));
         let window_s = (self.bucket_ms * BUCKETS as i64) as f64 / 1000.0;
-        let agents_required = aht_s.and_then(|aht| {
-            erlang_c_agents(
-                f64::from(t.offered) / window_s,
-                aht,
-                profile.service_level_threshold as f64 / 1000.0,
-                profile.service_level_target,
-            )
-        });
+        let key = self.head;
+        let agents_required = match self.erlang.get() {
+            _ if !erlang => None,
+            Some((k, v)) if k == key => v,
+            _ => {
+                let v = aht_s.and_then(|aht| {
+                    erlang_c_agents(
+                        f64::from(t.offered) / window_s,
+                        aht,
+                        profile.service_level_threshold as f64 / 1000.0,
+                        profile.service_level_target,
+                    )
+                });
+                self.erlang.set(Some((key, v)));
+                v
+            }
+        };
         QueueMetrics {
             queue: self.name.to_string(),
             channel: Some(profile.channel),

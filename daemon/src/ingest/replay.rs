@@ -59,10 +59,6 @@ impl Replay {
             engine.tick(*next, fx);
             *next += self.step;
         }
-        if self.unsettled > 0 && engine.now() < until {
-            engine.settle(fx);
-            self.unsettled = 0;
-        }
     }
 
     pub fn finish(&mut self, engine: &mut Engine, fx: &mut Vec<Effect>) {
