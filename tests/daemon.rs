@@ -40,7 +40,7 @@ fn incidents(v: &Value) -> Vec<Value> {
 #[tokio::test]
 async fn a_simulated_outage_over_http_survives_kill_9() {
     let dir = tempfile::tempdir().unwrap();
-    // 30 minutes of a mid-size center ending now, the last 12 minutes an outage still going on.
+    // 30 minutes of a mid-size center at its daily peak (whatever the hour of the test) ending now, the last 12 minutes an outage still going on.
     let trace = dir.path().join("trace.ndjson");
     let start = at(-30 * 60);
     let ok = Command::new(BIN)
@@ -57,6 +57,7 @@ async fn a_simulated_outage_over_http_survives_kill_9() {
             "30m",
             "--seed",
             "5",
+            "--flat",
         ])
         .status()
         .unwrap();

@@ -82,6 +82,9 @@ enum Command {
         /// How long the outage lasts.
         #[arg(long, default_value = "10m")]
         outage_for: String,
+        /// Keep arrivals at the daily peak rate instead of following the time of day.
+        #[arg(long)]
+        flat: bool,
     },
     /// Feed a recorded trace through the engine and print the incidents it opens.
     Replay {
@@ -112,6 +115,7 @@ fn main() -> anyhow::Result<()> {
             scenario,
             outage_at,
             outage_for,
+            flat,
         } => simulate(
             &out,
             &start,
@@ -119,6 +123,7 @@ fn main() -> anyhow::Result<()> {
             seed,
             &scenario,
             (&outage_at, &outage_for),
+            flat,
         ),
         Command::Replay {
             file,
@@ -192,6 +197,7 @@ fn simulate(
     seed: u64,
     scenario: &str,
     outage: (&str, &str),
+    flat: bool,
 ) -> anyhow::Result<()> {
     let start = match start {
         "now" => chrono::Utc::now().timestamp_millis(),
@@ -202,6 +208,7 @@ fn simulate(
     let dur = |flag: &str, s: &str| parse_duration(s).map_err(|e| anyhow::anyhow!("{flag}: {e}"));
     let duration = dur("--duration", duration)?;
     let mut s = Scenario::mid_size_center(start, duration, seed);
+    s.daily_curve = !flat;
     match scenario {
         "outage" => {
             let at = dur("--outage-at", outage.0)?;
@@ -399,7 +406,7 @@ async fn demo(
     let addr = listener.local_addr()?;
     eprintln!(
         "\nFloorwatch demo: a simulated mid-size center (phone, chat, e-mail) plays an outage every\n\
-         30 simulated minutes ({:.0} minutes of wall time at --speed {speed}).\n\
+         30 simulated minutes ({:.1} minutes of wall time at --speed {speed}).\n\
          \n  live state:  http://{addr}/api/v1/state\n  incidents:   http://{addr}/api/v1/incidents\n  metrics:     http://{addr}/metrics\n  data dir:    {}\n\
          \nIncidents and notifications are logged below as they happen. Ctrl-C stops.\n",
         30.0 / speed,
