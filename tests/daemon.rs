@@ -33,6 +33,15 @@ fn reading(queue: &str, waiting: u32, secs: i64) -> String {
     )
 }
 
+fn queue_of(state: &Value, name: &str) -> Value {
+    let queues = state["queues"].as_array().expect("queues in the state");
+    queues
+        .iter()
+        .find(|q| q["queue"] == name)
+        .expect("the queue")
+        .clone()
+}
+
 fn incidents(v: &Value) -> Vec<Value> {
     v.as_array().cloned().unwrap_or_default()
 }
@@ -101,13 +110,7 @@ async fn a_simulated_outage_over_http_survives_kill_9() {
         .unwrap();
     assert_eq!(spike["severity"], "crisis");
     let (_, state) = d.get("/api/v1/state").await;
-    let general = state["queues"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|q| q["queue"] == "phone-general")
-        .unwrap()
-        .clone();
+    let general = queue_of(&state, "phone-general");
     assert!(general["waiting"].as_u64().unwrap() >= 25, "{general}");
 
     // A lead acknowledges the crisis with a note; the timeline shows who and when.
@@ -167,13 +170,7 @@ async fn a_simulated_outage_over_http_survives_kill_9() {
     }
     assert_eq!(duplicates, lines.len() as u64);
     let (_, state) = d.get("/api/v1/state").await;
-    let general_after = state["queues"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|q| q["queue"] == "phone-general")
-        .unwrap()
-        .clone();
+    let general_after = queue_of(&state, "phone-general");
     assert_eq!(
         general_after["offered"], general["offered"],
         "windows rebuilt from the journal"

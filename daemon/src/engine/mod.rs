@@ -1117,7 +1117,7 @@ impl Engine {
     }
 
     fn missing(&self, id: u64) -> CommandError {
-        if self.book.recent.contains_key(&id) || id <= self.book.next_id {
+        if self.book.recent.contains_key(&id) || (1..=self.book.next_id).contains(&id) {
             CommandError::Resolved(id)
         } else {
             CommandError::NotFound(id)

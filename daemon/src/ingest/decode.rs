@@ -218,6 +218,13 @@ pub fn validate<'w>(w: &'w Wire<'_>, line: u64, index: u64) -> Result<Event<'w>,
     }
     let kind = need("type", &w.kind)?;
     let at = parse_time(need("at", &w.at)?).map_err(|e| bad("at", e))?;
+    let channel = word(
+        "channel",
+        &w.channel,
+        Channel::parse,
+        Channel::expected(),
+        &bad,
+    )?;
     match kind {
         "contact" => {
             let id = need("id", &w.id)?;
@@ -242,13 +249,7 @@ pub fn validate<'w>(w: &'w Wire<'_>, line: u64, index: u64) -> Result<Event<'w>,
                 step,
                 at,
                 queue: w.queue.as_deref(),
-                channel: word(
-                    "channel",
-                    &w.channel,
-                    Channel::parse,
-                    Channel::expected(),
-                    &bad,
-                )?,
+                channel,
                 priority: word(
                     "priority",
                     &w.priority,
@@ -289,13 +290,7 @@ pub fn validate<'w>(w: &'w Wire<'_>, line: u64, index: u64) -> Result<Event<'w>,
             )?
             .unwrap_or(ComplaintStep::Opened),
             at,
-            channel: word(
-                "channel",
-                &w.channel,
-                Channel::parse,
-                Channel::expected(),
-                &bad,
-            )?,
+            channel,
             category: w.category.as_deref(),
             grade: word("grade", &w.grade, Grade::parse, Grade::expected(), &bad)?,
             text: w.text.as_deref(),
