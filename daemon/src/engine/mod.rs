@@ -947,8 +947,13 @@ impl Engine {
                             s.prior_per_hour,
                             &hours,
                         );
-                        let p = poisson_tail(observed, expected.max(0.01));
                         let ratio = f64::from(observed) / expected.max(0.01);
+                        // The tail probability only matters once count and ratio are high enough.
+                        let p = if observed >= s.min_count && ratio >= s.min_ratio {
+                            poisson_tail(observed, expected.max(0.01))
+                        } else {
+                            1.0
+                        };
                         let spiking =
                             observed >= s.min_count && ratio >= s.min_ratio && p <= s.p_value;
                         let level = spiking.then_some(s.severity);
