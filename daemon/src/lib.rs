@@ -14,6 +14,7 @@ pub mod engine;
 pub mod export;
 pub mod http;
 pub mod ingest;
+pub mod notify;
 pub mod server;
 pub mod sim;
 pub mod store;

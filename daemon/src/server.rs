@@ -28,7 +28,9 @@ pub struct DaemonOptions {
 
 /// Opens the store and the watch (replaying the journal), ready to serve.
 pub fn open(opts: &DaemonOptions) -> anyhow::Result<Arc<Watch>> {
-    let store = Arc::new(SqliteStore::open(&opts.data_dir)?);
+    let store = Arc::new(
+        SqliteStore::open(&opts.data_dir)?.with_delivery_deadline(opts.config.delivery.deadline),
+    );
     let notifier = opts
         .notifier
         .clone()
@@ -73,6 +75,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let tick = Duration::from_millis(opts.config.daemon.tick as u64);
     let ticker = tokio::spawn(run_ticker(watch.clone(), tick));
+    let outbox = tokio::spawn(crate::notify::outbox::run(watch.clone()));
     let state = AppState {
         watch: watch.clone(),
         auth: Arc::new(opts.auth.clone()),
@@ -85,6 +88,8 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await?;
     ticker.abort();
+    // Undelivered notifications stay in the outbox and go out after the next start.
+    outbox.abort();
     // A last tick so nothing decided in the final moments is left unsaved.
     let w = watch.clone();
     tokio::task::spawn_blocking(move || w.tick()).await?;

@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use floorwatch_protocol::{
-    Incident, IncidentDetail, IngestReport, Refusal, StateSnapshot, TimelineEntry, TimelineKind,
+    Delivery, DeliveryStatus, Incident, IncidentDetail, IngestReport, Refusal, StateSnapshot,
+    TimelineEntry, TimelineKind,
 };
 use tracing::{error, info, warn};
 
@@ -19,7 +20,8 @@ use crate::engine::{Applied, CommandError, Effect, Engine, Notification};
 use crate::ingest::journal::Journal;
 use crate::ingest::replay::Replay;
 use crate::ingest::{decode, validate};
-use crate::store::{IncidentFilter, Store, StoreError};
+use crate::notify::Attempt;
+use crate::store::{IncidentFilter, OutboxItem, Store, StoreError};
 
 /// Where time comes from: the wall clock in the daemon, anything in tests.
 pub type Clock = Arc<dyn Fn() -> Millis + Send + Sync>;
@@ -74,6 +76,8 @@ pub struct Watch {
     clock: Clock,
     data_dir: PathBuf,
     healthy: AtomicBool,
+    /// Woken when notifications are written to the outbox.
+    outbox_wake: Arc<tokio::sync::Notify>,
     pub stats: Stats,
 }
 
@@ -110,6 +114,7 @@ impl Watch {
             clock,
             data_dir: data_dir.to_path_buf(),
             healthy: AtomicBool::new(true),
+            outbox_wake: Arc::new(tokio::sync::Notify::new()),
             stats: Stats::default(),
         };
         let mut inner = watch.inner.lock().unwrap();
@@ -242,10 +247,14 @@ impl Watch {
             }
         }
         for f in &batch {
-            if let Effect::Notify(n) = f
-                && let Some(incident) = inner.engine.incident(n.incident_id)
-            {
-                self.notifier.notify(incident, n);
+            match f {
+                Effect::Notify(n) => {
+                    if let Some(incident) = inner.engine.incident(n.incident_id) {
+                        self.notifier.notify(incident, n);
+                    }
+                }
+                Effect::Dispatch(_) => self.outbox_wake.notify_one(),
+                _ => {}
             }
         }
     }
@@ -281,33 +290,10 @@ impl Watch {
     }
 
     /// Adds a note; `Ok(None)` if there is no such incident.
-    pub fn note(
-        &self,
-        id: u64,
-        actor: &str,
-        text: &str,
-    ) -> Result<Option<TimelineEntry>, WatchError> {
-        let mut fx = Vec::new();
+    pub fn note(&self, id: u64, actor: &str, text: &str) -> Result<Option<TimelineEntry>, WatchError> {
         let mut inner = self.inner.lock().unwrap();
         inner.engine.set_clock((self.clock)());
-        if inner.engine.note(id, actor, text, &mut fx).is_some() {
-            let entry = fx.iter().find_map(|f| match f {
-                Effect::Timeline(e) => Some(e.clone()),
-                _ => None,
-            });
-            self.commit(&mut inner, fx);
-            return Ok(entry);
-        }
-        let entry = TimelineEntry {
-            incident_id: id,
-            seq: 0,
-            at: crate::engine::calendar::ms_to_utc(inner.engine.now()),
-            actor: actor.to_string(),
-            kind: TimelineKind::Note,
-            message: text.to_string(),
-            values: Default::default(),
-        };
-        Ok(self.store.append_entry(entry)?)
+        self.entry(&mut inner, id, actor, TimelineKind::Note, text)
     }
 
     fn command(
@@ -339,10 +325,141 @@ impl Watch {
         Ok(())
     }
 
+    pub fn now(&self) -> Millis {
+        (self.clock)()
+    }
+
+    pub fn outbox_wake(&self) -> Arc<tokio::sync::Notify> {
+        self.outbox_wake.clone()
+    }
+
+    /// Due notifications (empty if the store cannot be read: the worker tries again).
+    pub fn due_deliveries(&self, now: Millis, limit: u32) -> Vec<OutboxItem> {
+        self.store.due_deliveries(now, limit).unwrap_or_else(|e| {
+            error!("reading the outbox: {e}");
+            Vec::new()
+        })
+    }
+
+    pub fn next_delivery(&self) -> Option<Millis> {
+        self.store.next_due().ok().flatten()
+    }
+
+    pub fn deliveries(
+        &self,
+        status: Option<DeliveryStatus>,
+        incident: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, WatchError> {
+        Ok(self.store.deliveries(status, incident, limit)?)
+    }
+
+    /// Keeps the outbox row and the incident's timeline in step with one delivery attempt:
+    /// delivered, retried later (backoff with jitter, or the receiver's Retry-After), or dead.
+    pub fn record_attempt(&self, item: &OutboxItem, attempt: Attempt) -> Result<(), WatchError> {
+        let mut inner = self.inner.lock().unwrap();
+        let now = (self.clock)();
+        inner.engine.set_clock(now);
+        let delivery = inner.engine.config().delivery.clone();
+        let d = &item.delivery;
+        let attempts = d.attempts + 1;
+        let deadline = d.deadline.timestamp_millis();
+        let (status, next, kind, message, error) = match attempt {
+            Attempt::Delivered { detail } => (
+                DeliveryStatus::Delivered,
+                now,
+                TimelineKind::Delivered,
+                format!("delivered to {} ({detail}, attempt {attempts})", d.target),
+                None,
+            ),
+            Attempt::Final { error } => (
+                DeliveryStatus::Dead,
+                now,
+                TimelineKind::DeliveryFailed,
+                format!("delivery to {} failed: {error}", d.target),
+                Some(error),
+            ),
+            Attempt::Retry { error, after } => {
+                let wait = after.unwrap_or_else(|| backoff(&delivery, attempts));
+                if now + wait > deadline {
+                    (
+                        DeliveryStatus::Dead,
+                        now,
+                        TimelineKind::DeliveryFailed,
+                        format!(
+                            "gave up on {} after {attempts} attempts ({error}): its delivery deadline passed",
+                            d.target
+                        ),
+                        Some(error),
+                    )
+                } else {
+                    let honoured = if after.is_some() { " as the receiver asked" } else { "" };
+                    (
+                        DeliveryStatus::Pending,
+                        now + wait,
+                        TimelineKind::DeliveryRetry,
+                        format!(
+                            "attempt {attempts} to {} failed ({error}); retrying in {}{honoured}",
+                            d.target,
+                            crate::config::format_duration(wait)
+                        ),
+                        Some(error),
+                    )
+                }
+            }
+        };
+        self.store
+            .update_delivery(d.id, status, attempts, next, error.as_deref())?;
+        self.entry(&mut inner, d.incident_id, "outbox", kind, &message)?;
+        Ok(())
+    }
+
+    /// Appends a timeline entry, through the engine while it holds the incident (it numbers
+    /// the entries), else straight to the store.
+    fn entry(
+        &self,
+        inner: &mut Inner,
+        id: u64,
+        actor: &str,
+        kind: TimelineKind,
+        text: &str,
+    ) -> Result<Option<TimelineEntry>, WatchError> {
+        let mut fx = Vec::new();
+        if inner.engine.record(id, actor, kind, text, &mut fx).is_some() {
+            let entry = fx.iter().find_map(|f| match f {
+                Effect::Timeline(e) => Some(e.clone()),
+                _ => None,
+            });
+            self.commit(inner, fx);
+            return Ok(entry);
+        }
+        let entry = TimelineEntry {
+            incident_id: id,
+            seq: 0,
+            at: crate::engine::calendar::ms_to_utc(inner.engine.now()),
+            actor: actor.to_string(),
+            kind,
+            message: text.to_string(),
+            values: Default::default(),
+        };
+        Ok(self.store.append_entry(entry)?)
+    }
+
     /// Open contacts (for the memory benchmark and `/metrics`).
     pub fn open_contacts(&self) -> usize {
         self.inner.lock().unwrap().engine.open_contacts()
     }
+}
+
+/// Exponential backoff with jitter: `first_retry` doubled per attempt, at most `max_backoff`,
+/// then spread by +-20% so receivers coming back are not hit by every sender at once.
+fn backoff(d: &crate::config::DeliverySettings, attempts: u32) -> Millis {
+    let base = d
+        .first_retry
+        .saturating_mul(1i64 << attempts.saturating_sub(1).min(30))
+        .min(d.max_backoff);
+    let jitter: f64 = rand::random_range(0.8..1.2);
+    (base as f64 * jitter) as Millis
 }
 
 /// Builds an engine for `now`: replays the journal over the state horizon with decisions off,

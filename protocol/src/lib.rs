@@ -268,6 +268,69 @@ pub struct Incident {
     pub peak_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub values_at_close: Option<Values>,
+    /// Where the incident stands in its escalation policy, if one applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalation: Option<EscalationState>,
+}
+
+/// An incident's climb through its escalation policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EscalationState {
+    pub policy: String,
+    /// The level reached, from 1.
+    pub level: u32,
+    /// When the next level is notified if nobody acknowledges; `None` once the climb stopped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_at: Option<Timestamp>,
+    /// Every target told so far (`webhook:NAME`, ...): they hear of the resolution too.
+    #[serde(default)]
+    pub told: Vec<String>,
+}
+
+/// Where a notification is in the outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    Pending,
+    Delivered,
+    /// Failed for good (a final error, or retried past its deadline): a dead letter.
+    Dead,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Dead => "dead",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Pending, Self::Delivered, Self::Dead]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+/// One notification in the durable outbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub id: u64,
+    pub incident_id: u64,
+    /// `webhook:NAME`, ...
+    pub target: String,
+    /// opened, escalated, raised, resolved
+    pub reason: String,
+    /// Idempotency key: the `webhook-id` header, so a receiver can drop a repeat.
+    pub key: String,
+    pub status: DeliveryStatus,
+    pub attempts: u32,
+    pub created_at: Timestamp,
+    pub next_attempt_at: Timestamp,
+    pub deadline: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
 }
 
 /// What a timeline entry records.
@@ -284,6 +347,11 @@ pub enum TimelineKind {
     Note,
     Inhibited,
     Released,
+    /// The escalation policy notified a level (or told everyone of a change).
+    Escalated,
+    Delivered,
+    DeliveryRetry,
+    DeliveryFailed,
 }
 
 impl TimelineKind {
@@ -299,6 +367,10 @@ impl TimelineKind {
             TimelineKind::Note => "note",
             TimelineKind::Inhibited => "inhibited",
             TimelineKind::Released => "released",
+            TimelineKind::Escalated => "escalated",
+            TimelineKind::Delivered => "delivered",
+            TimelineKind::DeliveryRetry => "delivery_retry",
+            TimelineKind::DeliveryFailed => "delivery_failed",
         }
     }
 
@@ -315,6 +387,10 @@ impl TimelineKind {
             Note,
             Inhibited,
             Released,
+            Escalated,
+            Delivered,
+            DeliveryRetry,
+            DeliveryFailed,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

@@ -42,8 +42,91 @@ pub struct Config {
     pub complaints: ComplaintSettings,
     pub schedules: Vec<ScheduleSpec>,
     pub queues: Vec<QueueProfile>,
+    pub webhooks: Vec<Webhook>,
+    pub escalations: Vec<EscalationPolicy>,
+    pub delivery: DeliverySettings,
     pub rules: Vec<Rule>,
     pub tests: Vec<ConfigTest>,
+}
+
+/// A webhook receiver: a chat room or any HTTP endpoint.
+#[derive(Debug, Clone)]
+pub struct Webhook {
+    pub name: String,
+    pub url: String,
+    pub format: WebhookFormat,
+    /// The HMAC-SHA256 signing secret, read from the environment variable `secret_env` names.
+    pub secret: Option<String>,
+    pub timeout: Millis,
+}
+
+/// The body a webhook receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookFormat {
+    /// Floorwatch's own JSON (documented in the README).
+    Generic,
+    Slack,
+    Teams,
+    DingTalk,
+    WeCom,
+    Feishu,
+}
+
+impl WebhookFormat {
+    pub const NAMES: &'static [&'static str] =
+        &["generic", "slack", "teams", "dingtalk", "wecom", "feishu"];
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "generic" => Self::Generic,
+            "slack" => Self::Slack,
+            "teams" => Self::Teams,
+            "dingtalk" => Self::DingTalk,
+            "wecom" => Self::WeCom,
+            "feishu" => Self::Feishu,
+            _ => return None,
+        })
+    }
+}
+
+/// Something to notify: `webhook:NAME`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Target {
+    Webhook(usize),
+}
+
+impl Target {
+    pub fn name(self, cfg: &Config) -> String {
+        match self {
+            Target::Webhook(i) => format!("webhook:{}", cfg.webhooks[i].name),
+        }
+    }
+}
+
+/// Ordered levels of people to notify while nobody acknowledges.
+#[derive(Debug, Clone)]
+pub struct EscalationPolicy {
+    pub name: String,
+    /// Incidents of these severities follow this policy unless their rule names another.
+    pub severities: Vec<Severity>,
+    pub levels: Vec<EscalationLevel>,
+    /// After the last level, start again from the first while still unacknowledged.
+    pub repeat: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct EscalationLevel {
+    pub notify: Vec<Target>,
+    /// How long an unacknowledged incident waits at this level before the next.
+    pub wait: Millis,
+}
+
+/// How the outbox retries.
+#[derive(Debug, Clone)]
+pub struct DeliverySettings {
+    /// A notification not delivered this long after it was written becomes a dead letter.
+    pub deadline: Millis,
+    pub first_retry: Millis,
+    pub max_backoff: Millis,
 }
 
 #[derive(Debug, Clone)]
@@ -243,6 +326,8 @@ pub struct Rule {
     pub cooldown: Millis,
     /// Fewer contacts than this in the window and ratio metrics are not judged.
     pub min_volume: u32,
+    /// Index into `Config::escalations`: the policy this rule's incidents follow.
+    pub escalation: Option<usize>,
 }
 
 impl Rule {
@@ -392,6 +477,19 @@ impl Config {
         self.queues
             .iter()
             .position(|q| glob_match(&q.pattern, queue))
+    }
+
+    /// The escalation policy of an incident of `rule` at `severity`: the rule's own, else the
+    /// first whose severities include it.
+    pub fn escalation_for(&self, rule: usize, severity: Severity) -> Option<usize> {
+        self.rules
+            .get(rule)
+            .and_then(|r| r.escalation)
+            .or_else(|| {
+                self.escalations
+                    .iter()
+                    .position(|e| e.severities.contains(&severity))
+            })
     }
 
     pub fn schedule(&self, name: &str) -> Option<usize> {

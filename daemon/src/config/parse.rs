@@ -410,7 +410,17 @@ impl<'s> Cx<'s> {
         self.table(
             &Spanned::new(root.span.clone(), DeValue::Table(root.t.clone())),
             "the top level".into(),
-            &["daemon", "complaints", "schedule", "queue", "rule", "test"],
+            &[
+                "daemon",
+                "complaints",
+                "schedule",
+                "queue",
+                "webhook",
+                "escalation",
+                "delivery",
+                "rule",
+                "test",
+            ],
         );
         let daemon = self.daemon(root);
         let complaints = self.complaints(root);
@@ -438,9 +448,28 @@ impl<'s> Cx<'s> {
                 queues.push(q);
             }
         }
+        let mut webhooks: Vec<Webhook> = Vec::new();
+        for v in self.table_array(root, "webhook") {
+            if let Some(w) = self.webhook(v) {
+                if webhooks.iter().any(|x| x.name == w.name) {
+                    self.err(&v.span(), format!("webhook \"{}\" is defined twice", w.name));
+                }
+                webhooks.push(w);
+            }
+        }
+        let mut escalations: Vec<EscalationPolicy> = Vec::new();
+        for v in self.table_array(root, "escalation") {
+            if let Some(e) = self.escalation(v, &webhooks) {
+                if escalations.iter().any(|x| x.name == e.name) {
+                    self.err(&v.span(), format!("escalation \"{}\" is defined twice", e.name));
+                }
+                escalations.push(e);
+            }
+        }
+        let delivery = self.delivery(root);
         let mut rules = Vec::new();
         for v in self.table_array(root, "rule") {
-            if let Some(r) = self.rule(v, &schedules, &queues) {
+            if let Some(r) = self.rule(v, &schedules, &queues, &escalations) {
                 if rules.iter().any(|x: &Rule| x.name == r.name) {
                     self.err(&v.span(), format!("rule \"{}\" is defined twice", r.name));
                 }
@@ -458,9 +487,129 @@ impl<'s> Cx<'s> {
             complaints,
             schedules,
             queues,
+            webhooks,
+            escalations,
+            delivery,
             rules,
             tests,
         }
+    }
+
+    fn webhook(&mut self, v: &Val) -> Option<Webhook> {
+        let tab = self.table(
+            v,
+            "[[webhook]]".into(),
+            &["name", "url", "format", "secret_env", "timeout"],
+        )?;
+        let name = self.required_string(&tab, "name").map(|(s, _)| s);
+        let tab = Tab {
+            what: format!("[[webhook]] \"{}\"", name.as_deref().unwrap_or("?")),
+            ..tab
+        };
+        let url = self.required_string(&tab, "url").and_then(|(u, span)| {
+            if u.starts_with("http://") || u.starts_with("https://") {
+                Some(u)
+            } else {
+                self.err(&span, format!("`url` in {} must start with http:// or https://", tab.what));
+                None
+            }
+        });
+        let format = self
+            .word(&tab, "format", WebhookFormat::parse, &WebhookFormat::NAMES.join(", "))
+            .unwrap_or(WebhookFormat::Generic);
+        let secret = self.string(&tab, "secret_env").and_then(|(var, span)| {
+            match std::env::var(&var) {
+                Ok(s) if !s.is_empty() => Some(s),
+                _ => {
+                    self.err(&span, format!("{}: the environment variable {var} (`secret_env`) is not set", tab.what));
+                    None
+                }
+            }
+        });
+        let timeout = self.duration(&tab, "timeout").unwrap_or(5_000);
+        Some(Webhook {
+            name: name?,
+            url: url?,
+            format,
+            secret,
+            timeout,
+        })
+    }
+
+    fn escalation(&mut self, v: &Val, webhooks: &[Webhook]) -> Option<EscalationPolicy> {
+        let tab = self.table(v, "[[escalation]]".into(), &["name", "severities", "repeat", "level"])?;
+        let name = self.required_string(&tab, "name").map(|(s, _)| s);
+        let tab = Tab {
+            what: format!("[[escalation]] \"{}\"", name.as_deref().unwrap_or("?")),
+            ..tab
+        };
+        let severities = self.words(
+            &tab,
+            "severities",
+            Severity::parse,
+            &Severity::ALL.map(|s| s.as_str()).join(", "),
+        );
+        let repeat = match tab.get("repeat") {
+            None => false,
+            Some(r) => match r.get_ref().as_bool() {
+                Some(b) => b,
+                None => {
+                    self.err(&r.span(), format!("`repeat` in {} must be true or false", tab.what));
+                    false
+                }
+            },
+        };
+        let mut levels = Vec::new();
+        for l in self.table_array(&tab, "level") {
+            let Some(lt) = self.table(l, format!("a [[escalation.level]] of {}", tab.what), &["notify", "wait"]) else {
+                continue;
+            };
+            let mut notify = Vec::new();
+            for (t, span) in self.strings(&lt, "notify") {
+                match t.split_once(':') {
+                    Some(("webhook", n)) => match webhooks.iter().position(|w| w.name == n) {
+                        Some(i) => notify.push(Target::Webhook(i)),
+                        None => self.err(&span, format!("{}: unknown webhook \"{n}\" (defined: {})", lt.what, names(webhooks.iter().map(|w| &w.name)))),
+                    },
+                    _ => self.err(&span, format!("{}: target \"{t}\" must be written webhook:NAME", lt.what)),
+                }
+            }
+            if notify.is_empty() && lt.get("notify").is_none() {
+                self.err(&lt.span, format!("{} has no `notify` list", lt.what));
+            }
+            let wait = self.duration(&lt, "wait").unwrap_or(15 * 60_000);
+            levels.push(EscalationLevel { notify, wait });
+        }
+        if levels.is_empty() {
+            self.err(&tab.span, format!("{} has no levels: add [[escalation.level]] tables", tab.what));
+        }
+        Some(EscalationPolicy {
+            name: name?,
+            severities,
+            levels,
+            repeat,
+        })
+    }
+
+    fn delivery(&mut self, root: &Tab) -> DeliverySettings {
+        let mut d = DeliverySettings {
+            deadline: 3_600_000,
+            first_retry: 1_000,
+            max_backoff: 5 * 60_000,
+        };
+        if let Some(t) = self.sub_table(root, "delivery", &["deadline", "first_retry", "max_backoff"]) {
+            let t = Tab { what: "[delivery]".into(), ..t };
+            if let Some(v) = self.duration(&t, "deadline") {
+                d.deadline = v;
+            }
+            if let Some(v) = self.duration(&t, "first_retry") {
+                d.first_retry = v.max(10);
+            }
+            if let Some(v) = self.duration(&t, "max_backoff") {
+                d.max_backoff = v;
+            }
+        }
+        d
     }
 
     fn daemon(&mut self, root: &Tab) -> DaemonSettings {
@@ -773,10 +922,12 @@ impl<'s> Cx<'s> {
         v: &Val,
         schedules: &[ScheduleSpec],
         queues: &[QueueProfile],
+        escalations: &[EscalationPolicy],
     ) -> Option<Rule> {
         let common = [
             "name",
             "kind",
+            "escalation",
             "description",
             "queues",
             "channels",
@@ -869,7 +1020,14 @@ impl<'s> Cx<'s> {
             clear_hold: self.duration(&tab, "clear_hold").unwrap_or(0),
             cooldown: self.duration(&tab, "cooldown").unwrap_or(600_000),
             min_volume: 0,
+            escalation: None,
         };
+        if let Some((e, span)) = self.string(&tab, "escalation") {
+            rule.escalation = escalations.iter().position(|x| x.name == e);
+            if rule.escalation.is_none() {
+                self.err(&span, format!("{}: unknown escalation \"{e}\" (defined: {})", tab.what, names(escalations.iter().map(|x| &x.name))));
+            }
+        }
         let is_duration = kind_name == "longest_wait";
         rule.kind = match kind_name {
             "queue_depth" => RuleKind::QueueDepth,

@@ -332,6 +332,7 @@ impl Book {
                 values_at_peak: values.clone(),
                 peak_at: Some(at),
                 values_at_close: None,
+                escalation: None,
             },
             rule: rule.index,
             scope,

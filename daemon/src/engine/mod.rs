@@ -10,6 +10,7 @@
 pub mod calendar;
 mod complaints;
 mod contacts;
+mod escalation;
 mod incidents;
 mod queue;
 
@@ -104,6 +105,37 @@ pub enum Effect {
     Notify(Notification),
     /// A learned hour-of-week complaint baseline, to persist.
     Baseline(BaselineRow),
+    /// A notification for one target, to write to the outbox and deliver.
+    Dispatch(Dispatch),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dispatch {
+    /// Idempotency key (the receiver's `webhook-id`).
+    pub key: String,
+    /// The incident as it was when the notification was decided.
+    pub incident: Box<Incident>,
+    pub target: String,
+    pub reason: DispatchReason,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DispatchReason {
+    Opened,
+    Escalated,
+    Raised,
+    Resolved,
+}
+
+impl DispatchReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DispatchReason::Opened => "opened",
+            DispatchReason::Escalated => "escalated",
+            DispatchReason::Raised => "raised",
+            DispatchReason::Resolved => "resolved",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -729,6 +761,12 @@ impl Engine {
 
     /// Evaluates the rules of everything touched since the last settle.
     pub fn settle(&mut self, fx: &mut Vec<Effect>) {
+        let from = fx.len();
+        self.settle_rules(fx);
+        self.escalate(fx, from);
+    }
+
+    fn settle_rules(&mut self, fx: &mut Vec<Effect>) {
         let dirty = std::mem::take(&mut self.dirty);
         for q in &dirty {
             self.queues[*q as usize].dirty = false;
@@ -748,6 +786,15 @@ impl Engine {
 
     /// Moves the clock to `now`, fires what came due, and re-evaluates every rule.
     pub fn tick(&mut self, now: Millis, fx: &mut Vec<Effect>) {
+        let from = fx.len();
+        self.tick_rules(now, fx);
+        if !self.warming {
+            self.advance_escalations(fx);
+        }
+        self.escalate(fx, from);
+    }
+
+    fn tick_rules(&mut self, now: Millis, fx: &mut Vec<Effect>) {
         self.now = self.now.max(now);
         let now = self.now;
         while let Some(t) = self.contacts.pop_due(now) {
@@ -1057,6 +1104,7 @@ impl Engine {
             return Err(CommandError::AlreadyAcknowledged(id, by.clone()));
         }
         rec.incident.status = IncidentStatus::Acknowledged;
+        Engine::stop_escalation(rec);
         rec.incident.acknowledged_at = Some(ms_to_utc(now));
         rec.incident.acknowledged_by = Some(actor.to_string());
         let message = match note {
@@ -1089,9 +1137,11 @@ impl Engine {
         };
         let key = (rec.rule, rec.scope);
         if let Some(n) = note.filter(|n| !n.is_empty()) {
-            self.note(id, actor, n, fx);
+            self.record(id, actor, TimelineKind::Note, n, fx);
         }
+        let from = fx.len();
         self.book.resolve(id, now, actor, None, fx);
+        self.escalate(fx, from);
         if let Some(inst) = self.instances.get_mut(&key)
             && matches!(inst.phase, Phase::Firing { id: f, .. } if f == id)
         {
@@ -1101,23 +1151,23 @@ impl Engine {
         Ok(self.book.recent[&id].incident.clone())
     }
 
-    /// Adds a note to an incident the engine still holds; `None` when it holds it no longer (an
-    /// older resolved incident: the store adds the note itself).
-    pub fn note(&mut self, id: u64, actor: &str, text: &str, fx: &mut Vec<Effect>) -> Option<()> {
+    /// Adds a timeline entry (a note, a delivery attempt) to an incident the engine still
+    /// holds; `None` when it holds it no longer (an older resolved incident: the store adds the
+    /// entry itself).
+    pub fn record(
+        &mut self,
+        id: u64,
+        actor: &str,
+        kind: TimelineKind,
+        text: &str,
+        fx: &mut Vec<Effect>,
+    ) -> Option<()> {
         let now = self.now;
         let rec = match self.book.open.get_mut(&id) {
             Some(r) => r,
             None => self.book.recent.get_mut(&id)?,
         };
-        Book::entry(
-            rec,
-            now,
-            actor,
-            TimelineKind::Note,
-            text.to_string(),
-            Values::new(),
-            fx,
-        );
+        Book::entry(rec, now, actor, kind, text.to_string(), Values::new(), fx);
         Some(())
     }
 

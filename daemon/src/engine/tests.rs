@@ -61,6 +61,8 @@ struct Floor {
     fx: Vec<Effect>,
     incidents: std::collections::BTreeMap<u64, Incident>,
     notified: Vec<(u64, NotifyReason)>,
+    /// (when, target, why) of every notification sent to the outbox.
+    dispatched: Vec<(Millis, String, DispatchReason)>,
 }
 
 impl Floor {
@@ -70,12 +72,14 @@ impl Floor {
             fx: Vec::new(),
             incidents: Default::default(),
             notified: Vec::new(),
+            dispatched: Vec::new(),
         }
     }
 
     fn drain(&mut self) {
         for f in self.fx.drain(..) {
             match f {
+                Effect::Dispatch(d) => self.dispatched.push((self.e.now(), d.target, d.reason)),
                 Effect::Incident(i) => {
                     self.incidents.insert(i.id, *i);
                 }
@@ -92,6 +96,7 @@ impl Floor {
         while now < target {
             now = (now + 1000).min(target);
             self.e.tick(now, &mut self.fx);
+            self.drain();
         }
         self.drain();
         self
@@ -707,7 +712,7 @@ fn people_acknowledge_resolve_and_note() {
         f.e.acknowledge(id, "bob", None, &mut fx),
         Err(CommandError::AlreadyAcknowledged(id, "alice".into()))
     );
-    f.e.note(id, "bob", "called the carrier", &mut fx).unwrap();
+    f.e.record(id, "bob", TimelineKind::Note, "called the carrier", &mut fx).unwrap();
     let i = f.e.resolve(id, "alice", None, &mut fx).unwrap();
     assert_eq!(
         (i.status, i.resolved_by.as_deref()),
@@ -862,4 +867,93 @@ warning = "60s"
             }
         }
     }
+}
+
+const ESCALATION: &str = r#"
+[[webhook]]
+name = "managers"
+url = "http://127.0.0.1:9/managers"
+[[webhook]]
+name = "director"
+url = "http://127.0.0.1:9/director"
+[[escalation]]
+name = "standard"
+severities = ["warning", "critical"]
+[[escalation.level]]
+notify = ["webhook:managers"]
+wait = "5m"
+[[escalation.level]]
+notify = ["webhook:director", "webhook:managers"]
+wait = "10m"
+"#;
+
+fn sent(f: &Floor) -> Vec<(i64, &str, DispatchReason)> {
+    f.dispatched
+        .iter()
+        .map(|(t, target, r)| ((t - T0) / 1000, target.as_str(), *r))
+        .collect()
+}
+
+#[test]
+fn an_unacknowledged_incident_climbs_each_level_on_time() {
+    let mut f = Floor::new(&format!("{ESCALATION}{DEPTH}"));
+    f.at(0).reading("phone-a", 12);
+    f.at(30);
+    assert_eq!(sent(&f), vec![(30, "webhook:managers", DispatchReason::Opened)]);
+    f.at(329);
+    assert_eq!(f.dispatched.len(), 1, "level 2 waits 5 minutes");
+    f.at(330);
+    assert_eq!(
+        sent(&f)[1..],
+        [(330, "webhook:director", DispatchReason::Escalated), (330, "webhook:managers", DispatchReason::Escalated)]
+    );
+    let esc = f.only().escalation.clone().unwrap();
+    assert_eq!((esc.level, esc.next_at), (2, None), "the last level, no repeat");
+    f.at(650);
+    assert_eq!(f.dispatched.len(), 3);
+    // The reading goes stale at 600 s: the queue clears and resolving tells everyone told.
+    f.at(700);
+    let resolved: Vec<_> = sent(&f).into_iter().filter(|d| d.2 == DispatchReason::Resolved).map(|d| d.1).collect();
+    assert_eq!(resolved, vec!["webhook:managers", "webhook:director"]);
+    assert!(f.incidents.values().next().unwrap().escalation.as_ref().unwrap().told.len() == 2);
+}
+
+#[test]
+fn acknowledging_stops_the_climb_and_repeat_starts_over() {
+    let rules = format!("{ESCALATION}{DEPTH}").replace("severities = [\"warning\", \"critical\"]", "severities = [\"warning\", \"critical\"]\nrepeat = true");
+    let mut f = Floor::new(&rules);
+    f.at(0).reading("phone-a", 12);
+    f.at(30);
+    f.at(540).reading("phone-a", 12); // keep the reading fresh
+    f.at(330 + 600);
+    let levels: Vec<_> = sent(&f).iter().map(|d| (d.0, d.1)).collect();
+    assert_eq!(
+        levels,
+        vec![(30, "webhook:managers"), (330, "webhook:director"), (330, "webhook:managers"), (930, "webhook:managers")],
+        "after the last level, the first again"
+    );
+    let id = f.only().id;
+    let mut fx = Vec::new();
+    f.e.acknowledge(id, "alice", None, &mut fx).unwrap();
+    f.fx.extend(fx);
+    f.drain();
+    f.at(1100).reading("phone-a", 12);
+    f.at(1500);
+    assert_eq!(f.dispatched.len(), 4, "acknowledged: no more levels");
+    assert_eq!(f.only().escalation.as_ref().unwrap().next_at, None);
+}
+
+#[test]
+fn worse_severity_tells_those_already_told_and_crisis_without_policy_is_quiet() {
+    let mut f = Floor::new(&format!("{ESCALATION}{DEPTH}"));
+    f.at(0).reading("phone-a", 12);
+    f.at(30);
+    f.at(40).reading("phone-a", 25);
+    assert_eq!(sent(&f)[1], (40, "webhook:managers", DispatchReason::Raised));
+    // A crisis has no policy here (severities warning and critical only): nobody is paged.
+    let mut g = Floor::new(&format!("{ESCALATION}{DEPTH}"));
+    g.at(0).reading("phone-a", 70);
+    g.at(30);
+    assert_eq!(g.only().severity, Severity::Crisis);
+    assert!(g.dispatched.is_empty());
 }

@@ -43,6 +43,7 @@ pub fn router(state: AppState, max_body: usize) -> Router {
         .route("/api/v1/incidents/{id}/resolve", post(resolve))
         .route("/api/v1/incidents/{id}/notes", post(add_note))
         .route("/api/v1/incidents/{id}/export", get(export_incident))
+        .route("/api/v1/deliveries", get(list_deliveries))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(prometheus))
@@ -298,6 +299,32 @@ async fn export_incident(
     } else {
         ([(header::CONTENT_DISPOSITION, disposition)], Json(review)).into_response()
     })
+}
+
+#[derive(Deserialize)]
+struct DeliveryQuery {
+    /// pending, delivered or dead (dead letters).
+    status: Option<String>,
+    incident: Option<u64>,
+    limit: Option<u32>,
+}
+
+async fn list_deliveries(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<DeliveryQuery>,
+) -> ApiResult<Response> {
+    s.auth.check(&headers, Role::Viewer)?;
+    let status = match q.status.as_deref() {
+        None => None,
+        Some(st) => Some(floorwatch_protocol::DeliveryStatus::parse(st).ok_or_else(|| {
+            bad_request(format!("unknown status \"{st}\"; expected pending, delivered or dead"))
+        })?),
+    };
+    let watch = s.watch.clone();
+    let limit = q.limit.unwrap_or(500).min(10_000);
+    let list = blocking(move || watch.deliveries(status, q.incident, limit)).await??;
+    Ok(Json(list).into_response())
 }
 
 async fn ready(State(s): State<AppState>) -> Response {

@@ -5,7 +5,7 @@
 mod sqlite;
 
 use floorwatch_protocol::{
-    Incident, IncidentDetail, IncidentStatus, Severity, TimelineEntry, Timestamp,
+    Delivery, DeliveryStatus, Incident, IncidentDetail, IncidentStatus, Severity, TimelineEntry, Timestamp,
 };
 
 use crate::engine::{BaselineRow, Effect};
@@ -51,4 +51,34 @@ pub trait Store: Send + Sync {
     /// Appends an entry to an incident's timeline, numbering it after the last one. For
     /// incidents the engine no longer holds (notes on old incidents).
     fn append_entry(&self, entry: TimelineEntry) -> Result<Option<TimelineEntry>>;
+
+    // ---- the outbox (rows are written by `save` from `Effect::Dispatch`) ----
+
+    /// Pending notifications due at `now`, oldest first.
+    fn due_deliveries(&self, now: i64, limit: u32) -> Result<Vec<OutboxItem>>;
+    /// When the next pending notification is due.
+    fn next_due(&self) -> Result<Option<i64>>;
+    fn update_delivery(
+        &self,
+        id: u64,
+        status: DeliveryStatus,
+        attempts: u32,
+        next_ms: i64,
+        error: Option<&str>,
+    ) -> Result<()>;
+    /// Newest first, by status and incident.
+    fn deliveries(
+        &self,
+        status: Option<DeliveryStatus>,
+        incident: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<Delivery>>;
+}
+
+/// An outbox row with the incident as it was when the notification was decided.
+#[derive(Debug, Clone)]
+pub struct OutboxItem {
+    pub delivery: Delivery,
+    /// The incident, as JSON.
+    pub payload: String,
 }

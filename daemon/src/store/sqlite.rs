@@ -5,10 +5,10 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use chrono::SecondsFormat;
-use floorwatch_protocol::{Incident, IncidentDetail, TimelineEntry, TimelineKind};
+use floorwatch_protocol::{Delivery, DeliveryStatus, Incident, IncidentDetail, TimelineEntry, TimelineKind};
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter, types::Value};
 
-use super::{IncidentFilter, Result, Store, StoreError};
+use super::{IncidentFilter, OutboxItem, Result, Store, StoreError};
 use crate::engine::{BaselineRow, Effect};
 
 /// Schema changes, applied in order; the database remembers how many it has.
@@ -44,11 +44,29 @@ const MIGRATIONS: &[&str] = &[
         samples INTEGER NOT NULL,
         PRIMARY KEY (rule, grp, hour_of_week)
      );",
+    // 2: the durable outbox of notifications.
+    "CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        incident_id INTEGER NOT NULL,
+        target TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        idem_key TEXT NOT NULL UNIQUE,
+        payload TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        created_ms INTEGER NOT NULL,
+        next_ms INTEGER NOT NULL,
+        deadline_ms INTEGER NOT NULL,
+        last_error TEXT
+     );
+     CREATE INDEX outbox_due ON outbox(status, next_ms);",
 ];
 
 pub struct SqliteStore {
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
+    /// How long a notification may keep being retried.
+    delivery_deadline: i64,
 }
 
 fn ts(t: &chrono::DateTime<chrono::Utc>) -> String {
@@ -57,6 +75,12 @@ fn ts(t: &chrono::DateTime<chrono::Utc>) -> String {
 }
 
 impl SqliteStore {
+    /// Sets how long new notifications are retried before they become dead letters.
+    pub fn with_delivery_deadline(mut self, ms: i64) -> Self {
+        self.delivery_deadline = ms;
+        self
+    }
+
     /// Opens (creating if needed) `floorwatch.db` in `dir` and brings its schema up to date.
     pub fn open(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir)
@@ -74,6 +98,7 @@ impl SqliteStore {
         Ok(Self {
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
+            delivery_deadline: 3_600_000,
         })
     }
 }
@@ -142,6 +167,11 @@ impl Store for SqliteStore {
                 "INSERT INTO baselines (rule, grp, hour_of_week, mean, samples) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (rule, grp, hour_of_week) DO UPDATE SET mean = excluded.mean, samples = excluded.samples",
             )?;
+            let mut outbox = tx.prepare_cached(
+                "INSERT INTO outbox (incident_id, target, reason, idem_key, payload, status, attempts, created_ms, next_ms, deadline_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, ?6, ?7)
+                 ON CONFLICT (idem_key) DO NOTHING",
+            )?;
             for fx in effects {
                 match fx {
                     Effect::Incident(i) => {
@@ -174,6 +204,18 @@ impl Store for SqliteStore {
                             b.hour_of_week as i64,
                             b.mean,
                             b.samples as i64
+                        ])?;
+                    }
+                    Effect::Dispatch(d) => {
+                        let created = d.incident.updated_at.timestamp_millis();
+                        outbox.execute(params![
+                            d.incident.id as i64,
+                            d.target,
+                            d.reason.as_str(),
+                            d.key,
+                            serde_json::to_string(&d.incident).expect("incident serialises"),
+                            created,
+                            created + self.delivery_deadline,
                         ])?;
                     }
                     Effect::Notify(_) => {}
@@ -321,4 +363,65 @@ impl Store for SqliteStore {
         tx.commit()?;
         Ok(Some(e))
     }
+
+    fn due_deliveries(&self, now: i64, limit: u32) -> Result<Vec<OutboxItem>> {
+        let c = self.reader.lock().unwrap();
+        let mut st = c.prepare_cached(
+            "SELECT id, incident_id, target, reason, idem_key, payload, status, attempts, created_ms, next_ms, deadline_ms, last_error
+             FROM outbox WHERE status = 'pending' AND next_ms <= ?1 ORDER BY next_ms, id LIMIT ?2",
+        )?;
+        let rows = st.query_map(params![now, i64::from(limit)], outbox_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn next_due(&self) -> Result<Option<i64>> {
+        let c = self.reader.lock().unwrap();
+        Ok(c.query_row("SELECT MIN(next_ms) FROM outbox WHERE status = 'pending'", [], |r| r.get(0))?)
+    }
+
+    fn update_delivery(&self, id: u64, status: DeliveryStatus, attempts: u32, next_ms: i64, error: Option<&str>) -> Result<()> {
+        let c = self.writer.lock().unwrap();
+        c.execute(
+            "UPDATE outbox SET status = ?2, attempts = ?3, next_ms = ?4, last_error = ?5 WHERE id = ?1",
+            params![id as i64, status.as_str(), i64::from(attempts), next_ms, error],
+        )?;
+        Ok(())
+    }
+
+    fn deliveries(&self, status: Option<DeliveryStatus>, incident: Option<u64>, limit: u32) -> Result<Vec<Delivery>> {
+        let c = self.reader.lock().unwrap();
+        let mut st = c.prepare(
+            "SELECT id, incident_id, target, reason, idem_key, payload, status, attempts, created_ms, next_ms, deadline_ms, last_error
+             FROM outbox WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR incident_id = ?2)
+             ORDER BY id DESC LIMIT ?3",
+        )?;
+        let rows = st.query_map(
+            params![status.map(|s| s.as_str()), incident.map(|i| i as i64), i64::from(limit)],
+            outbox_row,
+        )?;
+        Ok(rows.map(|r| r.map(|o| o.delivery)).collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+fn outbox_row(r: &rusqlite::Row) -> rusqlite::Result<OutboxItem> {
+    let ms = |i: usize| -> rusqlite::Result<chrono::DateTime<chrono::Utc>> {
+        Ok(chrono::DateTime::from_timestamp_millis(r.get(i)?).unwrap_or_default())
+    };
+    let status: String = r.get(6)?;
+    Ok(OutboxItem {
+        delivery: Delivery {
+            id: r.get::<_, i64>(0)? as u64,
+            incident_id: r.get::<_, i64>(1)? as u64,
+            target: r.get(2)?,
+            reason: r.get(3)?,
+            key: r.get(4)?,
+            status: DeliveryStatus::parse(&status).unwrap_or(DeliveryStatus::Pending),
+            attempts: r.get::<_, i64>(7)? as u32,
+            created_at: ms(8)?,
+            next_attempt_at: ms(9)?,
+            deadline: ms(10)?,
+            last_error: r.get(11)?,
+        },
+        payload: r.get(5)?,
+    })
 }

@@ -1,0 +1,177 @@
+//! Escalation: an incident that nobody acknowledges climbs its policy's levels on time.
+//!
+//! Driven by the engine's own notifications (opened, raised, resolved) and by the clock. Each
+//! step is a timeline entry and one `Dispatch` effect per target, which the daemon writes to the
+//! durable outbox in the same transaction as the entry.
+
+use floorwatch_protocol::{EscalationState, IncidentStatus, TimelineKind, Values};
+
+use super::calendar::ms_to_utc;
+use super::incidents::{Book, ENGINE_ACTOR, Record};
+use super::{Dispatch, DispatchReason, Effect, Engine, NotifyReason};
+use crate::config::{Config, format_duration};
+
+impl Engine {
+    /// Carries out the notifications pushed onto `fx` since `from`.
+    pub(super) fn escalate(&mut self, fx: &mut Vec<Effect>, from: usize) {
+        let notes: Vec<_> = fx[from..]
+            .iter()
+            .filter_map(|f| match f {
+                Effect::Notify(n) => Some((n.incident_id, n.reason)),
+                _ => None,
+            })
+            .collect();
+        for (id, reason) in notes {
+            let cfg = self.cfg.clone();
+            let now = self.now;
+            let (rec, open) = match self.book.open.get_mut(&id) {
+                Some(r) => (r, true),
+                None => match self.book.recent.get_mut(&id) {
+                    Some(r) => (r, false),
+                    None => continue,
+                },
+            };
+            match (reason, rec.incident.escalation.is_some()) {
+                (NotifyReason::Opened, false) | (NotifyReason::Raised, false) if open => {
+                    climb(rec, &cfg, now, 0, DispatchReason::Opened, fx)
+                }
+                (NotifyReason::Raised, true) => tell_all(rec, now, DispatchReason::Raised, fx),
+                (NotifyReason::Resolved, true) => tell_all(rec, now, DispatchReason::Resolved, fx),
+                _ => {}
+            }
+        }
+    }
+
+    /// Moves every unacknowledged incident whose level has waited long enough up one level.
+    pub(super) fn advance_escalations(&mut self, fx: &mut Vec<Effect>) {
+        let cfg = self.cfg.clone();
+        let now = self.now;
+        for rec in self.book.open.values_mut() {
+            let Some(esc) = &rec.incident.escalation else {
+                continue;
+            };
+            if rec.incident.status != IncidentStatus::Firing
+                || esc.next_at.is_none_or(|t| t.timestamp_millis() > now)
+            {
+                continue;
+            }
+            let level = esc.level as usize;
+            climb(rec, &cfg, now, level, DispatchReason::Escalated, fx);
+        }
+    }
+
+    /// Acknowledging stops the climb.
+    pub(super) fn stop_escalation(rec: &mut Record) {
+        if let Some(esc) = &mut rec.incident.escalation {
+            esc.next_at = None;
+        }
+    }
+}
+
+/// Notifies level `index` (from 0) of the incident's policy and schedules the next one.
+fn climb(
+    rec: &mut Record,
+    cfg: &Config,
+    now: i64,
+    index: usize,
+    reason: DispatchReason,
+    fx: &mut Vec<Effect>,
+) {
+    let Some(p) = cfg.escalation_for(rec.rule as usize, rec.incident.severity) else {
+        return;
+    };
+    let policy = &cfg.escalations[p];
+    let index = if index >= policy.levels.len() {
+        if !policy.repeat {
+            if let Some(esc) = &mut rec.incident.escalation {
+                esc.next_at = None;
+            }
+            return;
+        }
+        0
+    } else {
+        index
+    };
+    let level = &policy.levels[index];
+    let more = index + 1 < policy.levels.len() || policy.repeat;
+    let targets: Vec<String> = level.notify.iter().map(|t| t.name(cfg)).collect();
+    let mut told = rec
+        .incident
+        .escalation
+        .take()
+        .map(|e| e.told)
+        .unwrap_or_default();
+    for t in &targets {
+        if !told.contains(t) {
+            told.push(t.clone());
+        }
+    }
+    rec.incident.escalation = Some(EscalationState {
+        policy: policy.name.clone(),
+        level: index as u32 + 1,
+        next_at: more.then(|| ms_to_utc(now + level.wait)),
+        told,
+    });
+    let next = if more {
+        format!("; next level in {} unless acknowledged", format_duration(level.wait))
+    } else {
+        String::new()
+    };
+    Book::entry(
+        rec,
+        now,
+        ENGINE_ACTOR,
+        TimelineKind::Escalated,
+        format!(
+            "{} level {} of \"{}\": notifying {}{next}",
+            if reason == DispatchReason::Opened { "starting at" } else { "escalated to" },
+            index + 1,
+            policy.name,
+            if targets.is_empty() { "nobody".to_string() } else { targets.join(", ") }
+        ),
+        Values::new(),
+        fx,
+    );
+    dispatch(rec, &targets, reason, fx);
+}
+
+/// Tells everyone told so far (of a worse severity, or of the resolution).
+fn tell_all(rec: &mut Record, now: i64, reason: DispatchReason, fx: &mut Vec<Effect>) {
+    let told = rec
+        .incident
+        .escalation
+        .as_ref()
+        .map(|e| e.told.clone())
+        .unwrap_or_default();
+    if told.is_empty() {
+        return;
+    }
+    if reason == DispatchReason::Resolved {
+        if let Some(esc) = &mut rec.incident.escalation {
+            esc.next_at = None;
+        }
+    }
+    Book::entry(
+        rec,
+        now,
+        ENGINE_ACTOR,
+        TimelineKind::Escalated,
+        format!("telling everyone notified that it is {}: {}", reason.as_str(), told.join(", ")),
+        Values::new(),
+        fx,
+    );
+    dispatch(rec, &told, reason, fx);
+}
+
+fn dispatch(rec: &mut Record, targets: &[String], reason: DispatchReason, fx: &mut Vec<Effect>) {
+    fx.push(Effect::Incident(Box::new(rec.incident.clone())));
+    for (i, t) in targets.iter().enumerate() {
+        fx.push(Effect::Dispatch(Dispatch {
+            // Unique per timeline entry and target: stable across retries and restarts.
+            key: format!("fw-{}-{}-{i}", rec.incident.id, rec.seq),
+            incident: Box::new(rec.incident.clone()),
+            target: t.clone(),
+            reason,
+        }));
+    }
+}

@@ -1,0 +1,91 @@
+//! The delivery worker: takes due notifications from the outbox, delivers them concurrently,
+//! and reports every attempt back to the watch. It wakes when the watch writes new
+//! notifications, when a retry comes due, and at least once a second.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use floorwatch_protocol::Incident;
+use tokio::task::JoinSet;
+use tracing::warn;
+
+use super::{Attempt, webhook};
+use crate::watch::Watch;
+
+/// Deliveries in flight at once.
+const IN_FLIGHT: usize = 512;
+
+pub async fn run(watch: Arc<Watch>) {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()
+        .expect("an HTTP client");
+    let wake = watch.outbox_wake();
+    let mut in_flight: HashSet<u64> = HashSet::new();
+    let mut tasks: JoinSet<u64> = JoinSet::new();
+    loop {
+        let room = IN_FLIGHT.saturating_sub(in_flight.len()) as u32;
+        let w = watch.clone();
+        let (due, next) = tokio::task::spawn_blocking(move || {
+            let now = w.now();
+            (w.due_deliveries(now, room.max(1)), w.next_delivery())
+        })
+        .await
+        .unwrap_or_default();
+        for item in due {
+            if !in_flight.insert(item.delivery.id) || in_flight.len() > IN_FLIGHT {
+                continue;
+            }
+            let (w, client) = (watch.clone(), client.clone());
+            tasks.spawn(async move {
+                let id = item.delivery.id;
+                let attempt = deliver(&w, &client, &item).await;
+                let _ = tokio::task::spawn_blocking(move || {
+                    if let Err(e) = w.record_attempt(&item, attempt) {
+                        warn!("recording a delivery attempt: {e}");
+                    }
+                })
+                .await;
+                id
+            });
+        }
+        let wait = next
+            .map(|t| (t - watch.now()).clamp(0, 1_000))
+            .unwrap_or(1_000);
+        tokio::select! {
+            _ = wake.notified() => {}
+            Some(done) = tasks.join_next(), if !tasks.is_empty() => {
+                if let Ok(id) = done {
+                    in_flight.remove(&id);
+                }
+                while let Some(Ok(id)) = tasks.try_join_next() {
+                    in_flight.remove(&id);
+                }
+            }
+            _ = tokio::time::sleep(Duration::from_millis(wait as u64)), if in_flight.is_empty() || wait > 0 => {}
+        }
+    }
+}
+
+async fn deliver(watch: &Watch, client: &reqwest::Client, item: &crate::store::OutboxItem) -> Attempt {
+    let cfg = watch.config();
+    let d = &item.delivery;
+    let incident: Incident = match serde_json::from_str(&item.payload) {
+        Ok(i) => i,
+        Err(e) => return Attempt::Final { error: format!("stored notification unreadable: {e}") },
+    };
+    match d.target.split_once(':') {
+        Some(("webhook", name)) => match cfg.webhooks.iter().find(|w| w.name == name) {
+            Some(hook) => {
+                webhook::send(client, hook, &d.key, &incident, &d.reason, &cfg.daemon.public_url).await
+            }
+            None => Attempt::Final {
+                error: format!("webhook \"{name}\" is no longer in the configuration"),
+            },
+        },
+        _ => Attempt::Final {
+            error: format!("unknown target \"{}\"", d.target),
+        },
+    }
+}
