@@ -290,7 +290,12 @@ impl Watch {
     }
 
     /// Adds a note; `Ok(None)` if there is no such incident.
-    pub fn note(&self, id: u64, actor: &str, text: &str) -> Result<Option<TimelineEntry>, WatchError> {
+    pub fn note(
+        &self,
+        id: u64,
+        actor: &str,
+        text: &str,
+    ) -> Result<Option<TimelineEntry>, WatchError> {
         let mut inner = self.inner.lock().unwrap();
         inner.engine.set_clock((self.clock)());
         self.entry(&mut inner, id, actor, TimelineKind::Note, text)
@@ -393,7 +398,11 @@ impl Watch {
                         Some(error),
                     )
                 } else {
-                    let honoured = if after.is_some() { " as the receiver asked" } else { "" };
+                    let honoured = if after.is_some() {
+                        " as the receiver asked"
+                    } else {
+                        ""
+                    };
                     (
                         DeliveryStatus::Pending,
                         now + wait,
@@ -425,7 +434,11 @@ impl Watch {
         text: &str,
     ) -> Result<Option<TimelineEntry>, WatchError> {
         let mut fx = Vec::new();
-        if inner.engine.record(id, actor, kind, text, &mut fx).is_some() {
+        if inner
+            .engine
+            .record(id, actor, kind, text, &mut fx)
+            .is_some()
+        {
             let entry = fx.iter().find_map(|f| match f {
                 Effect::Timeline(e) => Some(e.clone()),
                 _ => None,

@@ -482,14 +482,11 @@ impl Config {
     /// The escalation policy of an incident of `rule` at `severity`: the rule's own, else the
     /// first whose severities include it.
     pub fn escalation_for(&self, rule: usize, severity: Severity) -> Option<usize> {
-        self.rules
-            .get(rule)
-            .and_then(|r| r.escalation)
-            .or_else(|| {
-                self.escalations
-                    .iter()
-                    .position(|e| e.severities.contains(&severity))
-            })
+        self.rules.get(rule).and_then(|r| r.escalation).or_else(|| {
+            self.escalations
+                .iter()
+                .position(|e| e.severities.contains(&severity))
+        })
     }
 
     pub fn schedule(&self, name: &str) -> Option<usize> {

@@ -452,7 +452,10 @@ impl<'s> Cx<'s> {
         for v in self.table_array(root, "webhook") {
             if let Some(w) = self.webhook(v) {
                 if webhooks.iter().any(|x| x.name == w.name) {
-                    self.err(&v.span(), format!("webhook \"{}\" is defined twice", w.name));
+                    self.err(
+                        &v.span(),
+                        format!("webhook \"{}\" is defined twice", w.name),
+                    );
                 }
                 webhooks.push(w);
             }
@@ -461,7 +464,10 @@ impl<'s> Cx<'s> {
         for v in self.table_array(root, "escalation") {
             if let Some(e) = self.escalation(v, &webhooks) {
                 if escalations.iter().any(|x| x.name == e.name) {
-                    self.err(&v.span(), format!("escalation \"{}\" is defined twice", e.name));
+                    self.err(
+                        &v.span(),
+                        format!("escalation \"{}\" is defined twice", e.name),
+                    );
                 }
                 escalations.push(e);
             }
@@ -510,22 +516,36 @@ impl<'s> Cx<'s> {
             if u.starts_with("http://") || u.starts_with("https://") {
                 Some(u)
             } else {
-                self.err(&span, format!("`url` in {} must start with http:// or https://", tab.what));
+                self.err(
+                    &span,
+                    format!("`url` in {} must start with http:// or https://", tab.what),
+                );
                 None
             }
         });
         let format = self
-            .word(&tab, "format", WebhookFormat::parse, &WebhookFormat::NAMES.join(", "))
+            .word(
+                &tab,
+                "format",
+                WebhookFormat::parse,
+                &WebhookFormat::NAMES.join(", "),
+            )
             .unwrap_or(WebhookFormat::Generic);
-        let secret = self.string(&tab, "secret_env").and_then(|(var, span)| {
-            match std::env::var(&var) {
-                Ok(s) if !s.is_empty() => Some(s),
-                _ => {
-                    self.err(&span, format!("{}: the environment variable {var} (`secret_env`) is not set", tab.what));
-                    None
-                }
-            }
-        });
+        let secret =
+            self.string(&tab, "secret_env")
+                .and_then(|(var, span)| match std::env::var(&var) {
+                    Ok(s) if !s.is_empty() => Some(s),
+                    _ => {
+                        self.err(
+                            &span,
+                            format!(
+                                "{}: the environment variable {var} (`secret_env`) is not set",
+                                tab.what
+                            ),
+                        );
+                        None
+                    }
+                });
         let timeout = self.duration(&tab, "timeout").unwrap_or(5_000);
         Some(Webhook {
             name: name?,
@@ -537,7 +557,11 @@ impl<'s> Cx<'s> {
     }
 
     fn escalation(&mut self, v: &Val, webhooks: &[Webhook]) -> Option<EscalationPolicy> {
-        let tab = self.table(v, "[[escalation]]".into(), &["name", "severities", "repeat", "level"])?;
+        let tab = self.table(
+            v,
+            "[[escalation]]".into(),
+            &["name", "severities", "repeat", "level"],
+        )?;
         let name = self.required_string(&tab, "name").map(|(s, _)| s);
         let tab = Tab {
             what: format!("[[escalation]] \"{}\"", name.as_deref().unwrap_or("?")),
@@ -554,14 +578,21 @@ impl<'s> Cx<'s> {
             Some(r) => match r.get_ref().as_bool() {
                 Some(b) => b,
                 None => {
-                    self.err(&r.span(), format!("`repeat` in {} must be true or false", tab.what));
+                    self.err(
+                        &r.span(),
+                        format!("`repeat` in {} must be true or false", tab.what),
+                    );
                     false
                 }
             },
         };
         let mut levels = Vec::new();
         for l in self.table_array(&tab, "level") {
-            let Some(lt) = self.table(l, format!("a [[escalation.level]] of {}", tab.what), &["notify", "wait"]) else {
+            let Some(lt) = self.table(
+                l,
+                format!("a [[escalation.level]] of {}", tab.what),
+                &["notify", "wait"],
+            ) else {
                 continue;
             };
             let mut notify = Vec::new();
@@ -569,9 +600,19 @@ impl<'s> Cx<'s> {
                 match t.split_once(':') {
                     Some(("webhook", n)) => match webhooks.iter().position(|w| w.name == n) {
                         Some(i) => notify.push(Target::Webhook(i)),
-                        None => self.err(&span, format!("{}: unknown webhook \"{n}\" (defined: {})", lt.what, names(webhooks.iter().map(|w| &w.name)))),
+                        None => self.err(
+                            &span,
+                            format!(
+                                "{}: unknown webhook \"{n}\" (defined: {})",
+                                lt.what,
+                                names(webhooks.iter().map(|w| &w.name))
+                            ),
+                        ),
                     },
-                    _ => self.err(&span, format!("{}: target \"{t}\" must be written webhook:NAME", lt.what)),
+                    _ => self.err(
+                        &span,
+                        format!("{}: target \"{t}\" must be written webhook:NAME", lt.what),
+                    ),
                 }
             }
             if notify.is_empty() && lt.get("notify").is_none() {
@@ -581,7 +622,13 @@ impl<'s> Cx<'s> {
             levels.push(EscalationLevel { notify, wait });
         }
         if levels.is_empty() {
-            self.err(&tab.span, format!("{} has no levels: add [[escalation.level]] tables", tab.what));
+            self.err(
+                &tab.span,
+                format!(
+                    "{} has no levels: add [[escalation.level]] tables",
+                    tab.what
+                ),
+            );
         }
         Some(EscalationPolicy {
             name: name?,
@@ -597,8 +644,15 @@ impl<'s> Cx<'s> {
             first_retry: 1_000,
             max_backoff: 5 * 60_000,
         };
-        if let Some(t) = self.sub_table(root, "delivery", &["deadline", "first_retry", "max_backoff"]) {
-            let t = Tab { what: "[delivery]".into(), ..t };
+        if let Some(t) = self.sub_table(
+            root,
+            "delivery",
+            &["deadline", "first_retry", "max_backoff"],
+        ) {
+            let t = Tab {
+                what: "[delivery]".into(),
+                ..t
+            };
             if let Some(v) = self.duration(&t, "deadline") {
                 d.deadline = v;
             }
@@ -1025,7 +1079,14 @@ impl<'s> Cx<'s> {
         if let Some((e, span)) = self.string(&tab, "escalation") {
             rule.escalation = escalations.iter().position(|x| x.name == e);
             if rule.escalation.is_none() {
-                self.err(&span, format!("{}: unknown escalation \"{e}\" (defined: {})", tab.what, names(escalations.iter().map(|x| &x.name))));
+                self.err(
+                    &span,
+                    format!(
+                        "{}: unknown escalation \"{e}\" (defined: {})",
+                        tab.what,
+                        names(escalations.iter().map(|x| &x.name))
+                    ),
+                );
             }
         }
         let is_duration = kind_name == "longest_wait";

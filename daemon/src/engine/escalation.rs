@@ -113,7 +113,10 @@ fn climb(
         told,
     });
     let next = if more {
-        format!("; next level in {} unless acknowledged", format_duration(level.wait))
+        format!(
+            "; next level in {} unless acknowledged",
+            format_duration(level.wait)
+        )
     } else {
         String::new()
     };
@@ -124,10 +127,18 @@ fn climb(
         TimelineKind::Escalated,
         format!(
             "{} level {} of \"{}\": notifying {}{next}",
-            if reason == DispatchReason::Opened { "starting at" } else { "escalated to" },
+            if reason == DispatchReason::Opened {
+                "starting at"
+            } else {
+                "escalated to"
+            },
             index + 1,
             policy.name,
-            if targets.is_empty() { "nobody".to_string() } else { targets.join(", ") }
+            if targets.is_empty() {
+                "nobody".to_string()
+            } else {
+                targets.join(", ")
+            }
         ),
         Values::new(),
         fx,
@@ -146,17 +157,21 @@ fn tell_all(rec: &mut Record, now: i64, reason: DispatchReason, fx: &mut Vec<Eff
     if told.is_empty() {
         return;
     }
-    if reason == DispatchReason::Resolved {
-        if let Some(esc) = &mut rec.incident.escalation {
-            esc.next_at = None;
-        }
+    if reason == DispatchReason::Resolved
+        && let Some(esc) = &mut rec.incident.escalation
+    {
+        esc.next_at = None;
     }
     Book::entry(
         rec,
         now,
         ENGINE_ACTOR,
         TimelineKind::Escalated,
-        format!("telling everyone notified that it is {}: {}", reason.as_str(), told.join(", ")),
+        format!(
+            "telling everyone notified that it is {}: {}",
+            reason.as_str(),
+            told.join(", ")
+        ),
         Values::new(),
         fx,
     );

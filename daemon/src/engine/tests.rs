@@ -712,7 +712,8 @@ fn people_acknowledge_resolve_and_note() {
         f.e.acknowledge(id, "bob", None, &mut fx),
         Err(CommandError::AlreadyAcknowledged(id, "alice".into()))
     );
-    f.e.record(id, "bob", TimelineKind::Note, "called the carrier", &mut fx).unwrap();
+    f.e.record(id, "bob", TimelineKind::Note, "called the carrier", &mut fx)
+        .unwrap();
     let i = f.e.resolve(id, "alice", None, &mut fx).unwrap();
     assert_eq!(
         (i.status, i.resolved_by.as_deref()),
@@ -899,28 +900,56 @@ fn an_unacknowledged_incident_climbs_each_level_on_time() {
     let mut f = Floor::new(&format!("{ESCALATION}{DEPTH}"));
     f.at(0).reading("phone-a", 12);
     f.at(30);
-    assert_eq!(sent(&f), vec![(30, "webhook:managers", DispatchReason::Opened)]);
+    assert_eq!(
+        sent(&f),
+        vec![(30, "webhook:managers", DispatchReason::Opened)]
+    );
     f.at(329);
     assert_eq!(f.dispatched.len(), 1, "level 2 waits 5 minutes");
     f.at(330);
     assert_eq!(
         sent(&f)[1..],
-        [(330, "webhook:director", DispatchReason::Escalated), (330, "webhook:managers", DispatchReason::Escalated)]
+        [
+            (330, "webhook:director", DispatchReason::Escalated),
+            (330, "webhook:managers", DispatchReason::Escalated)
+        ]
     );
     let esc = f.only().escalation.clone().unwrap();
-    assert_eq!((esc.level, esc.next_at), (2, None), "the last level, no repeat");
+    assert_eq!(
+        (esc.level, esc.next_at),
+        (2, None),
+        "the last level, no repeat"
+    );
     f.at(650);
     assert_eq!(f.dispatched.len(), 3);
     // The reading goes stale at 600 s: the queue clears and resolving tells everyone told.
     f.at(700);
-    let resolved: Vec<_> = sent(&f).into_iter().filter(|d| d.2 == DispatchReason::Resolved).map(|d| d.1).collect();
+    let resolved: Vec<_> = sent(&f)
+        .into_iter()
+        .filter(|d| d.2 == DispatchReason::Resolved)
+        .map(|d| d.1)
+        .collect();
     assert_eq!(resolved, vec!["webhook:managers", "webhook:director"]);
-    assert!(f.incidents.values().next().unwrap().escalation.as_ref().unwrap().told.len() == 2);
+    assert!(
+        f.incidents
+            .values()
+            .next()
+            .unwrap()
+            .escalation
+            .as_ref()
+            .unwrap()
+            .told
+            .len()
+            == 2
+    );
 }
 
 #[test]
 fn acknowledging_stops_the_climb_and_repeat_starts_over() {
-    let rules = format!("{ESCALATION}{DEPTH}").replace("severities = [\"warning\", \"critical\"]", "severities = [\"warning\", \"critical\"]\nrepeat = true");
+    let rules = format!("{ESCALATION}{DEPTH}").replace(
+        "severities = [\"warning\", \"critical\"]",
+        "severities = [\"warning\", \"critical\"]\nrepeat = true",
+    );
     let mut f = Floor::new(&rules);
     f.at(0).reading("phone-a", 12);
     f.at(30);
@@ -929,7 +958,12 @@ fn acknowledging_stops_the_climb_and_repeat_starts_over() {
     let levels: Vec<_> = sent(&f).iter().map(|d| (d.0, d.1)).collect();
     assert_eq!(
         levels,
-        vec![(30, "webhook:managers"), (330, "webhook:director"), (330, "webhook:managers"), (930, "webhook:managers")],
+        vec![
+            (30, "webhook:managers"),
+            (330, "webhook:director"),
+            (330, "webhook:managers"),
+            (930, "webhook:managers")
+        ],
         "after the last level, the first again"
     );
     let id = f.only().id;
@@ -949,7 +983,10 @@ fn worse_severity_tells_those_already_told_and_crisis_without_policy_is_quiet() 
     f.at(0).reading("phone-a", 12);
     f.at(30);
     f.at(40).reading("phone-a", 25);
-    assert_eq!(sent(&f)[1], (40, "webhook:managers", DispatchReason::Raised));
+    assert_eq!(
+        sent(&f)[1],
+        (40, "webhook:managers", DispatchReason::Raised)
+    );
     // A crisis has no policy here (severities warning and critical only): nobody is paged.
     let mut g = Floor::new(&format!("{ESCALATION}{DEPTH}"));
     g.at(0).reading("phone-a", 70);

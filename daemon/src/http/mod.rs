@@ -317,9 +317,13 @@ async fn list_deliveries(
     s.auth.check(&headers, Role::Viewer)?;
     let status = match q.status.as_deref() {
         None => None,
-        Some(st) => Some(floorwatch_protocol::DeliveryStatus::parse(st).ok_or_else(|| {
-            bad_request(format!("unknown status \"{st}\"; expected pending, delivered or dead"))
-        })?),
+        Some(st) => Some(
+            floorwatch_protocol::DeliveryStatus::parse(st).ok_or_else(|| {
+                bad_request(format!(
+                    "unknown status \"{st}\"; expected pending, delivered or dead"
+                ))
+            })?,
+        ),
     };
     let watch = s.watch.clone();
     let limit = q.limit.unwrap_or(500).min(10_000);

@@ -14,10 +14,17 @@ use crate::config::Millis;
 /// How one delivery attempt went.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Attempt {
-    Delivered { detail: String },
+    Delivered {
+        detail: String,
+    },
     /// Worth trying again (timeout, connection refused, 5xx, 429); `after` is the receiver's
     /// own Retry-After, if it gave one.
-    Retry { error: String, after: Option<Millis> },
+    Retry {
+        error: String,
+        after: Option<Millis>,
+    },
     /// Trying again would not help (other 4xx, a target no longer configured).
-    Final { error: String },
+    Final {
+        error: String,
+    },
 }

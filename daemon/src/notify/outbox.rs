@@ -68,17 +68,33 @@ pub async fn run(watch: Arc<Watch>) {
     }
 }
 
-async fn deliver(watch: &Watch, client: &reqwest::Client, item: &crate::store::OutboxItem) -> Attempt {
+async fn deliver(
+    watch: &Watch,
+    client: &reqwest::Client,
+    item: &crate::store::OutboxItem,
+) -> Attempt {
     let cfg = watch.config();
     let d = &item.delivery;
     let incident: Incident = match serde_json::from_str(&item.payload) {
         Ok(i) => i,
-        Err(e) => return Attempt::Final { error: format!("stored notification unreadable: {e}") },
+        Err(e) => {
+            return Attempt::Final {
+                error: format!("stored notification unreadable: {e}"),
+            };
+        }
     };
     match d.target.split_once(':') {
         Some(("webhook", name)) => match cfg.webhooks.iter().find(|w| w.name == name) {
             Some(hook) => {
-                webhook::send(client, hook, &d.key, &incident, &d.reason, &cfg.daemon.public_url).await
+                webhook::send(
+                    client,
+                    hook,
+                    &d.key,
+                    &incident,
+                    &d.reason,
+                    &cfg.daemon.public_url,
+                )
+                .await
             }
             None => Attempt::Final {
                 error: format!("webhook \"{name}\" is no longer in the configuration"),

@@ -70,7 +70,9 @@ pub fn body(format: WebhookFormat, incident: &Incident, reason: &str, public_url
 /// specifies; any other secret is used as its bytes.
 pub fn signature(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> String {
     let key = match secret.strip_prefix("whsec_") {
-        Some(b64) => BASE64.decode(b64).unwrap_or_else(|_| secret.as_bytes().to_vec()),
+        Some(b64) => BASE64
+            .decode(b64)
+            .unwrap_or_else(|_| secret.as_bytes().to_vec()),
         None => secret.as_bytes().to_vec(),
     };
     let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("HMAC takes any key length");
@@ -102,7 +104,10 @@ pub async fn send(
         .header("webhook-id", key)
         .header("webhook-timestamp", timestamp.to_string());
     if let Some(secret) = &hook.secret {
-        req = req.header("webhook-signature", signature(secret, key, timestamp, &body));
+        req = req.header(
+            "webhook-signature",
+            signature(secret, key, timestamp, &body),
+        );
     }
     let started = Instant::now();
     match req.body(body).send().await {
@@ -133,7 +138,10 @@ pub async fn send(
                 }
             } else {
                 Attempt::Final {
-                    error: format!("HTTP {}: the receiver refused it; not retried", status.as_u16()),
+                    error: format!(
+                        "HTTP {}: the receiver refused it; not retried",
+                        status.as_u16()
+                    ),
                 }
             }
         }

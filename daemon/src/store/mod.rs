@@ -5,7 +5,8 @@
 mod sqlite;
 
 use floorwatch_protocol::{
-    Delivery, DeliveryStatus, Incident, IncidentDetail, IncidentStatus, Severity, TimelineEntry, Timestamp,
+    Delivery, DeliveryStatus, Incident, IncidentDetail, IncidentStatus, Severity, TimelineEntry,
+    Timestamp,
 };
 
 use crate::engine::{BaselineRow, Effect};

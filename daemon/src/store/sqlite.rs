@@ -5,7 +5,9 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use chrono::SecondsFormat;
-use floorwatch_protocol::{Delivery, DeliveryStatus, Incident, IncidentDetail, TimelineEntry, TimelineKind};
+use floorwatch_protocol::{
+    Delivery, DeliveryStatus, Incident, IncidentDetail, TimelineEntry, TimelineKind,
+};
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter, types::Value};
 
 use super::{IncidentFilter, OutboxItem, Result, Store, StoreError};
@@ -376,10 +378,21 @@ impl Store for SqliteStore {
 
     fn next_due(&self) -> Result<Option<i64>> {
         let c = self.reader.lock().unwrap();
-        Ok(c.query_row("SELECT MIN(next_ms) FROM outbox WHERE status = 'pending'", [], |r| r.get(0))?)
+        Ok(c.query_row(
+            "SELECT MIN(next_ms) FROM outbox WHERE status = 'pending'",
+            [],
+            |r| r.get(0),
+        )?)
     }
 
-    fn update_delivery(&self, id: u64, status: DeliveryStatus, attempts: u32, next_ms: i64, error: Option<&str>) -> Result<()> {
+    fn update_delivery(
+        &self,
+        id: u64,
+        status: DeliveryStatus,
+        attempts: u32,
+        next_ms: i64,
+        error: Option<&str>,
+    ) -> Result<()> {
         let c = self.writer.lock().unwrap();
         c.execute(
             "UPDATE outbox SET status = ?2, attempts = ?3, next_ms = ?4, last_error = ?5 WHERE id = ?1",
@@ -388,7 +401,12 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn deliveries(&self, status: Option<DeliveryStatus>, incident: Option<u64>, limit: u32) -> Result<Vec<Delivery>> {
+    fn deliveries(
+        &self,
+        status: Option<DeliveryStatus>,
+        incident: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<Delivery>> {
         let c = self.reader.lock().unwrap();
         let mut st = c.prepare(
             "SELECT id, incident_id, target, reason, idem_key, payload, status, attempts, created_ms, next_ms, deadline_ms, last_error
@@ -396,10 +414,16 @@ impl Store for SqliteStore {
              ORDER BY id DESC LIMIT ?3",
         )?;
         let rows = st.query_map(
-            params![status.map(|s| s.as_str()), incident.map(|i| i as i64), i64::from(limit)],
+            params![
+                status.map(|s| s.as_str()),
+                incident.map(|i| i as i64),
+                i64::from(limit)
+            ],
             outbox_row,
         )?;
-        Ok(rows.map(|r| r.map(|o| o.delivery)).collect::<rusqlite::Result<_>>()?)
+        Ok(rows
+            .map(|r| r.map(|o| o.delivery))
+            .collect::<rusqlite::Result<_>>()?)
     }
 }
 

@@ -1,0 +1,330 @@
+//! End-to-end delivery: the real daemon paging real HTTP receivers on 127.0.0.1 that fail in
+//! the ways receivers fail (500, 429 with Retry-After, 400, down), with the signature checked by
+//! an independent implementation (Python's standard library).
+
+mod common;
+
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use common::{Daemon, Start, at};
+use serde_json::Value;
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+#[derive(Clone, Debug)]
+struct Received {
+    path: String,
+    at: Instant,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+/// Per path: the status to answer next, and a Retry-After to send with it.
+type Script = Arc<Mutex<Vec<(String, u16, Option<&'static str>)>>>;
+
+/// A receiver that answers each path with a scripted series of statuses (then 200).
+#[derive(Clone, Default)]
+struct Receiver {
+    got: Arc<Mutex<Vec<Received>>>,
+    script: Script,
+}
+
+impl Receiver {
+    fn on(&self, path: &str, status: u16, retry_after: Option<&'static str>) {
+        self.script
+            .lock()
+            .unwrap()
+            .push((path.to_string(), status, retry_after));
+    }
+
+    fn got(&self, path: &str) -> Vec<Received> {
+        self.got
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.path == path)
+            .cloned()
+            .collect()
+    }
+
+    async fn serve(self, addr: SocketAddr) -> SocketAddr {
+        let app = axum::Router::new()
+            .route("/{path}", axum::routing::post(receive))
+            .with_state(self);
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        addr
+    }
+}
+
+async fn receive(
+    State(r): State<Receiver>,
+    Path(path): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> impl IntoResponse {
+    r.got.lock().unwrap().push(Received {
+        path: path.clone(),
+        at: Instant::now(),
+        headers,
+        body,
+    });
+    let mut script = r.script.lock().unwrap();
+    let (status, retry_after) = match script.iter().position(|(p, _, _)| *p == path) {
+        Some(i) => {
+            let (_, s, ra) = script.remove(i);
+            (s, ra)
+        }
+        None => (200, None),
+    };
+    let mut h = HeaderMap::new();
+    if let Some(ra) = retry_after {
+        h.insert("retry-after", ra.parse().unwrap());
+    }
+    (StatusCode::from_u16(status).unwrap(), h, "")
+}
+
+fn config(receiver: SocketAddr) -> String {
+    format!(
+        r#"
+[daemon]
+tick = "100ms"
+[delivery]
+first_retry = "200ms"
+max_backoff = "1s"
+[[queue]]
+name = "phone-*"
+channel = "phone"
+[[webhook]]
+name = "chat"
+url = "http://{receiver}/chat"
+secret_env = "FW_TEST_WEBHOOK_SECRET"
+[[webhook]]
+name = "slow"
+url = "http://{receiver}/slow"
+format = "slack"
+[[webhook]]
+name = "bad"
+url = "http://{receiver}/bad"
+format = "feishu"
+[[escalation]]
+name = "floor"
+severities = ["critical"]
+[[escalation.level]]
+notify = ["webhook:chat", "webhook:slow", "webhook:bad"]
+wait = "10m"
+[[rule]]
+name = "depth"
+kind = "queue_depth"
+critical = 20
+clear = 5
+"#
+    )
+}
+
+fn breach() -> String {
+    format!(
+        r#"{{"type":"queue","queue":"phone-a","at":"{}","waiting":30}}"#,
+        at(0)
+    )
+}
+
+async fn until<T>(secs: u64, what: &str, f: impl Fn() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Python's hmac/hashlib/base64 compute the Standard Webhooks signature of a request.
+fn python_signature(id: &str, ts: &str, body: &[u8]) -> String {
+    let script = "import base64,hashlib,hmac,sys\n\
+        secret, msg_id, ts = sys.argv[1:4]\n\
+        key = base64.b64decode(secret.split('_', 1)[1])\n\
+        body = sys.stdin.buffer.read()\n\
+        mac = hmac.new(key, msg_id.encode() + b'.' + ts.encode() + b'.' + body, hashlib.sha256)\n\
+        print('v1,' + base64.b64encode(mac.digest()).decode())";
+    let mut child = Command::new("python3")
+        .args(["-c", script, SECRET, id, ts])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(body).unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+#[tokio::test]
+async fn pages_are_signed_retried_and_dead_lettered_as_receivers_answer() {
+    let receiver = Receiver::default();
+    receiver.on("chat", 500, None);
+    receiver.on("slow", 429, Some("2"));
+    receiver.on("bad", 400, None);
+    let addr = receiver.clone().serve("127.0.0.1:0".parse().unwrap()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(addr);
+    let d = Daemon::start(Start {
+        config: &cfg,
+        dir: dir.path(),
+        env: vec![("FW_TEST_WEBHOOK_SECRET", SECRET)],
+    });
+    let (s, _) = d.post("/api/v1/events", breach(), None).await;
+    assert_eq!(s, 200);
+
+    // 500, then delivered on the retry: the same idempotency key both times, signed.
+    let chat = until(10, "the chat retry", || {
+        Some(receiver.got("chat")).filter(|g| g.len() >= 2)
+    })
+    .await;
+    let id = chat[0].headers["webhook-id"].to_str().unwrap().to_string();
+    assert_eq!(chat[1].headers["webhook-id"], id.as_str());
+    let ts = chat[1].headers["webhook-timestamp"].to_str().unwrap();
+    let sig = chat[1].headers["webhook-signature"].to_str().unwrap();
+    assert_eq!(
+        sig,
+        python_signature(&id, ts, &chat[1].body),
+        "an independent implementation agrees"
+    );
+    let generic: Value = serde_json::from_slice(&chat[1].body).unwrap();
+    assert_eq!(generic["reason"], "opened");
+    assert_eq!(generic["incident"]["severity"], "critical");
+    assert!(
+        generic["url"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/api/v1/incidents/{}", generic["incident"]["id"]))
+    );
+
+    // 429 with Retry-After: 2 s: the second try waits at least that long.
+    let slow = until(10, "the slow retry", || {
+        Some(receiver.got("slow")).filter(|g| g.len() >= 2)
+    })
+    .await;
+    let waited = slow[1].at - slow[0].at;
+    assert!(
+        waited >= Duration::from_millis(1900),
+        "Retry-After honoured: waited {waited:?}"
+    );
+    let slack: Value = serde_json::from_slice(&slow[1].body).unwrap();
+    assert!(
+        slack["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("[CRITICAL] phone-a: 30 contacts waiting"),
+        "{slack}"
+    );
+    assert!(
+        slow[0].headers.get("webhook-signature").is_none(),
+        "no secret, no signature"
+    );
+
+    // 400: failed at once, not retried, visible as a dead letter.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(receiver.got("bad").len(), 1, "a 400 is not retried");
+    let (_, dead) = d.get("/api/v1/deliveries?status=dead").await;
+    let dead = dead.as_array().unwrap().clone();
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(dead[0]["target"], "webhook:bad");
+    assert!(dead[0]["last_error"].as_str().unwrap().contains("HTTP 400"));
+
+    // The timeline tells the whole story.
+    let incident = generic["incident"]["id"].as_u64().unwrap();
+    let (_, detail) = d.get(&format!("/api/v1/incidents/{incident}")).await;
+    let entries: Vec<(String, String)> = detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap().to_string(),
+                e["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let has = |kind: &str, text: &str| entries.iter().any(|(k, m)| k == kind && m.contains(text));
+    assert!(
+        has("escalated", "starting at level 1 of \"floor\""),
+        "{entries:#?}"
+    );
+    assert!(
+        has(
+            "delivery_retry",
+            "attempt 1 to webhook:chat failed (HTTP 500)"
+        ),
+        "{entries:#?}"
+    );
+    assert!(
+        has("delivered", "delivered to webhook:chat"),
+        "{entries:#?}"
+    );
+    assert!(
+        has("delivery_retry", "retrying in 2s as the receiver asked"),
+        "{entries:#?}"
+    );
+    assert!(
+        has("delivery_failed", "webhook:bad failed: HTTP 400"),
+        "{entries:#?}"
+    );
+}
+
+#[tokio::test]
+async fn nothing_is_lost_when_the_receiver_is_down_and_the_daemon_is_killed() {
+    // Reserve a port, then leave it closed: the receiver is down.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(port);
+    let env = vec![("FW_TEST_WEBHOOK_SECRET", SECRET)];
+    let d = Daemon::start(Start {
+        config: &cfg,
+        dir: dir.path(),
+        env: env.clone(),
+    });
+    d.post("/api/v1/events", breach(), None).await;
+    d.wait_for("/api/v1/deliveries?status=pending", 10, |v| {
+        v.as_array()
+            .is_some_and(|a| a.len() == 3 && a.iter().all(|x| x["attempts"].as_u64() >= Some(1)))
+    })
+    .await;
+    d.kill_hard();
+
+    // The receiver comes back; so does the daemon, and the pending pages go out.
+    let receiver = Receiver::default();
+    receiver.clone().serve(port).await;
+    let d = Daemon::start(Start {
+        config: &cfg,
+        dir: dir.path(),
+        env,
+    });
+    for path in ["chat", "slow", "bad"] {
+        let got = until(15, path, || {
+            Some(receiver.got(path)).filter(|g| !g.is_empty())
+        })
+        .await;
+        assert_eq!(got.len(), 1, "{path}: delivered once");
+    }
+    let (_, delivered) = d.get("/api/v1/deliveries?status=delivered").await;
+    assert_eq!(delivered.as_array().unwrap().len(), 3, "{delivered:#}");
+    let (_, open) = d.get("/api/v1/incidents?status=open").await;
+    assert_eq!(
+        open.as_array().unwrap().len(),
+        1,
+        "the same incident, not a second one"
+    );
+}
