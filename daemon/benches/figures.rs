@@ -6,7 +6,9 @@
 //! - engine: replay throughput of the engine on one core, events/s (decoded beforehand);
 //! - ingest: HTTP ingest of NDJSON batches into the real daemon binary on 127.0.0.1, events/s;
 //! - latency: from the POST that causes a breach to the incident visible in the API, p50/p99;
-//! - memory: idle RSS of the daemon, and RSS per open contact (phone, and chat with its clocks).
+//! - memory: idle RSS of the daemon, and RSS per open contact (phone, and chat with its clocks);
+//! - webhook: from the POST that causes a breach to the page received by a webhook on loopback;
+//! - outbox: notifications delivered per second to a fast receiver.
 //!
 //! Every loop is bounded in count and time; servers bind to 127.0.0.1 only.
 
@@ -40,6 +42,12 @@ fn main() {
     }
     if wants("memory") {
         rt.block_on(memory());
+    }
+    if wants("webhook") {
+        rt.block_on(webhook_latency());
+    }
+    if wants("outbox") {
+        rt.block_on(outbox_throughput());
     }
 }
 
@@ -373,4 +381,154 @@ async fn memory() {
         );
     }
     let _ = Path::new("");
+}
+
+/// A webhook receiver on 127.0.0.1 that counts what it gets and remembers the last body.
+struct Sink {
+    count: Arc<std::sync::atomic::AtomicU64>,
+    last: Arc<std::sync::Mutex<String>>,
+    addr: std::net::SocketAddr,
+}
+
+async fn sink() -> Sink {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let count = Arc::new(AtomicU64::new(0));
+    let last = Arc::new(std::sync::Mutex::new(String::new()));
+    let (c, l) = (count.clone(), last.clone());
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |body: String| {
+            let (c, l) = (c.clone(), l.clone());
+            async move {
+                *l.lock().unwrap() = body;
+                c.fetch_add(1, Ordering::SeqCst);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Sink { count, last, addr }
+}
+
+fn paging_config(addr: std::net::SocketAddr, hooks: usize, max_queues: usize) -> String {
+    let mut cfg = format!(
+        "[daemon]\ntick = \"250ms\"\n[daemon.limits]\nmax_queues = {max_queues}\n[[queue]]\nname = \"phone-*\"\nchannel = \"phone\"\n"
+    );
+    for h in 0..hooks {
+        cfg += &format!("[[webhook]]\nname = \"h{h}\"\nurl = \"http://{addr}/hook\"\n");
+    }
+    let targets: Vec<String> = (0..hooks).map(|h| format!("\"webhook:h{h}\"")).collect();
+    cfg += &format!(
+        "[[escalation]]\nname = \"e\"\nseverities = [\"critical\"]\n[[escalation.level]]\nnotify = [{}]\nwait = \"1h\"\n",
+        targets.join(", ")
+    );
+    cfg += "[[rule]]\nname = \"depth\"\nkind = \"queue_depth\"\ncritical = 20\nclear = 5\ncooldown = \"0s\"\n";
+    cfg
+}
+
+async fn webhook_latency() {
+    use std::sync::atomic::Ordering;
+    let s = sink().await;
+    let d = start_daemon(&paging_config(s.addr, 1, 10));
+    let client = reqwest::Client::new();
+    let events = format!("{}/api/v1/events", d.url);
+    let mut samples = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    for i in 0..1000i64 {
+        if Instant::now() > deadline {
+            break;
+        }
+        let before = s.count.load(Ordering::SeqCst);
+        let breach = format!(
+            r#"{{"type":"queue","queue":"phone-a","at":"{}","waiting":30}}"#,
+            now_rfc3339(2 * i)
+        );
+        let began = Instant::now();
+        client
+            .post(&events)
+            .body(breach)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        while s.count.load(Ordering::SeqCst) == before {
+            assert!(began.elapsed() < Duration::from_secs(5), "no page");
+            tokio::task::yield_now().await;
+        }
+        samples.push(began.elapsed());
+        assert!(s.last.lock().unwrap().contains("\"reason\":\"opened\""));
+        // Clear it, and let the "resolved" page arrive before the next breach.
+        let before = s.count.load(Ordering::SeqCst);
+        let clear = format!(
+            r#"{{"type":"queue","queue":"phone-a","at":"{}","waiting":0}}"#,
+            now_rfc3339(2 * i + 1)
+        );
+        client
+            .post(&events)
+            .body(clear)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        while s.count.load(Ordering::SeqCst) == before {
+            tokio::task::yield_now().await;
+        }
+    }
+    samples.sort();
+    let p = |q: f64| {
+        samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)].as_secs_f64() * 1000.0
+    };
+    println!(
+        "breach POST -> webhook received on loopback: n={} p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        samples.len(),
+        p(0.5),
+        p(0.99),
+        p(1.0)
+    );
+}
+
+async fn outbox_throughput() {
+    use std::sync::atomic::Ordering;
+    let s = sink().await;
+    let (queues, hooks) = (2000usize, 5usize);
+    let d = start_daemon(&paging_config(s.addr, hooks, queues));
+    let client = reqwest::Client::new();
+    let at = now_rfc3339(0);
+    let body: String = (0..queues)
+        .map(|q| {
+            format!(
+                "{{\"type\":\"queue\",\"queue\":\"phone-{q}\",\"at\":\"{at}\",\"waiting\":30}}\n"
+            )
+        })
+        .collect();
+    let expected = (queues * hooks) as u64;
+    let began = Instant::now();
+    client
+        .post(format!("{}/api/v1/events", d.url))
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    while s.count.load(Ordering::SeqCst) < expected {
+        assert!(
+            began.elapsed() < Duration::from_secs(120),
+            "only {} of {expected} delivered",
+            s.count.load(Ordering::SeqCst)
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let secs = began.elapsed().as_secs_f64();
+    println!(
+        "outbox: {expected} notifications ({queues} incidents x {hooks} webhooks) delivered in {secs:.2} s: {:.0} notifications/s",
+        expected as f64 / secs
+    );
 }

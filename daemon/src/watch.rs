@@ -21,7 +21,7 @@ use crate::ingest::journal::Journal;
 use crate::ingest::replay::Replay;
 use crate::ingest::{decode, validate};
 use crate::notify::Attempt;
-use crate::store::{IncidentFilter, OutboxItem, Store, StoreError};
+use crate::store::{DeliveryUpdate, IncidentFilter, OutboxItem, Store, StoreError};
 
 /// Where time comes from: the wall clock in the daemon, anything in tests.
 pub type Clock = Arc<dyn Fn() -> Millis + Send + Sync>;
@@ -359,67 +359,95 @@ impl Watch {
         Ok(self.store.deliveries(status, incident, limit)?)
     }
 
-    /// Keeps the outbox row and the incident's timeline in step with one delivery attempt:
+    /// Keeps the outbox rows and the incidents' timelines in step with delivery attempts:
     /// delivered, retried later (backoff with jitter, or the receiver's Retry-After), or dead.
-    pub fn record_attempt(&self, item: &OutboxItem, attempt: Attempt) -> Result<(), WatchError> {
+    pub fn record_attempts(&self, attempts: Vec<(OutboxItem, Attempt)>) -> Result<(), WatchError> {
         let mut inner = self.inner.lock().unwrap();
         let now = (self.clock)();
         inner.engine.set_clock(now);
         let delivery = inner.engine.config().delivery.clone();
-        let d = &item.delivery;
-        let attempts = d.attempts + 1;
-        let deadline = d.deadline.timestamp_millis();
-        let (status, next, kind, message, error) = match attempt {
-            Attempt::Delivered { detail } => (
-                DeliveryStatus::Delivered,
-                now,
-                TimelineKind::Delivered,
-                format!("delivered to {} ({detail}, attempt {attempts})", d.target),
-                None,
-            ),
-            Attempt::Final { error } => (
-                DeliveryStatus::Dead,
-                now,
-                TimelineKind::DeliveryFailed,
-                format!("delivery to {} failed: {error}", d.target),
-                Some(error),
-            ),
-            Attempt::Retry { error, after } => {
-                let wait = after.unwrap_or_else(|| backoff(&delivery, attempts));
-                if now + wait > deadline {
-                    (
-                        DeliveryStatus::Dead,
-                        now,
-                        TimelineKind::DeliveryFailed,
-                        format!(
-                            "gave up on {} after {attempts} attempts ({error}): its delivery deadline passed",
-                            d.target
-                        ),
-                        Some(error),
-                    )
-                } else {
-                    let honoured = if after.is_some() {
-                        " as the receiver asked"
+        let mut updates = Vec::with_capacity(attempts.len());
+        let mut entries = Vec::with_capacity(attempts.len());
+        for (item, attempt) in attempts {
+            let d = &item.delivery;
+            let tries = d.attempts + 1;
+            let (status, next, kind, message, error) = match attempt {
+                Attempt::Delivered { detail } => (
+                    DeliveryStatus::Delivered,
+                    now,
+                    TimelineKind::Delivered,
+                    format!("delivered to {} ({detail}, attempt {tries})", d.target),
+                    None,
+                ),
+                Attempt::Final { error } => (
+                    DeliveryStatus::Dead,
+                    now,
+                    TimelineKind::DeliveryFailed,
+                    format!("delivery to {} failed: {error}", d.target),
+                    Some(error),
+                ),
+                Attempt::Retry { error, after } => {
+                    let wait = after.unwrap_or_else(|| backoff(&delivery, tries));
+                    if now + wait > d.deadline.timestamp_millis() {
+                        (
+                            DeliveryStatus::Dead,
+                            now,
+                            TimelineKind::DeliveryFailed,
+                            format!(
+                                "gave up on {} after {tries} attempts ({error}): its delivery deadline passed",
+                                d.target
+                            ),
+                            Some(error),
+                        )
                     } else {
-                        ""
-                    };
-                    (
-                        DeliveryStatus::Pending,
-                        now + wait,
-                        TimelineKind::DeliveryRetry,
-                        format!(
-                            "attempt {attempts} to {} failed ({error}); retrying in {}{honoured}",
-                            d.target,
-                            crate::config::format_duration(wait)
-                        ),
-                        Some(error),
-                    )
+                        let honoured = if after.is_some() {
+                            " as the receiver asked"
+                        } else {
+                            ""
+                        };
+                        (
+                            DeliveryStatus::Pending,
+                            now + wait,
+                            TimelineKind::DeliveryRetry,
+                            format!(
+                                "attempt {tries} to {} failed ({error}); retrying in {}{honoured}",
+                                d.target,
+                                crate::config::format_duration(wait)
+                            ),
+                            Some(error),
+                        )
+                    }
                 }
+            };
+            updates.push(DeliveryUpdate {
+                id: d.id,
+                status,
+                attempts: tries,
+                next_ms: next,
+                error,
+            });
+            entries.push((d.incident_id, kind, message));
+        }
+        self.store.update_deliveries(&updates)?;
+        let mut fx = Vec::new();
+        for (id, kind, message) in entries {
+            if inner
+                .engine
+                .record(id, "outbox", kind, &message, &mut fx)
+                .is_none()
+            {
+                self.store.append_entry(TimelineEntry {
+                    incident_id: id,
+                    seq: 0,
+                    at: crate::engine::calendar::ms_to_utc(now),
+                    actor: "outbox".into(),
+                    kind,
+                    message,
+                    values: Default::default(),
+                })?;
             }
-        };
-        self.store
-            .update_delivery(d.id, status, attempts, next, error.as_deref())?;
-        self.entry(&mut inner, d.incident_id, "outbox", kind, &message)?;
+        }
+        self.commit(&mut inner, fx);
         Ok(())
     }
 

@@ -11,6 +11,7 @@ use tokio::task::JoinSet;
 use tracing::warn;
 
 use super::{Attempt, webhook};
+use crate::store::OutboxItem;
 use crate::watch::Watch;
 
 /// Deliveries in flight at once.
@@ -23,7 +24,7 @@ pub async fn run(watch: Arc<Watch>) {
         .expect("an HTTP client");
     let wake = watch.outbox_wake();
     let mut in_flight: HashSet<u64> = HashSet::new();
-    let mut tasks: JoinSet<u64> = JoinSet::new();
+    let mut tasks: JoinSet<(OutboxItem, Attempt)> = JoinSet::new();
     loop {
         let room = IN_FLIGHT.saturating_sub(in_flight.len()) as u32;
         let w = watch.clone();
@@ -34,20 +35,13 @@ pub async fn run(watch: Arc<Watch>) {
         .await
         .unwrap_or_default();
         for item in due {
-            if !in_flight.insert(item.delivery.id) || in_flight.len() > IN_FLIGHT {
+            if in_flight.len() >= IN_FLIGHT || !in_flight.insert(item.delivery.id) {
                 continue;
             }
             let (w, client) = (watch.clone(), client.clone());
             tasks.spawn(async move {
-                let id = item.delivery.id;
                 let attempt = deliver(&w, &client, &item).await;
-                let _ = tokio::task::spawn_blocking(move || {
-                    if let Err(e) = w.record_attempt(&item, attempt) {
-                        warn!("recording a delivery attempt: {e}");
-                    }
-                })
-                .await;
-                id
+                (item, attempt)
             });
         }
         let wait = next
@@ -55,13 +49,22 @@ pub async fn run(watch: Arc<Watch>) {
             .unwrap_or(1_000);
         tokio::select! {
             _ = wake.notified() => {}
-            Some(done) = tasks.join_next(), if !tasks.is_empty() => {
-                if let Ok(id) = done {
-                    in_flight.remove(&id);
+            Some(first) = tasks.join_next(), if !tasks.is_empty() => {
+                // Record every attempt that has finished in one go: one transaction for many.
+                let mut done: Vec<_> = first.into_iter().collect();
+                while let Some(r) = tasks.try_join_next() {
+                    done.extend(r);
                 }
-                while let Some(Ok(id)) = tasks.try_join_next() {
-                    in_flight.remove(&id);
+                for (item, _) in &done {
+                    in_flight.remove(&item.delivery.id);
                 }
+                let w = watch.clone();
+                let _ = tokio::task::spawn_blocking(move || {
+                    if let Err(e) = w.record_attempts(done) {
+                        warn!("recording delivery attempts: {e}");
+                    }
+                })
+                .await;
             }
             _ = tokio::time::sleep(Duration::from_millis(wait as u64)), if in_flight.is_empty() || wait > 0 => {}
         }

@@ -59,14 +59,8 @@ pub trait Store: Send + Sync {
     fn due_deliveries(&self, now: i64, limit: u32) -> Result<Vec<OutboxItem>>;
     /// When the next pending notification is due.
     fn next_due(&self) -> Result<Option<i64>>;
-    fn update_delivery(
-        &self,
-        id: u64,
-        status: DeliveryStatus,
-        attempts: u32,
-        next_ms: i64,
-        error: Option<&str>,
-    ) -> Result<()>;
+    /// Records delivery attempts, all in one transaction.
+    fn update_deliveries(&self, updates: &[DeliveryUpdate]) -> Result<()>;
     /// Newest first, by status and incident.
     fn deliveries(
         &self,
@@ -74,6 +68,17 @@ pub trait Store: Send + Sync {
         incident: Option<u64>,
         limit: u32,
     ) -> Result<Vec<Delivery>>;
+}
+
+/// The outcome of one delivery attempt, for its outbox row.
+#[derive(Debug, Clone)]
+pub struct DeliveryUpdate {
+    pub id: u64,
+    pub status: DeliveryStatus,
+    pub attempts: u32,
+    /// When to try again (for a pending row).
+    pub next_ms: i64,
+    pub error: Option<String>,
 }
 
 /// An outbox row with the incident as it was when the notification was decided.

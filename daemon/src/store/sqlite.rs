@@ -10,7 +10,7 @@ use floorwatch_protocol::{
 };
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter, types::Value};
 
-use super::{IncidentFilter, OutboxItem, Result, Store, StoreError};
+use super::{DeliveryUpdate, IncidentFilter, OutboxItem, Result, Store, StoreError};
 use crate::engine::{BaselineRow, Effect};
 
 /// Schema changes, applied in order; the database remembers how many it has.
@@ -385,19 +385,24 @@ impl Store for SqliteStore {
         )?)
     }
 
-    fn update_delivery(
-        &self,
-        id: u64,
-        status: DeliveryStatus,
-        attempts: u32,
-        next_ms: i64,
-        error: Option<&str>,
-    ) -> Result<()> {
-        let c = self.writer.lock().unwrap();
-        c.execute(
-            "UPDATE outbox SET status = ?2, attempts = ?3, next_ms = ?4, last_error = ?5 WHERE id = ?1",
-            params![id as i64, status.as_str(), i64::from(attempts), next_ms, error],
-        )?;
+    fn update_deliveries(&self, updates: &[DeliveryUpdate]) -> Result<()> {
+        let mut c = self.writer.lock().unwrap();
+        let tx = c.transaction()?;
+        {
+            let mut st = tx.prepare_cached(
+                "UPDATE outbox SET status = ?2, attempts = ?3, next_ms = ?4, last_error = ?5 WHERE id = ?1",
+            )?;
+            for u in updates {
+                st.execute(params![
+                    u.id as i64,
+                    u.status.as_str(),
+                    i64::from(u.attempts),
+                    u.next_ms,
+                    u.error
+                ])?;
+            }
+        }
+        tx.commit()?;
         Ok(())
     }
 
