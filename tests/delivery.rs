@@ -328,3 +328,57 @@ async fn nothing_is_lost_when_the_receiver_is_down_and_the_daemon_is_killed() {
         "the same incident, not a second one"
     );
 }
+
+#[tokio::test]
+async fn silences_through_the_api_hold_pages_until_they_expire() {
+    let receiver = Receiver::default();
+    let addr = receiver.clone().serve("127.0.0.1:0".parse().unwrap()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(addr);
+    let d = Daemon::start(Start {
+        config: &cfg,
+        dir: dir.path(),
+        env: vec![("FW_TEST_WEBHOOK_SECRET", SECRET)],
+    });
+    let (s, e) = d
+        .post(
+            "/api/v1/silences",
+            r#"{"scope":"phone-*","duration":"1h"}"#,
+            None,
+        )
+        .await;
+    assert_eq!(s, 400, "a silence needs a comment: {e}");
+    let (s, silence) = d
+        .post(
+            "/api/v1/silences",
+            r#"{"scope":"phone-*","duration":"1h","comment":"switch upgrade","by":"ops"}"#,
+            None,
+        )
+        .await;
+    assert_eq!(s, 201, "{silence}");
+    d.post("/api/v1/events", breach(), None).await;
+    let (_, open) = d.get("/api/v1/incidents?status=open").await;
+    assert!(
+        open[0]["silenced_by"]
+            .as_str()
+            .unwrap()
+            .contains("switch upgrade"),
+        "{open:#}"
+    );
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(receiver.got("chat").is_empty(), "silenced: nobody paged");
+    let (s, _) = d
+        .post(
+            &format!("/api/v1/silences/{}/expire", silence["id"]),
+            "",
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    until(10, "the page after the silence", || {
+        Some(receiver.got("chat")).filter(|g| !g.is_empty())
+    })
+    .await;
+    let (_, list) = d.get("/api/v1/silences").await;
+    assert_eq!(list[0]["comment"], "switch upgrade");
+}

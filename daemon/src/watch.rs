@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use floorwatch_protocol::{
-    Delivery, DeliveryStatus, Incident, IncidentDetail, IngestReport, Refusal, StateSnapshot,
-    TimelineEntry, TimelineKind,
+    Delivery, DeliveryStatus, Incident, IncidentDetail, IngestReport, Refusal, Silence,
+    StateSnapshot, TimelineEntry, TimelineKind,
 };
 use tracing::{error, info, warn};
 
@@ -486,6 +486,28 @@ impl Watch {
         Ok(self.store.append_entry(entry)?)
     }
 
+    pub fn add_silence(&self, s: Silence) -> Silence {
+        let mut fx = Vec::new();
+        let mut inner = self.inner.lock().unwrap();
+        inner.engine.set_clock((self.clock)());
+        let s = inner.engine.add_silence(s, &mut fx);
+        self.commit(&mut inner, fx);
+        s
+    }
+
+    pub fn expire_silence(&self, id: u64) -> Option<Silence> {
+        let mut fx = Vec::new();
+        let mut inner = self.inner.lock().unwrap();
+        inner.engine.set_clock((self.clock)());
+        let s = inner.engine.expire_silence(id, &mut fx);
+        self.commit(&mut inner, fx);
+        s
+    }
+
+    pub fn silences(&self) -> Vec<Silence> {
+        self.inner.lock().unwrap().engine.silences().to_vec()
+    }
+
     /// Open contacts (for the memory benchmark and `/metrics`).
     pub fn open_contacts(&self) -> usize {
         self.inner.lock().unwrap().engine.open_contacts()
@@ -544,6 +566,7 @@ fn rebuild(
     }
     engine.restore(open, max_id, fx);
     engine.restore_baselines(store.baselines()?);
+    engine.restore_silences(store.silences()?);
     engine.tick(now, fx);
     Ok(engine)
 }

@@ -268,6 +268,9 @@ pub struct Incident {
     pub peak_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub values_at_close: Option<Values>,
+    /// What keeps it from paging (a silence or a maintenance window), while one does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub silenced_by: Option<String>,
     /// Where the incident stands in its escalation policy, if one applies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escalation: Option<EscalationState>,
@@ -285,6 +288,23 @@ pub struct EscalationState {
     /// Every target told so far (`webhook:NAME`, ...): they hear of the resolution too.
     #[serde(default)]
     pub told: Vec<String>,
+}
+
+/// A silence: incidents it matches are recorded and shown, marked silenced, but page nobody.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Silence {
+    pub id: u64,
+    /// Rule name, a glob (`*` for any).
+    pub rule: String,
+    /// Scope (queue or complaint group), a glob.
+    pub scope: String,
+    /// Only these severities (all when empty).
+    #[serde(default)]
+    pub severities: Vec<Severity>,
+    pub author: String,
+    pub comment: String,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
 }
 
 /// Where a notification is in the outbox.

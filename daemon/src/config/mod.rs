@@ -44,6 +44,7 @@ pub struct Config {
     pub queues: Vec<QueueProfile>,
     pub webhooks: Vec<Webhook>,
     pub escalations: Vec<EscalationPolicy>,
+    pub maintenance: Vec<Maintenance>,
     pub delivery: DeliverySettings,
     pub rules: Vec<Rule>,
     pub tests: Vec<ConfigTest>,
@@ -118,6 +119,19 @@ pub struct EscalationLevel {
     pub notify: Vec<Target>,
     /// How long an unacknowledged incident waits at this level before the next.
     pub wait: Millis,
+}
+
+/// A recurring maintenance window: while its schedule is open, incidents of matching rules
+/// and scopes page nobody.
+#[derive(Debug, Clone)]
+pub struct Maintenance {
+    pub name: String,
+    /// Index into `Config::schedules`.
+    pub schedule: usize,
+    /// Scope globs (queues or complaint groups); empty for all.
+    pub scopes: Vec<String>,
+    /// Rule globs; empty for all.
+    pub rules: Vec<String>,
 }
 
 /// How the outbox retries.

@@ -417,6 +417,7 @@ impl<'s> Cx<'s> {
                 "queue",
                 "webhook",
                 "escalation",
+                "maintenance",
                 "delivery",
                 "rule",
                 "test",
@@ -473,6 +474,48 @@ impl<'s> Cx<'s> {
             }
         }
         let delivery = self.delivery(root);
+        let mut maintenance = Vec::new();
+        for v in self.table_array(root, "maintenance") {
+            let Some(t) = self.table(
+                v,
+                "[[maintenance]]".into(),
+                &["name", "schedule", "queues", "rules"],
+            ) else {
+                continue;
+            };
+            let name = self.required_string(&t, "name").map(|(s, _)| s);
+            let schedule = self.required_string(&t, "schedule").and_then(|(s, span)| {
+                let i = schedules.iter().position(|x| x.name == s);
+                if i.is_none() {
+                    self.err(
+                        &span,
+                        format!(
+                            "[[maintenance]]: unknown schedule \"{s}\" (defined: {})",
+                            names(schedules.iter().map(|s| &s.name))
+                        ),
+                    );
+                }
+                i
+            });
+            let scopes = self
+                .strings(&t, "queues")
+                .into_iter()
+                .map(|(s, _)| s)
+                .collect();
+            let rules = self
+                .strings(&t, "rules")
+                .into_iter()
+                .map(|(s, _)| s)
+                .collect();
+            if let (Some(name), Some(schedule)) = (name, schedule) {
+                maintenance.push(Maintenance {
+                    name,
+                    schedule,
+                    scopes,
+                    rules,
+                });
+            }
+        }
         let mut rules = Vec::new();
         for v in self.table_array(root, "rule") {
             if let Some(r) = self.rule(v, &schedules, &queues, &escalations) {
@@ -495,6 +538,7 @@ impl<'s> Cx<'s> {
             queues,
             webhooks,
             escalations,
+            maintenance,
             delivery,
             rules,
             tests,

@@ -4,12 +4,12 @@
 //! step is a timeline entry and one `Dispatch` effect per target, which the daemon writes to the
 //! durable outbox in the same transaction as the entry.
 
-use floorwatch_protocol::{EscalationState, IncidentStatus, TimelineKind, Values};
+use floorwatch_protocol::{EscalationState, IncidentStatus, Silence, TimelineKind, Values};
 
 use super::calendar::ms_to_utc;
 use super::incidents::{Book, ENGINE_ACTOR, Record};
 use super::{Dispatch, DispatchReason, Effect, Engine, NotifyReason};
-use crate::config::{Config, format_duration};
+use crate::config::{Config, format_duration, glob_match};
 
 impl Engine {
     /// Carries out the notifications pushed onto `fx` since `from`.
@@ -24,6 +24,11 @@ impl Engine {
         for (id, reason) in notes {
             let cfg = self.cfg.clone();
             let now = self.now;
+            let Some(inc) = self.incident(id) else {
+                continue;
+            };
+            let (rule, scope, severity) = (inc.rule.clone(), inc.scope.clone(), inc.severity);
+            let muted = self.muted_by(&rule, &scope, severity);
             let (rec, open) = match self.book.open.get_mut(&id) {
                 Some(r) => (r, true),
                 None => match self.book.recent.get_mut(&id) {
@@ -31,6 +36,23 @@ impl Engine {
                     None => continue,
                 },
             };
+            if muted.is_some() && reason != NotifyReason::Resolved {
+                if rec.incident.silenced_by.is_none() {
+                    let m = muted.clone().unwrap_or_default();
+                    rec.incident.silenced_by = muted;
+                    Book::entry(
+                        rec,
+                        now,
+                        ENGINE_ACTOR,
+                        TimelineKind::Note,
+                        format!("silenced by {m}: recorded, nobody paged"),
+                        Values::new(),
+                        fx,
+                    );
+                    fx.push(Effect::Incident(Box::new(rec.incident.clone())));
+                }
+                continue;
+            }
             match (reason, rec.incident.escalation.is_some()) {
                 (NotifyReason::Opened, false) | (NotifyReason::Raised, false) if open => {
                     climb(rec, &cfg, now, 0, DispatchReason::Opened, fx)
@@ -44,6 +66,7 @@ impl Engine {
 
     /// Moves every unacknowledged incident whose level has waited long enough up one level.
     pub(super) fn advance_escalations(&mut self, fx: &mut Vec<Effect>) {
+        self.review_silences(fx);
         let cfg = self.cfg.clone();
         let now = self.now;
         for rec in self.book.open.values_mut() {
@@ -51,6 +74,7 @@ impl Engine {
                 continue;
             };
             if rec.incident.status != IncidentStatus::Firing
+                || rec.incident.silenced_by.is_some()
                 || esc.next_at.is_none_or(|t| t.timestamp_millis() > now)
             {
                 continue;
@@ -188,5 +212,109 @@ fn dispatch(rec: &mut Record, targets: &[String], reason: DispatchReason, fx: &m
             target: t.clone(),
             reason,
         }));
+    }
+}
+
+impl Engine {
+    /// What keeps an incident from paging now: an active silence or an open maintenance window.
+    pub(super) fn muted_by(
+        &mut self,
+        rule: &str,
+        scope: &str,
+        severity: floorwatch_protocol::Severity,
+    ) -> Option<String> {
+        let now = self.now;
+        if let Some(s) = self.silences.iter().find(|s| {
+            s.starts_at.timestamp_millis() <= now
+                && now < s.ends_at.timestamp_millis()
+                && glob_match(&s.rule, rule)
+                && glob_match(&s.scope, scope)
+                && (s.severities.is_empty() || s.severities.contains(&severity))
+        }) {
+            return Some(format!("silence #{} by {} ({})", s.id, s.author, s.comment));
+        }
+        let cfg = self.cfg.clone();
+        for m in &cfg.maintenance {
+            let matches = (m.rules.is_empty() || m.rules.iter().any(|g| glob_match(g, rule)))
+                && (m.scopes.is_empty() || m.scopes.iter().any(|g| glob_match(g, scope)));
+            if matches && self.schedules[m.schedule].contains(now) {
+                return Some(format!("maintenance window \"{}\"", m.name));
+            }
+        }
+        None
+    }
+
+    /// Marks incidents silenced or no longer silenced; an incident whose silence ended while it
+    /// is still firing starts (or resumes) its climb.
+    pub(super) fn review_silences(&mut self, fx: &mut Vec<Effect>) {
+        let ids: Vec<u64> = self.book.open.keys().copied().collect();
+        let cfg = self.cfg.clone();
+        for id in ids {
+            let (rule, scope, severity) = {
+                let i = &self.book.open[&id].incident;
+                (i.rule.clone(), i.scope.clone(), i.severity)
+            };
+            let muted = self.muted_by(&rule, &scope, severity);
+            let now = self.now;
+            let rec = self.book.open.get_mut(&id).unwrap();
+            if rec.incident.silenced_by == muted {
+                continue;
+            }
+            let message = match &muted {
+                Some(m) => format!("silenced by {m}: recorded, nobody paged"),
+                None => "no longer silenced".to_string(),
+            };
+            rec.incident.silenced_by = muted.clone();
+            Book::entry(
+                rec,
+                now,
+                ENGINE_ACTOR,
+                TimelineKind::Note,
+                message,
+                Values::new(),
+                fx,
+            );
+            fx.push(Effect::Incident(Box::new(rec.incident.clone())));
+            let paging = muted.is_none()
+                && rec.incident.status == IncidentStatus::Firing
+                && rec.incident.inhibited_by.is_none();
+            if paging {
+                match &mut rec.incident.escalation {
+                    None => climb(rec, &cfg, now, 0, DispatchReason::Opened, fx),
+                    Some(e) => e.next_at = Some(ms_to_utc(now)),
+                }
+            }
+        }
+    }
+
+    /// Adds a silence; it takes effect at once.
+    pub fn add_silence(&mut self, mut s: Silence, fx: &mut Vec<Effect>) -> Silence {
+        s.id = self.silences.iter().map(|x| x.id).max().unwrap_or(0) + 1;
+        self.silences.push(s.clone());
+        fx.push(Effect::Silence(s.clone()));
+        self.review_silences(fx);
+        s
+    }
+
+    /// Ends a silence now; `None` if there is no such silence.
+    pub fn expire_silence(&mut self, id: u64, fx: &mut Vec<Effect>) -> Option<Silence> {
+        let now = ms_to_utc(self.now);
+        let s = self.silences.iter_mut().find(|s| s.id == id)?;
+        if s.ends_at > now {
+            s.ends_at = now;
+        }
+        let s = s.clone();
+        fx.push(Effect::Silence(s.clone()));
+        self.review_silences(fx);
+        Some(s)
+    }
+
+    pub fn silences(&self) -> &[Silence] {
+        &self.silences
+    }
+
+    /// Takes back the silences kept in the store.
+    pub fn restore_silences(&mut self, silences: Vec<Silence>) {
+        self.silences = silences;
     }
 }

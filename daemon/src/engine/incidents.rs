@@ -333,6 +333,7 @@ impl Book {
                 peak_at: Some(at),
                 values_at_close: None,
                 escalation: None,
+                silenced_by: None,
             },
             rule: rule.index,
             scope,

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use chrono::{Datelike, TimeZone, Timelike};
 use floorwatch_protocol::{
     Channel, ComplaintStep, ContactStep, Grade, Incident, IncidentStatus, Priority, QueueMetrics,
-    Severity, StateSnapshot, TimelineEntry, TimelineKind, Values,
+    Severity, Silence, StateSnapshot, TimelineEntry, TimelineKind, Values,
 };
 use rustc_hash::FxHashMap;
 
@@ -107,6 +107,8 @@ pub enum Effect {
     Baseline(BaselineRow),
     /// A notification for one target, to write to the outbox and deliver.
     Dispatch(Dispatch),
+    /// A silence added or expired, to persist.
+    Silence(Silence),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -211,6 +213,8 @@ pub struct Engine {
     scopes: Vec<Box<str>>,
     scope_ix: FxHashMap<Box<str>, u32>,
     book: Book,
+    /// Ad hoc silences, active and ended (ended ones are dropped after a day).
+    silences: Vec<Silence>,
     /// Hour number (time / 1 h) the baselines are counting.
     hour: i64,
     longest_window: Millis,
@@ -243,6 +247,7 @@ impl Engine {
             scopes: Vec::new(),
             scope_ix: FxHashMap::default(),
             book: Book::default(),
+            silences: Vec::new(),
             hour: now.div_euclid(HOUR),
         };
         for (i, r) in e.cfg.clone().rules.iter().enumerate() {

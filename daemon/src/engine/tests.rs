@@ -994,3 +994,73 @@ fn worse_severity_tells_those_already_told_and_crisis_without_policy_is_quiet() 
     assert_eq!(g.only().severity, Severity::Crisis);
     assert!(g.dispatched.is_empty());
 }
+
+fn silence(scope: &str, until_s: i64) -> floorwatch_protocol::Silence {
+    floorwatch_protocol::Silence {
+        id: 0,
+        rule: "*".into(),
+        scope: scope.into(),
+        severities: vec![],
+        author: "li.lei".into(),
+        comment: "carrier maintenance".into(),
+        starts_at: calendar::ms_to_utc(T0),
+        ends_at: calendar::ms_to_utc(T0 + until_s * 1000),
+    }
+}
+
+#[test]
+fn a_silenced_incident_is_recorded_but_pages_nobody_until_the_silence_ends() {
+    let mut f = Floor::new(&format!("{ESCALATION}{DEPTH}"));
+    let s = f.e.add_silence(silence("phone-*", 3600), &mut f.fx);
+    f.drain();
+    f.at(0).reading("phone-a", 12);
+    f.reading("phone-b", 0);
+    f.at(30);
+    let i = f.only();
+    assert!(
+        i.silenced_by
+            .as_deref()
+            .unwrap()
+            .starts_with("silence #1 by li.lei"),
+        "{i:?}"
+    );
+    assert!(f.dispatched.is_empty(), "silenced: nobody paged");
+    f.at(400).reading("phone-a", 12);
+    assert!(f.dispatched.is_empty(), "no climb while silenced");
+    // Ending the silence early: the climb starts now.
+    f.e.expire_silence(s.id, &mut f.fx).unwrap();
+    f.drain();
+    assert_eq!(
+        sent(&f),
+        vec![(400, "webhook:managers", DispatchReason::Opened)]
+    );
+    assert_eq!(f.only().silenced_by, None);
+}
+
+#[test]
+fn maintenance_windows_silence_by_schedule() {
+    let rules = format!(
+        "{ESCALATION}{DEPTH}[[maintenance]]\nname = \"nightly\"\nschedule = \"night\"\nqueues = [\"phone-*\"]\n"
+    );
+    let mut f = Floor::new(&rules);
+    // 20:00 UTC is 11 h after T0: inside the nightly window.
+    let night = 11 * 3600;
+    f.at(night + 10).reading("phone-a", 12);
+    f.at(night + 60);
+    assert!(
+        f.only()
+            .silenced_by
+            .as_deref()
+            .unwrap()
+            .contains("maintenance window \"nightly\"")
+    );
+    assert!(f.dispatched.is_empty());
+    // Still breaching when the window closes at 08:00: pages then.
+    for k in 1..=150 {
+        f.at(night + k * 300).reading("phone-a", 12);
+    }
+    assert_eq!(
+        sent(&f).first().map(|d| (d.0, d.1)),
+        Some((night + 12 * 3600, "webhook:managers"))
+    );
+}

@@ -44,6 +44,8 @@ pub fn router(state: AppState, max_body: usize) -> Router {
         .route("/api/v1/incidents/{id}/notes", post(add_note))
         .route("/api/v1/incidents/{id}/export", get(export_incident))
         .route("/api/v1/deliveries", get(list_deliveries))
+        .route("/api/v1/silences", get(list_silences).post(add_silence))
+        .route("/api/v1/silences/{id}/expire", post(expire_silence))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(prometheus))
@@ -329,6 +331,83 @@ async fn list_deliveries(
     let limit = q.limit.unwrap_or(500).min(10_000);
     let list = blocking(move || watch.deliveries(status, q.incident, limit)).await??;
     Ok(Json(list).into_response())
+}
+
+async fn list_silences(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    s.auth.check(&headers, Role::Viewer)?;
+    let watch = s.watch.clone();
+    Ok(Json(blocking(move || watch.silences()).await?).into_response())
+}
+
+#[derive(Deserialize)]
+struct SilenceBody {
+    #[serde(default)]
+    rule: Option<String>,
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default)]
+    severities: Vec<Severity>,
+    comment: Option<String>,
+    by: Option<String>,
+    /// RFC 3339; or `duration` from now ("2h").
+    ends_at: Option<String>,
+    duration: Option<String>,
+}
+
+async fn add_silence(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let caller = s.auth.check(&headers, Role::Lead)?;
+    let b: SilenceBody =
+        serde_json::from_slice(&body).map_err(|e| bad_request(format!("body: {e}")))?;
+    let Some(comment) = b.comment.filter(|c| !c.trim().is_empty()) else {
+        return Err(bad_request("a silence needs a `comment` saying why".into()));
+    };
+    let now = chrono::DateTime::from_timestamp_millis(s.watch.now()).unwrap_or_default();
+    let ends_at = match (time_param("ends_at", b.ends_at)?, b.duration) {
+        (Some(t), None) => t,
+        (None, Some(d)) => {
+            let ms = crate::config::parse_duration(&d)
+                .map_err(|e| bad_request(format!("`duration`: {e}")))?;
+            now + chrono::Duration::milliseconds(ms)
+        }
+        _ => {
+            return Err(bad_request(
+                "give exactly one of `ends_at` or `duration`".into(),
+            ));
+        }
+    };
+    if ends_at <= now {
+        return Err(bad_request("`ends_at` is in the past".into()));
+    }
+    let silence = floorwatch_protocol::Silence {
+        id: 0,
+        rule: b.rule.unwrap_or_else(|| "*".into()),
+        scope: b.scope.unwrap_or_else(|| "*".into()),
+        severities: b.severities,
+        author: caller.or(b.by).unwrap_or_else(|| "anonymous".into()),
+        comment,
+        starts_at: now,
+        ends_at,
+    };
+    let watch = s.watch.clone();
+    let silence = blocking(move || watch.add_silence(silence)).await?;
+    Ok((StatusCode::CREATED, Json(silence)).into_response())
+}
+
+async fn expire_silence(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<u64>,
+) -> ApiResult<Response> {
+    s.auth.check(&headers, Role::Lead)?;
+    let watch = s.watch.clone();
+    match blocking(move || watch.expire_silence(id)).await? {
+        Some(silence) => Ok(Json(silence).into_response()),
+        None => Err(ApiErr(StatusCode::NOT_FOUND, format!("no silence #{id}"))),
+    }
 }
 
 async fn ready(State(s): State<AppState>) -> Response {

@@ -5,8 +5,8 @@
 mod sqlite;
 
 use floorwatch_protocol::{
-    Delivery, DeliveryStatus, Incident, IncidentDetail, IncidentStatus, Severity, TimelineEntry,
-    Timestamp,
+    Delivery, DeliveryStatus, Incident, IncidentDetail, IncidentStatus, Severity, Silence,
+    TimelineEntry, Timestamp,
 };
 
 use crate::engine::{BaselineRow, Effect};
@@ -59,6 +59,9 @@ pub trait Store: Send + Sync {
     fn due_deliveries(&self, now: i64, limit: u32) -> Result<Vec<OutboxItem>>;
     /// When the next pending notification is due.
     fn next_due(&self) -> Result<Option<i64>>;
+    /// Every silence, oldest first.
+    fn silences(&self) -> Result<Vec<Silence>>;
+
     /// Records delivery attempts, all in one transaction.
     fn update_deliveries(&self, updates: &[DeliveryUpdate]) -> Result<()>;
     /// Newest first, by status and incident.

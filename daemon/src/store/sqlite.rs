@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use chrono::SecondsFormat;
 use floorwatch_protocol::{
-    Delivery, DeliveryStatus, Incident, IncidentDetail, TimelineEntry, TimelineKind,
+    Delivery, DeliveryStatus, Incident, IncidentDetail, Silence, TimelineEntry, TimelineKind,
 };
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter, types::Value};
 
@@ -62,6 +62,12 @@ const MIGRATIONS: &[&str] = &[
         last_error TEXT
      );
      CREATE INDEX outbox_due ON outbox(status, next_ms);",
+    // 3: silences.
+    "CREATE TABLE silences (
+        id INTEGER PRIMARY KEY,
+        ends_at TEXT NOT NULL,
+        body TEXT NOT NULL
+     );",
 ];
 
 pub struct SqliteStore {
@@ -219,6 +225,13 @@ impl Store for SqliteStore {
                             created,
                             created + self.delivery_deadline,
                         ])?;
+                    }
+                    Effect::Silence(s) => {
+                        tx.execute(
+                            "INSERT INTO silences (id, ends_at, body) VALUES (?1, ?2, ?3)
+                             ON CONFLICT (id) DO UPDATE SET ends_at = excluded.ends_at, body = excluded.body",
+                            params![s.id as i64, ts(&s.ends_at), serde_json::to_string(s).expect("silence serialises")],
+                        )?;
                     }
                     Effect::Notify(_) => {}
                 }
@@ -383,6 +396,16 @@ impl Store for SqliteStore {
             [],
             |r| r.get(0),
         )?)
+    }
+
+    fn silences(&self) -> Result<Vec<Silence>> {
+        let c = self.reader.lock().unwrap();
+        let mut st = c.prepare("SELECT body FROM silences ORDER BY id")?;
+        let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+        rows.map(|b| {
+            serde_json::from_str(&b?).map_err(|e| StoreError::Corrupt(format!("silence: {e}")))
+        })
+        .collect()
     }
 
     fn update_deliveries(&self, updates: &[DeliveryUpdate]) -> Result<()> {
