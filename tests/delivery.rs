@@ -382,3 +382,37 @@ async fn silences_through_the_api_hold_pages_until_they_expire() {
     let (_, list) = d.get("/api/v1/silences").await;
     assert_eq!(list[0]["comment"], "switch upgrade");
 }
+
+#[tokio::test]
+async fn send_test_reaches_one_webhook_and_reports_failure_clearly() {
+    let receiver = Receiver::default();
+    let addr = receiver.clone().serve("127.0.0.1:0".parse().unwrap()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("alerts.toml");
+    std::fs::write(&path, config(addr)).unwrap();
+    let run = move |target: &str| {
+        Command::new(common::BIN)
+            .args(["send-test", target, "--config"])
+            .arg(&path)
+            .env("FW_TEST_WEBHOOK_SECRET", SECRET)
+            .env("RUST_BACKTRACE", "0")
+            .output()
+            .unwrap()
+    };
+    let out = tokio::task::spawn_blocking(move || (run("webhook:chat"), run("webhook:nope")))
+        .await
+        .unwrap();
+    assert!(
+        out.0.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.0.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.0.stdout).contains("webhook:chat: delivered (HTTP 200"));
+    let got = receiver.got("chat");
+    assert_eq!(got.len(), 1);
+    let body: Value = serde_json::from_slice(&got[0].body).unwrap();
+    assert_eq!(body["reason"], "test");
+    assert!(got[0].headers.contains_key("webhook-signature"));
+    assert_eq!(out.1.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.1.stderr).contains("no webhook \"nope\""));
+}

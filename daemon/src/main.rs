@@ -86,6 +86,12 @@ enum Command {
         #[arg(long)]
         flat: bool,
     },
+    /// Send a test message to one target (`webhook:NAME`) and say how it went.
+    SendTest {
+        target: String,
+        #[arg(long, default_value = "alerts.toml")]
+        config: PathBuf,
+    },
     /// Feed a recorded trace through the engine and print the incidents it opens.
     Replay {
         file: PathBuf,
@@ -135,6 +141,7 @@ fn main() -> anyhow::Result<()> {
             listen,
             data_dir,
         } => runtime()?.block_on(run(config, listen, data_dir)),
+        Command::SendTest { target, config } => runtime()?.block_on(send_test(&target, &config)),
         Command::Demo {
             listen,
             data_dir,
@@ -308,6 +315,70 @@ fn replay(file: &Path, config_path: &Path, speed: Option<f64>) -> anyhow::Result
     Ok(())
 }
 
+async fn send_test(target: &str, config_path: &Path) -> anyhow::Result<()> {
+    use floorwatch::notify::{Attempt, webhook};
+    let cfg = load(config_path)?;
+    let Some(("webhook", name)) = target.split_once(':') else {
+        bail!("unknown target \"{target}\"; write webhook:NAME");
+    };
+    let Some(hook) = cfg.webhooks.iter().find(|w| w.name == name) else {
+        let known: Vec<_> = cfg
+            .webhooks
+            .iter()
+            .map(|w| format!("webhook:{}", w.name))
+            .collect();
+        bail!(
+            "no webhook \"{name}\" in {} (defined: {})",
+            config_path.display(),
+            known.join(", ")
+        );
+    };
+    let now = chrono::Utc::now();
+    let incident = floorwatch_protocol::Incident {
+        id: 0,
+        rule: "send-test".into(),
+        kind: "test".into(),
+        scope: "floorwatch".into(),
+        severity: floorwatch_protocol::Severity::Info,
+        status: floorwatch_protocol::IncidentStatus::Firing,
+        title: format!("Floorwatch test message to {target}: if you read this, pages reach you"),
+        opened_at: now,
+        updated_at: now,
+        acknowledged_at: None,
+        acknowledged_by: None,
+        resolved_at: None,
+        resolved_by: None,
+        inhibited_by: None,
+        reopened: 0,
+        values_at_open: Default::default(),
+        values_at_peak: Default::default(),
+        peak_at: None,
+        values_at_close: None,
+        silenced_by: None,
+        escalation: None,
+    };
+    let key = format!("fw-test-{}", now.timestamp_millis());
+    let client = reqwest::Client::new();
+    match webhook::send(
+        &client,
+        hook,
+        &key,
+        &incident,
+        "test",
+        &cfg.daemon.public_url,
+    )
+    .await
+    {
+        Attempt::Delivered { detail } => {
+            println!("{target}: delivered ({detail})");
+            Ok(())
+        }
+        Attempt::Retry { error, .. } | Attempt::Final { error } => {
+            bail!("{target}: not delivered: {error}")
+        }
+    }
+}
+
 /// Resolves when SIGTERM or SIGINT arrives; reloads on SIGHUP meanwhile.
 async fn signals(reload: Option<floorwatch::http::Reloader>) {
     use tokio::signal::unix::{SignalKind, signal};
@@ -353,6 +424,7 @@ async fn run(
         auth,
         prometheus: Some(floorwatch::telemetry::install()?),
         notifier: None,
+        extra_routes: None,
     };
     let watch = server::open(&opts)?;
     let reload = server::reloader(watch.clone(), config_path, overrides);
@@ -386,6 +458,10 @@ async fn demo(
         std::env::temp_dir().join(format!("floorwatch-demo-{}", std::process::id()))
     });
     cfg.daemon.data_dir = data_dir.clone();
+    // Every page goes to the built-in receiver, which logs it.
+    for w in &mut cfg.webhooks {
+        w.url = format!("http://{listen}/-/demo/hooks/{}", w.name);
+    }
     // Demo time runs `speed` times faster than the wall clock, from now.
     let wall0 = Instant::now();
     let sim0 = chrono::Utc::now().timestamp_millis();
@@ -398,6 +474,7 @@ async fn demo(
         auth: Auth::default(),
         prometheus: Some(floorwatch::telemetry::install()?),
         notifier: None,
+        extra_routes: Some(sim::receiver::router()),
     };
     let watch = server::open(&opts)?;
     let listener = TcpListener::bind(listen)
@@ -407,7 +484,7 @@ async fn demo(
     eprintln!(
         "\nFloorwatch demo: a simulated mid-size center (phone, chat, e-mail) plays an outage every\n\
          30 simulated minutes ({:.1} minutes of wall time at --speed {speed}).\n\
-         \n  live state:  http://{addr}/api/v1/state\n  incidents:   http://{addr}/api/v1/incidents\n  metrics:     http://{addr}/metrics\n  data dir:    {}\n\
+         \n  live state:  http://{addr}/api/v1/state\n  incidents:   http://{addr}/api/v1/incidents\n  pages sent:  http://{addr}/-/demo/hooks (the built-in webhook receiver)\n  metrics:     http://{addr}/metrics\n  data dir:    {}\n\
          \nIncidents and notifications are logged below as they happen. Ctrl-C stops.\n",
         30.0 / speed,
         data_dir.display()

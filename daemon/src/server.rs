@@ -24,6 +24,8 @@ pub struct DaemonOptions {
     pub auth: Auth,
     pub prometheus: Option<metrics_exporter_prometheus::PrometheusHandle>,
     pub notifier: Option<Arc<dyn Notifier>>,
+    /// More routes to serve beside the API (the demo's webhook receiver).
+    pub extra_routes: Option<axum::Router>,
 }
 
 /// Opens the store and the watch (replaying the journal), ready to serve.
@@ -82,7 +84,10 @@ pub async fn serve(
         prometheus: opts.prometheus.clone(),
         reload,
     };
-    let app = router(state, opts.config.daemon.limits.max_body_bytes);
+    let mut app = router(state, opts.config.daemon.limits.max_body_bytes);
+    if let Some(extra) = opts.extra_routes.clone() {
+        app = app.merge(extra);
+    }
     info!("listening on http://{}", listener.local_addr()?);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)

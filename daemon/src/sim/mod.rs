@@ -6,6 +6,8 @@
 //! arrive with categories and grades. A scenario can play an outage: arrivals x3 and complaints
 //! x8 for a while, then recovery. Seeded, so a trace is reproducible.
 
+pub mod receiver;
+
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 
