@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Runs every test: checks the repository's alerts.toml (with the tests it carries), then unit,
-# property, config and end-to-end tests (the real binary on 127.0.0.1).
+# property, config and end-to-end tests (the real binary on 127.0.0.1, real HTTP receivers, a
+# real SMTP server).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The SMTP server the e-mail tests talk to.
+python3 -c "import aiosmtpd" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "aiosmtpd==1.4.6"
 cargo build --locked --workspace --all-targets
 cargo run --locked -q -p floorwatch -- check alerts.toml
 cargo test --locked --workspace

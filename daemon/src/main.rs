@@ -425,6 +425,7 @@ async fn run(
         prometheus: Some(floorwatch::telemetry::install()?),
         notifier: None,
         extra_routes: None,
+        mail_folder: None,
     };
     let watch = server::open(&opts)?;
     let reload = server::reloader(watch.clone(), config_path, overrides);
@@ -475,6 +476,7 @@ async fn demo(
         prometheus: Some(floorwatch::telemetry::install()?),
         notifier: None,
         extra_routes: Some(sim::receiver::router()),
+        mail_folder: Some(data_dir.join("mail")),
     };
     let watch = server::open(&opts)?;
     let listener = TcpListener::bind(listen)

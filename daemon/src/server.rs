@@ -26,6 +26,8 @@ pub struct DaemonOptions {
     pub notifier: Option<Arc<dyn Notifier>>,
     /// More routes to serve beside the API (the demo's webhook receiver).
     pub extra_routes: Option<axum::Router>,
+    /// Write e-mail pages as .eml files here instead of sending them (the demo).
+    pub mail_folder: Option<PathBuf>,
 }
 
 /// Opens the store and the watch (replaying the journal), ready to serve.
@@ -77,12 +79,18 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let tick = Duration::from_millis(opts.config.daemon.tick as u64);
     let ticker = tokio::spawn(run_ticker(watch.clone(), tick));
-    let outbox = tokio::spawn(crate::notify::outbox::run(watch.clone()));
+    let links = crate::notify::ack_link::LinkKey::load(&opts.data_dir)?;
+    let outbox = tokio::spawn(crate::notify::outbox::run(
+        watch.clone(),
+        links.clone(),
+        opts.mail_folder.clone(),
+    ));
     let state = AppState {
         watch: watch.clone(),
         auth: Arc::new(opts.auth.clone()),
         prometheus: opts.prometheus.clone(),
         reload,
+        links,
     };
     let mut app = router(state, opts.config.daemon.limits.max_body_bytes);
     if let Some(extra) = opts.extra_routes.clone() {

@@ -43,6 +43,8 @@ pub struct Config {
     pub schedules: Vec<ScheduleSpec>,
     pub queues: Vec<QueueProfile>,
     pub webhooks: Vec<Webhook>,
+    pub smtp: Option<Smtp>,
+    pub emails: Vec<EmailList>,
     pub escalations: Vec<EscalationPolicy>,
     pub maintenance: Vec<Maintenance>,
     pub delivery: DeliverySettings,
@@ -89,16 +91,58 @@ impl WebhookFormat {
     }
 }
 
-/// Something to notify: `webhook:NAME`.
+/// The mail server pages are sent through.
+#[derive(Debug, Clone)]
+pub struct Smtp {
+    pub host: String,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    pub from: String,
+    /// Credentials, read from the environment variables `username_env` and `password_env` name.
+    pub credentials: Option<(String, String)>,
+    pub timeout: Millis,
+    /// How long the acknowledge link in a page stays valid.
+    pub ack_link_valid: Millis,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    /// Plain SMTP (a relay on the same host or network).
+    None,
+    /// Plain, upgraded with STARTTLS (usually port 587).
+    StartTls,
+    /// TLS from the first byte (usually port 465).
+    Tls,
+}
+
+/// Recipients of e-mail pages, in one language.
+#[derive(Debug, Clone)]
+pub struct EmailList {
+    pub name: String,
+    pub to: Vec<String>,
+    pub language: Language,
+}
+
+/// The language of a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    English,
+    /// Simplified Chinese.
+    Chinese,
+}
+
+/// Something to notify: `webhook:NAME` or `email:NAME`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Target {
     Webhook(usize),
+    Email(usize),
 }
 
 impl Target {
     pub fn name(self, cfg: &Config) -> String {
         match self {
             Target::Webhook(i) => format!("webhook:{}", cfg.webhooks[i].name),
+            Target::Email(i) => format!("email:{}", cfg.emails[i].name),
         }
     }
 }

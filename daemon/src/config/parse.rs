@@ -416,6 +416,8 @@ impl<'s> Cx<'s> {
                 "schedule",
                 "queue",
                 "webhook",
+                "smtp",
+                "email",
                 "escalation",
                 "maintenance",
                 "delivery",
@@ -461,9 +463,31 @@ impl<'s> Cx<'s> {
                 webhooks.push(w);
             }
         }
+        let smtp = self.smtp(root);
+        let mut emails: Vec<EmailList> = Vec::new();
+        for v in self.table_array(root, "email") {
+            if let Some(e) = self.email(v) {
+                if emails.iter().any(|x| x.name == e.name) {
+                    self.err(
+                        &v.span(),
+                        format!("email list \"{}\" is defined twice", e.name),
+                    );
+                }
+                if smtp.is_none() {
+                    self.err(
+                        &v.span(),
+                        format!(
+                            "email list \"{}\" needs an [smtp] section to send through",
+                            e.name
+                        ),
+                    );
+                }
+                emails.push(e);
+            }
+        }
         let mut escalations: Vec<EscalationPolicy> = Vec::new();
         for v in self.table_array(root, "escalation") {
-            if let Some(e) = self.escalation(v, &webhooks) {
+            if let Some(e) = self.escalation(v, &webhooks, &emails) {
                 if escalations.iter().any(|x| x.name == e.name) {
                     self.err(
                         &v.span(),
@@ -537,6 +561,8 @@ impl<'s> Cx<'s> {
             schedules,
             queues,
             webhooks,
+            smtp,
+            emails,
             escalations,
             maintenance,
             delivery,
@@ -575,21 +601,7 @@ impl<'s> Cx<'s> {
                 &WebhookFormat::NAMES.join(", "),
             )
             .unwrap_or(WebhookFormat::Generic);
-        let secret =
-            self.string(&tab, "secret_env")
-                .and_then(|(var, span)| match std::env::var(&var) {
-                    Ok(s) if !s.is_empty() => Some(s),
-                    _ => {
-                        self.err(
-                            &span,
-                            format!(
-                                "{}: the environment variable {var} (`secret_env`) is not set",
-                                tab.what
-                            ),
-                        );
-                        None
-                    }
-                });
+        let secret = self.env_secret(&tab, "secret_env");
         let timeout = self.duration(&tab, "timeout").unwrap_or(5_000);
         Some(Webhook {
             name: name?,
@@ -600,7 +612,144 @@ impl<'s> Cx<'s> {
         })
     }
 
-    fn escalation(&mut self, v: &Val, webhooks: &[Webhook]) -> Option<EscalationPolicy> {
+    /// A secret read from the environment variable that `key` names.
+    fn env_secret(&mut self, tab: &Tab, key: &str) -> Option<String> {
+        let (var, span) = self.string(tab, key)?;
+        match std::env::var(&var) {
+            Ok(s) if !s.is_empty() => Some(s),
+            _ => {
+                self.err(
+                    &span,
+                    format!(
+                        "{}: the environment variable {var} (`{key}`) is not set",
+                        tab.what
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn smtp(&mut self, root: &Tab) -> Option<Smtp> {
+        let t = self.sub_table(
+            root,
+            "smtp",
+            &[
+                "host",
+                "port",
+                "security",
+                "from",
+                "username_env",
+                "password_env",
+                "timeout",
+                "ack_link_valid",
+            ],
+        )?;
+        let t = Tab {
+            what: "[smtp]".into(),
+            ..t
+        };
+        let host = self.required_string(&t, "host").map(|(h, _)| h);
+        let security = self
+            .word(
+                &t,
+                "security",
+                |s| match s {
+                    "none" => Some(SmtpSecurity::None),
+                    "starttls" => Some(SmtpSecurity::StartTls),
+                    "tls" => Some(SmtpSecurity::Tls),
+                    _ => None,
+                },
+                "none, starttls, tls",
+            )
+            .unwrap_or(SmtpSecurity::StartTls);
+        let port = match self.count(&t, "port") {
+            Some(p) if (1..=65535).contains(&p) => p as u16,
+            Some(_) => {
+                self.err(
+                    &t.get("port").unwrap().span(),
+                    "`port` in [smtp] must be between 1 and 65535",
+                );
+                25
+            }
+            None => match security {
+                SmtpSecurity::None => 25,
+                SmtpSecurity::StartTls => 587,
+                SmtpSecurity::Tls => 465,
+            },
+        };
+        let from = self.required_string(&t, "from").and_then(|(f, span)| {
+            if f.parse::<lettre::message::Mailbox>().is_err() {
+                self.err(&span, format!("`from` in [smtp]: \"{f}\" is not an address such as \"Floorwatch <floorwatch@example.com>\""));
+                return None;
+            }
+            Some(f)
+        });
+        let user = self.env_secret(&t, "username_env");
+        let password = self.env_secret(&t, "password_env");
+        if t.get("username_env").is_some() != t.get("password_env").is_some() {
+            self.err(
+                &t.span,
+                "[smtp] needs both `username_env` and `password_env`, or neither",
+            );
+        }
+        Some(Smtp {
+            host: host?,
+            port,
+            security,
+            from: from?,
+            credentials: user.zip(password),
+            timeout: self.duration(&t, "timeout").unwrap_or(10_000),
+            ack_link_valid: self
+                .duration(&t, "ack_link_valid")
+                .unwrap_or(24 * 3_600_000),
+        })
+    }
+
+    fn email(&mut self, v: &Val) -> Option<EmailList> {
+        let tab = self.table(v, "[[email]]".into(), &["name", "to", "language"])?;
+        let name = self.required_string(&tab, "name").map(|(s, _)| s);
+        let tab = Tab {
+            what: format!("[[email]] \"{}\"", name.as_deref().unwrap_or("?")),
+            ..tab
+        };
+        self.required(&tab, "to");
+        let mut to = Vec::new();
+        for (a, span) in self.strings(&tab, "to") {
+            if a.parse::<lettre::message::Mailbox>().is_err() {
+                self.err(
+                    &span,
+                    format!("{}: \"{a}\" is not an e-mail address", tab.what),
+                );
+            } else {
+                to.push(a);
+            }
+        }
+        let language = self
+            .word(
+                &tab,
+                "language",
+                |s| match s {
+                    "en" => Some(Language::English),
+                    "zh" | "zh-CN" | "zh-Hans" => Some(Language::Chinese),
+                    _ => None,
+                },
+                "en, zh",
+            )
+            .unwrap_or(Language::English);
+        Some(EmailList {
+            name: name?,
+            to,
+            language,
+        })
+    }
+
+    fn escalation(
+        &mut self,
+        v: &Val,
+        webhooks: &[Webhook],
+        emails: &[EmailList],
+    ) -> Option<EscalationPolicy> {
         let tab = self.table(
             v,
             "[[escalation]]".into(),
@@ -653,9 +802,23 @@ impl<'s> Cx<'s> {
                             ),
                         ),
                     },
+                    Some(("email", n)) => match emails.iter().position(|e| e.name == n) {
+                        Some(i) => notify.push(Target::Email(i)),
+                        None => self.err(
+                            &span,
+                            format!(
+                                "{}: unknown email list \"{n}\" (defined: {})",
+                                lt.what,
+                                names(emails.iter().map(|e| &e.name))
+                            ),
+                        ),
+                    },
                     _ => self.err(
                         &span,
-                        format!("{}: target \"{t}\" must be written webhook:NAME", lt.what),
+                        format!(
+                            "{}: target \"{t}\" must be written webhook:NAME or email:NAME",
+                            lt.what
+                        ),
                     ),
                 }
             }

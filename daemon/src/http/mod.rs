@@ -1,6 +1,7 @@
 //! The HTTP API (axum). Handlers are thin: check the caller's role, hand the work to the `Watch`
 //! on a blocking thread, and turn the answer into JSON.
 
+pub mod ack_page;
 pub mod auth;
 
 use std::sync::Arc;
@@ -28,6 +29,7 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     pub prometheus: Option<metrics_exporter_prometheus::PrometheusHandle>,
     pub reload: Option<Reloader>,
+    pub links: crate::notify::ack_link::LinkKey,
 }
 
 pub fn router(state: AppState, max_body: usize) -> Router {
@@ -50,6 +52,10 @@ pub fn router(state: AppState, max_body: usize) -> Router {
         .route("/readyz", get(ready))
         .route("/metrics", get(prometheus))
         .route("/-/reload", post(reload))
+        .route(
+            "/ack/{id}",
+            get(ack_page::confirm).post(ack_page::acknowledge),
+        )
         .with_state(state)
 }
 

@@ -6,6 +6,8 @@
 //! keeps the outbox row and the incident's timeline in step: delivered, retried with backoff,
 //! or failed for good (a dead letter).
 
+pub mod ack_link;
+pub mod email;
 pub mod outbox;
 pub mod webhook;
 

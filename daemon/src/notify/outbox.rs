@@ -10,6 +10,8 @@ use floorwatch_protocol::Incident;
 use tokio::task::JoinSet;
 use tracing::warn;
 
+use super::ack_link::LinkKey;
+use super::email::{self, Mailer};
 use super::{Attempt, webhook};
 use crate::store::OutboxItem;
 use crate::watch::Watch;
@@ -17,7 +19,9 @@ use crate::watch::Watch;
 /// Deliveries in flight at once.
 const IN_FLIGHT: usize = 512;
 
-pub async fn run(watch: Arc<Watch>) {
+/// Runs until aborted. `mail_folder`: write e-mail as .eml files there instead of sending it
+/// (the demo).
+pub async fn run(watch: Arc<Watch>, links: LinkKey, mail_folder: Option<std::path::PathBuf>) {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
         .build()
@@ -38,9 +42,14 @@ pub async fn run(watch: Arc<Watch>) {
             if in_flight.len() >= IN_FLIGHT || !in_flight.insert(item.delivery.id) {
                 continue;
             }
-            let (w, client) = (watch.clone(), client.clone());
+            let (w, client, links, folder) = (
+                watch.clone(),
+                client.clone(),
+                links.clone(),
+                mail_folder.clone(),
+            );
             tasks.spawn(async move {
-                let attempt = deliver(&w, &client, &item).await;
+                let attempt = deliver(&w, &client, &links, folder, &item).await;
                 (item, attempt)
             });
         }
@@ -74,7 +83,9 @@ pub async fn run(watch: Arc<Watch>) {
 async fn deliver(
     watch: &Watch,
     client: &reqwest::Client,
-    item: &crate::store::OutboxItem,
+    links: &LinkKey,
+    mail_folder: Option<std::path::PathBuf>,
+    item: &OutboxItem,
 ) -> Attempt {
     let cfg = watch.config();
     let d = &item.delivery;
@@ -103,6 +114,44 @@ async fn deliver(
                 error: format!("webhook \"{name}\" is no longer in the configuration"),
             },
         },
+        Some(("email", name)) => {
+            let Some(list) = cfg.emails.iter().find(|e| e.name == name) else {
+                return Attempt::Final {
+                    error: format!("email list \"{name}\" is no longer in the configuration"),
+                };
+            };
+            let mailer = match (mail_folder, &cfg.smtp) {
+                (Some(dir), _) => Mailer::Files(dir),
+                (None, Some(smtp)) => Mailer::Smtp(smtp.clone()),
+                (None, None) => {
+                    return Attempt::Final {
+                        error: "no [smtp] section to send through".into(),
+                    };
+                }
+            };
+            let from = cfg
+                .smtp
+                .as_ref()
+                .map(|s| s.from.as_str())
+                .unwrap_or("Floorwatch <floorwatch@localhost>");
+            let valid = cfg
+                .smtp
+                .as_ref()
+                .map(|s| s.ack_link_valid)
+                .unwrap_or(86_400_000);
+            let exp = (watch.now() + valid) / 1000;
+            email::send(
+                &mailer,
+                from,
+                list,
+                &d.key,
+                &incident,
+                &d.reason,
+                &cfg.daemon.public_url,
+                Some((links, exp)),
+            )
+            .await
+        }
         _ => Attempt::Final {
             error: format!("unknown target \"{}\"", d.target),
         },

@@ -1,0 +1,115 @@
+//! The acknowledge link of an e-mail page. GET shows a confirm page and changes nothing (mail
+//! scanners follow links); the page's POST acknowledges. The link itself is the credential: it
+//! is signed and expires (`notify::ack_link`).
+
+use axum::extract::{Form, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use serde::Deserialize;
+
+use super::AppState;
+use crate::engine::CommandError;
+use crate::watch::WatchError;
+
+#[derive(Deserialize)]
+pub struct LinkParams {
+    list: String,
+    exp: i64,
+    sig: String,
+}
+
+fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    let html = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
+         <title>{title}</title><style>body{{font-family:sans-serif;max-width:36em;margin:3em auto;padding:0 1em}}\
+         button{{font-size:1.2em;padding:.5em 1.5em}}</style></head><body><h1>{title}</h1>{body}</body></html>"
+    );
+    (status, Html(html)).into_response()
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn check(s: &AppState, id: u64, p: &LinkParams) -> Result<(), Response> {
+    let now = s.watch.now() / 1000;
+    s.links
+        .verify(id, &p.list, p.exp, &p.sig, now)
+        .map_err(|e| {
+            page(
+                StatusCode::FORBIDDEN,
+                "Link refused / 链接无效",
+                &format!("<p>{e}.</p>"),
+            )
+        })
+}
+
+pub async fn confirm(
+    State(s): State<AppState>,
+    Path(id): Path<u64>,
+    Query(p): Query<LinkParams>,
+) -> Response {
+    if let Err(r) = check(&s, id, &p) {
+        return r;
+    }
+    let watch = s.watch.clone();
+    let title = tokio::task::spawn_blocking(move || watch.incident(id))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .flatten()
+        .map(|d| d.incident.title)
+        .unwrap_or_default();
+    page(
+        StatusCode::OK,
+        &format!("Acknowledge incident #{id}? / 确认事件 #{id}?"),
+        &format!(
+            "<p>{}</p><form method=\"post\"><input type=\"hidden\" name=\"list\" value=\"{}\">\
+             <input type=\"hidden\" name=\"exp\" value=\"{}\"><input type=\"hidden\" name=\"sig\" value=\"{}\">\
+             <button type=\"submit\">Acknowledge / 确认</button></form>",
+            escape(&title),
+            escape(&p.list),
+            p.exp,
+            escape(&p.sig)
+        ),
+    )
+}
+
+pub async fn acknowledge(
+    State(s): State<AppState>,
+    Path(id): Path<u64>,
+    Form(p): Form<LinkParams>,
+) -> Response {
+    if let Err(r) = check(&s, id, &p) {
+        return r;
+    }
+    let watch = s.watch.clone();
+    let actor = format!("e-mail link (email:{})", p.list);
+    match tokio::task::spawn_blocking(move || watch.acknowledge(id, &actor, None)).await {
+        Ok(Ok(_)) => page(
+            StatusCode::OK,
+            &format!("Incident #{id} acknowledged / 已确认"),
+            "<p>The escalation stops here.</p>",
+        ),
+        Ok(Err(WatchError::Command(
+            e @ (CommandError::AlreadyAcknowledged(..) | CommandError::Resolved(_)),
+        ))) => page(
+            StatusCode::OK,
+            &format!("Incident #{id}"),
+            &format!("<p>{}.</p>", escape(&e.to_string())),
+        ),
+        Ok(Err(e)) => page(
+            StatusCode::NOT_FOUND,
+            &format!("Incident #{id}"),
+            &format!("<p>{}</p>", escape(&e.to_string())),
+        ),
+        Err(e) => page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Error",
+            &escape(&e.to_string()),
+        ),
+    }
+}

@@ -1,0 +1,237 @@
+//! End-to-end e-mail: the real daemon paging through a real SMTP server (aiosmtpd, started by
+//! the test) that is down for a while first; the acknowledge link in the mail.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Daemon, Start, at};
+use serde_json::Value;
+
+const LINK_SECRET: &str = "a test secret for acknowledge links";
+
+/// The SMTP server: a child process that saves each message as JSON in `folder`.
+struct SmtpSink {
+    child: Child,
+    folder: PathBuf,
+}
+
+impl SmtpSink {
+    fn start(port: u16, folder: &Path) -> SmtpSink {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/smtp_sink.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg(port.to_string())
+            .arg(folder)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 with aiosmtpd (scripts/test.sh installs it)");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "ready", "the SMTP server did not start");
+        SmtpSink {
+            child,
+            folder: folder.to_path_buf(),
+        }
+    }
+
+    fn mails(&self) -> Vec<Value> {
+        let mut files: Vec<_> = std::fs::read_dir(&self.folder)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn config(smtp_port: u16) -> String {
+    format!(
+        r#"
+[daemon]
+tick = "100ms"
+public_url = "http://127.0.0.1:1"
+[delivery]
+first_retry = "200ms"
+max_backoff = "500ms"
+[smtp]
+host = "127.0.0.1"
+port = {smtp_port}
+security = "none"
+from = "Floorwatch <floorwatch@example.com>"
+timeout = "2s"
+[[email]]
+name = "leads"
+to = ["wang.fang@example.com", "li.lei@example.com"]
+language = "zh"
+[[queue]]
+name = "phone-*"
+channel = "phone"
+[[escalation]]
+name = "floor"
+severities = ["critical"]
+[[escalation.level]]
+notify = ["email:leads"]
+wait = "10m"
+[[rule]]
+name = "depth"
+kind = "queue_depth"
+critical = 20
+clear = 5
+"#
+    )
+}
+
+async fn until<T>(secs: u64, what: &str, f: impl Fn() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn mail_waits_out_a_down_server_and_its_link_acknowledges_only_on_post() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(port);
+    let d = Daemon::start(Start {
+        config: &cfg,
+        dir: dir.path(),
+        env: vec![("FLOORWATCH_LINK_SECRET", LINK_SECRET)],
+    });
+    let breach = format!(
+        r#"{{"type":"queue","queue":"phone-a","at":"{}","waiting":30}}"#,
+        at(0)
+    );
+    d.post("/api/v1/events", breach, None).await;
+
+    // The mail server is down: the page is retried, and the timeline says so.
+    let pending = d
+        .wait_for("/api/v1/deliveries?status=pending", 10, |v| {
+            v[0]["attempts"].as_u64() >= Some(2)
+        })
+        .await;
+    assert!(
+        pending[0]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("mail server 127.0.0.1"),
+        "{pending}"
+    );
+
+    // It comes back: the mail arrives, once.
+    let sink = SmtpSink::start(port, &dir.path().join("mail"));
+    let mail = until(15, "the mail", || sink.mails().into_iter().next()).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sink.mails().len(), 1, "delivered once");
+    let subject = mail["subject"].as_str().unwrap();
+    assert!(
+        subject.starts_with("[严重] phone-a · depth · phone-a: 30 contacts waiting"),
+        "{subject}"
+    );
+    assert!(subject.ends_with("(新告警)"), "{subject}");
+    assert_eq!(
+        mail["to"],
+        serde_json::json!(["wang.fang@example.com", "li.lei@example.com"])
+    );
+    assert!(
+        mail["message_id"]
+            .as_str()
+            .unwrap()
+            .ends_with("@floorwatch>")
+    );
+    assert!(
+        mail["html"].as_str().unwrap().contains("确认"),
+        "an HTML body too"
+    );
+    let text = mail["text"].as_str().unwrap();
+    let link = text
+        .lines()
+        .find_map(|l| l.strip_prefix("确认: "))
+        .expect("an acknowledge link")
+        .to_string();
+    let path = link.strip_prefix("http://127.0.0.1:1").unwrap();
+
+    // GET shows a confirm page and acknowledges nothing.
+    let (s, page) = d.get_text(path).await;
+    assert_eq!(s, 200);
+    assert!(page.contains("<form method=\"post\">"), "{page}");
+    let id = path
+        .split('/')
+        .nth(2)
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let (_, inc) = d.get(&format!("/api/v1/incidents/{id}")).await;
+    assert_eq!(
+        inc["status"], "firing",
+        "a GET (a mail scanner) does not acknowledge"
+    );
+
+    // A tampered link is refused; so is an expired one.
+    let tampered = path.replace("list=leads", "list=others");
+    let (s, page) = d.get_text(&tampered).await;
+    assert_eq!(s, 403, "{page}");
+    let expired = floorwatch::notify::ack_link::LinkKey::new(LINK_SECRET.as_bytes().to_vec()).link(
+        "",
+        id.parse().unwrap(),
+        "leads",
+        chrono::Utc::now().timestamp() - 60,
+    );
+    let (s, page) = d.get_text(&expired).await;
+    assert_eq!(s, 403);
+    assert!(page.contains("expired"), "{page}");
+
+    // The confirming POST acknowledges, in the name of the list.
+    let query = path.split_once('?').unwrap().1.to_string();
+    let r = d
+        .http
+        .post(format!("{}/ack/{id}", d.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(query)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let (_, inc) = d.get(&format!("/api/v1/incidents/{id}")).await;
+    assert_eq!(inc["status"], "acknowledged");
+    assert_eq!(inc["acknowledged_by"], "e-mail link (email:leads)");
+    let kinds: Vec<&str> = inc["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"delivery_retry") && kinds.contains(&"delivered"),
+        "{kinds:?}"
+    );
+}
