@@ -34,17 +34,13 @@ fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn check(s: &AppState, id: u64, p: &LinkParams) -> Result<(), Response> {
+/// The reason a link is refused, as the page to show.
+fn check(s: &AppState, id: u64, p: &LinkParams) -> Option<Response> {
     let now = s.watch.now() / 1000;
     s.links
         .verify(id, &p.list, p.exp, &p.sig, now)
-        .map_err(|e| {
-            page(
-                StatusCode::FORBIDDEN,
-                "Link refused / 链接无效",
-                &format!("<p>{e}.</p>"),
-            )
-        })
+        .err()
+        .map(|e| page(StatusCode::FORBIDDEN, "Link refused / 链接无效", &format!("<p>{e}.</p>")))
 }
 
 pub async fn confirm(
@@ -52,8 +48,8 @@ pub async fn confirm(
     Path(id): Path<u64>,
     Query(p): Query<LinkParams>,
 ) -> Response {
-    if let Err(r) = check(&s, id, &p) {
-        return r;
+    if let Some(refused) = check(&s, id, &p) {
+        return refused;
     }
     let watch = s.watch.clone();
     let title = tokio::task::spawn_blocking(move || watch.incident(id))
@@ -83,8 +79,8 @@ pub async fn acknowledge(
     Path(id): Path<u64>,
     Form(p): Form<LinkParams>,
 ) -> Response {
-    if let Err(r) = check(&s, id, &p) {
-        return r;
+    if let Some(refused) = check(&s, id, &p) {
+        return refused;
     }
     let watch = s.watch.clone();
     let actor = format!("e-mail link (email:{})", p.list);
