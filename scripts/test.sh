@@ -8,4 +8,5 @@ cd "$(dirname "$0")/.."
 python3 -c "import aiosmtpd" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "aiosmtpd==1.4.6"
 cargo build --locked --workspace --all-targets
 cargo run --locked -q -p floorwatch -- check alerts.toml
-cargo test --locked --workspace
+# Unit, property and end-to-end tests (no doc tests: the crates have no examples in their docs).
+cargo test --locked --workspace --lib --bins --tests
