@@ -522,3 +522,61 @@ pub struct StateSnapshot {
 pub struct ApiError {
     pub error: String,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_have_the_ingest_contract_shape() {
+        let line = r#"{"type":"contact","id":"c-1","queue":"phone-general","channel":"phone","event":"arrived","at":"2026-11-23T09:00:00Z","priority":"normal"}"#;
+        let e: Event = serde_json::from_str(line).unwrap();
+        let Event::Contact(c) = &e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(
+            (c.event, c.channel, c.priority),
+            (
+                ContactStep::Arrived,
+                Some(Channel::Phone),
+                Some(Priority::Normal)
+            )
+        );
+        let back: serde_json::Value = serde_json::to_value(&e).unwrap();
+        assert_eq!(back["type"], "contact");
+        assert_eq!(back["event"], "arrived");
+        let k: Event = serde_json::from_str(
+            r#"{"type":"complaint","id":"k-1","at":"2026-11-23T09:00:00Z","grade":"urgent"}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            k,
+            Event::Complaint(ComplaintEvent {
+                grade: Some(Grade::Urgent),
+                event: None,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn severities_order_and_metrics_by_name() {
+        assert!(Severity::Info < Severity::Warning && Severity::Critical < Severity::Crisis);
+        assert_eq!(Severity::parse("crisis"), Some(Severity::Crisis));
+        let m = QueueMetrics {
+            waiting: 7,
+            agents_available: Some(2),
+            agents_busy: Some(10),
+            agents_required: Some(15),
+            ..Default::default()
+        };
+        assert_eq!(m.get("waiting"), Some(7.0));
+        assert_eq!(m.get("agents_short"), Some(3.0));
+        assert_eq!(m.get("service_level"), None);
+        assert!(QueueMetrics::METRICS.iter().all(|n| *n == "service_level"
+            || *n == "asa_s"
+            || *n == "abandonment_rate"
+            || *n == "aht_s"
+            || m.get(n).is_some()));
+    }
+}

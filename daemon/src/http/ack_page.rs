@@ -40,7 +40,13 @@ fn check(s: &AppState, id: u64, p: &LinkParams) -> Option<Response> {
     s.links
         .verify(id, &p.list, p.exp, &p.sig, now)
         .err()
-        .map(|e| page(StatusCode::FORBIDDEN, "Link refused / 链接无效", &format!("<p>{e}.</p>")))
+        .map(|e| {
+            page(
+                StatusCode::FORBIDDEN,
+                "Link refused / 链接无效",
+                &format!("<p>{e}.</p>"),
+            )
+        })
 }
 
 pub async fn confirm(
