@@ -280,6 +280,10 @@ impl Watch {
         self.command(|e, fx| e.acknowledge(id, actor, note, fx))
     }
 
+    pub fn unacknowledge(&self, id: u64, actor: &str) -> Result<Incident, WatchError> {
+        self.command(|e, fx| e.unacknowledge(id, actor, fx))
+    }
+
     pub fn resolve(
         &self,
         id: u64,

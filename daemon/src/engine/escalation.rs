@@ -84,6 +84,47 @@ impl Engine {
         }
     }
 
+    /// Takes an acknowledgement back: the incident fires again and its climb resumes, the
+    /// current level's wait starting over.
+    pub fn unacknowledge(
+        &mut self,
+        id: u64,
+        actor: &str,
+        fx: &mut Vec<Effect>,
+    ) -> Result<floorwatch_protocol::Incident, super::CommandError> {
+        let cfg = self.cfg.clone();
+        let now = self.now;
+        let Some(rec) = self.book.open.get_mut(&id) else {
+            return Err(self.missing(id));
+        };
+        if rec.incident.status != IncidentStatus::Acknowledged {
+            return Err(super::CommandError::NotAcknowledged(id));
+        }
+        rec.incident.status = IncidentStatus::Firing;
+        rec.incident.acknowledged_at = None;
+        rec.incident.acknowledged_by = None;
+        let policy = cfg.escalation_for(rec.rule as usize, rec.incident.severity);
+        let resumes = match (&mut rec.incident.escalation, policy) {
+            (Some(esc), Some(p)) => {
+                let level = &cfg.escalations[p].levels[(esc.level as usize).saturating_sub(1)];
+                esc.next_at = Some(ms_to_utc(now + level.wait));
+                format!(": the climb resumes, next level in {}", format_duration(level.wait))
+            }
+            _ => String::new(),
+        };
+        Book::entry(
+            rec,
+            now,
+            actor,
+            TimelineKind::Unacknowledged,
+            format!("un-acknowledged by {actor}{resumes}"),
+            Values::new(),
+            fx,
+        );
+        fx.push(Effect::Incident(Box::new(rec.incident.clone())));
+        Ok(rec.incident.clone())
+    }
+
     /// Acknowledging stops the climb.
     pub(super) fn stop_escalation(rec: &mut Record) {
         if let Some(esc) = &mut rec.incident.escalation {

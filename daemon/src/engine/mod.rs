@@ -172,6 +172,8 @@ pub enum CommandError {
     Resolved(u64),
     #[error("incident #{0} is already acknowledged by {1}")]
     AlreadyAcknowledged(u64, String),
+    #[error("incident #{0} is not acknowledged")]
+    NotAcknowledged(u64),
 }
 
 /// Response-time rule state for one queue: recent breaches and contacts near breach.
@@ -1176,7 +1178,7 @@ impl Engine {
         Some(())
     }
 
-    fn missing(&self, id: u64) -> CommandError {
+    pub(super) fn missing(&self, id: u64) -> CommandError {
         if self.book.recent.contains_key(&id) || (1..=self.book.next_id).contains(&id) {
             CommandError::Resolved(id)
         } else {

@@ -42,6 +42,7 @@ pub fn router(state: AppState, max_body: usize) -> Router {
         .route("/api/v1/incidents", get(list_incidents))
         .route("/api/v1/incidents/{id}", get(get_incident))
         .route("/api/v1/incidents/{id}/ack", post(acknowledge))
+        .route("/api/v1/incidents/{id}/unack", post(unacknowledge))
         .route("/api/v1/incidents/{id}/resolve", post(resolve))
         .route("/api/v1/incidents/{id}/notes", post(add_note))
         .route("/api/v1/incidents/{id}/export", get(export_incident))
@@ -226,6 +227,20 @@ async fn acknowledge(
     let who = actor(caller, &b);
     let watch = s.watch.clone();
     let inc = blocking(move || watch.acknowledge(id, &who, b.note.as_deref())).await??;
+    Ok(Json(inc).into_response())
+}
+
+async fn unacknowledge(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<u64>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let caller = s.auth.check(&headers, Role::Lead)?;
+    let b = action_body(&body)?;
+    let who = actor(caller, &b);
+    let watch = s.watch.clone();
+    let inc = blocking(move || watch.unacknowledge(id, &who)).await??;
     Ok(Json(inc).into_response())
 }
 
