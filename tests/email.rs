@@ -235,3 +235,81 @@ async fn mail_waits_out_a_down_server_and_its_link_acknowledges_only_on_post() {
         "{kinds:?}"
     );
 }
+
+#[tokio::test]
+async fn on_call_pages_go_to_whoever_holds_the_rota_including_overrides() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let sink = SmtpSink::start(port, &dir.path().join("mail"));
+    let cfg = config(port).replace(r#"notify = ["email:leads"]"#, r#"notify = ["oncall:duty"]"#)
+        + &format!(
+            r#"
+[[oncall]]
+name = "duty"
+timezone = "UTC"
+handover = "0 0 9 * * *"
+start = "{}"
+people = [{{ name = "Wang Fang", email = "wang.fang@example.com" }}, {{ name = "Li Lei", email = "li.lei@example.com" }}]
+"#,
+            at(-3600)
+        );
+    let d = Daemon::start(Start {
+        config: &cfg,
+        dir: dir.path(),
+        env: vec![("FLOORWATCH_LINK_SECRET", LINK_SECRET)],
+    });
+    let (_, rota) = d.get("/api/v1/oncall").await;
+    assert_eq!(rota[0]["schedule"], "duty");
+    let first = rota[0]["now"].as_str().unwrap().to_string();
+    let other = if first == "Wang Fang" {
+        "Li Lei"
+    } else {
+        "Wang Fang"
+    };
+    let (s, e) = d
+        .post(
+            "/api/v1/oncall/duty/overrides",
+            r#"{"person":"Nobody","duration":"1h"}"#,
+            None,
+        )
+        .await;
+    assert_eq!(s, 400, "{e}");
+    let (s, o) = d
+        .post(
+            "/api/v1/oncall/duty/overrides",
+            format!(r#"{{"person":"{other}","duration":"2h","by":"boss"}}"#),
+            None,
+        )
+        .await;
+    assert_eq!(s, 201, "{o}");
+    let (_, rota) = d.get("/api/v1/oncall").await;
+    assert_eq!(rota[0]["now"], other);
+    assert_eq!(rota[0]["override_id"], o["id"]);
+
+    let breach = format!(
+        r#"{{"type":"queue","queue":"phone-a","at":"{}","waiting":30}}"#,
+        at(0)
+    );
+    d.post("/api/v1/events", breach, None).await;
+    let mail = until(15, "the on-call mail", || sink.mails().into_iter().next()).await;
+    let expected = if other == "Li Lei" {
+        "li.lei@example.com"
+    } else {
+        "wang.fang@example.com"
+    };
+    assert_eq!(
+        mail["to"],
+        serde_json::json!([expected]),
+        "the override's person is paged"
+    );
+    let delivered = d
+        .wait_for("/api/v1/deliveries?status=delivered", 10, |v| {
+            v.as_array().is_some_and(|a| !a.is_empty())
+        })
+        .await;
+    assert_eq!(delivered[0]["target"], "oncall:duty");
+}

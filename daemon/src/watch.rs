@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use floorwatch_protocol::{
-    Delivery, DeliveryStatus, Incident, IncidentDetail, IngestReport, Refusal, Silence,
-    StateSnapshot, TimelineEntry, TimelineKind,
+    Delivery, DeliveryStatus, Incident, IncidentDetail, IngestReport, OnCallOverride, OnCallStatus,
+    Refusal, Silence, StateSnapshot, TimelineEntry, TimelineKind,
 };
 use tracing::{error, info, warn};
 
@@ -76,6 +76,8 @@ pub struct Watch {
     clock: Clock,
     data_dir: PathBuf,
     healthy: AtomicBool,
+    /// On-call overrides (kept in the store; read on every on-call page).
+    overrides: Mutex<Vec<OnCallOverride>>,
     /// Woken when notifications are written to the outbox.
     outbox_wake: Arc<tokio::sync::Notify>,
     pub stats: Stats,
@@ -115,8 +117,10 @@ impl Watch {
             data_dir: data_dir.to_path_buf(),
             healthy: AtomicBool::new(true),
             outbox_wake: Arc::new(tokio::sync::Notify::new()),
+            overrides: Mutex::new(Vec::new()),
             stats: Stats::default(),
         };
+        *watch.overrides.lock().unwrap() = watch.store.overrides()?;
         let mut inner = watch.inner.lock().unwrap();
         watch.commit(&mut inner, fx);
         drop(inner);
@@ -488,6 +492,32 @@ impl Watch {
             values: Default::default(),
         };
         Ok(self.store.append_entry(entry)?)
+    }
+
+    /// Who holds each on-call schedule now, and who is next.
+    pub fn oncall(&self) -> Vec<OnCallStatus> {
+        let cfg = self.config();
+        let overrides = self.overrides.lock().unwrap().clone();
+        let now = self.now();
+        cfg.oncall
+            .iter()
+            .map(|s| crate::notify::oncall::status(s, &overrides, now))
+            .collect()
+    }
+
+    /// The person holding schedule `name` at `t`.
+    pub fn on_duty(&self, name: &str, t: Millis) -> Option<crate::config::Person> {
+        let cfg = self.config();
+        let s = cfg.oncall.iter().find(|s| s.name == name)?;
+        let overrides = self.overrides.lock().unwrap();
+        let (i, _, _) = crate::notify::oncall::on_duty(s, &overrides, t);
+        s.people.get(i).cloned()
+    }
+
+    pub fn add_override(&self, o: OnCallOverride) -> Result<OnCallOverride, WatchError> {
+        let o = self.store.add_override(o)?;
+        self.overrides.lock().unwrap().push(o.clone());
+        Ok(o)
     }
 
     pub fn add_silence(&self, s: Silence) -> Silence {

@@ -307,6 +307,30 @@ pub struct Silence {
     pub ends_at: Timestamp,
 }
 
+/// A temporary change of who is on call: `person` holds `schedule` from `from` until `until`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OnCallOverride {
+    pub id: u64,
+    pub schedule: String,
+    pub person: String,
+    pub from: Timestamp,
+    pub until: Timestamp,
+    pub author: String,
+}
+
+/// Who holds an on-call schedule now, until when, and who is next.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OnCallStatus {
+    pub schedule: String,
+    pub now: String,
+    /// The next hand-over (or the end of the override in force).
+    pub until: Option<Timestamp>,
+    pub next: String,
+    /// Set when `now` holds the schedule through an override.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub override_id: Option<u64>,
+}
+
 /// Where a notification is in the outbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -45,6 +45,7 @@ pub struct Config {
     pub webhooks: Vec<Webhook>,
     pub smtp: Option<Smtp>,
     pub emails: Vec<EmailList>,
+    pub oncall: Vec<OnCallSchedule>,
     pub escalations: Vec<EscalationPolicy>,
     pub maintenance: Vec<Maintenance>,
     pub delivery: DeliverySettings,
@@ -131,11 +132,31 @@ pub enum Language {
     Chinese,
 }
 
-/// Something to notify: `webhook:NAME` or `email:NAME`.
+/// A rotation: each `handover` (cron) passes duty to the next person; `people[0]` was on
+/// duty at `start`.
+#[derive(Debug, Clone)]
+pub struct OnCallSchedule {
+    pub name: String,
+    pub timezone: chrono_tz::Tz,
+    pub handover: cron::Schedule,
+    pub start: Millis,
+    pub people: Vec<Person>,
+    pub language: Language,
+}
+
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub name: String,
+    pub email: String,
+}
+
+/// Something to notify: `webhook:NAME`, `email:NAME` or `oncall:NAME` (whoever holds the
+/// schedule when the page is decided, by e-mail).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Target {
     Webhook(usize),
     Email(usize),
+    OnCall(usize),
 }
 
 impl Target {
@@ -143,6 +164,7 @@ impl Target {
         match self {
             Target::Webhook(i) => format!("webhook:{}", cfg.webhooks[i].name),
             Target::Email(i) => format!("email:{}", cfg.emails[i].name),
+            Target::OnCall(i) => format!("oncall:{}", cfg.oncall[i].name),
         }
     }
 }

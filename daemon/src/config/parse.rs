@@ -418,6 +418,7 @@ impl<'s> Cx<'s> {
                 "webhook",
                 "smtp",
                 "email",
+                "oncall",
                 "escalation",
                 "maintenance",
                 "delivery",
@@ -485,9 +486,30 @@ impl<'s> Cx<'s> {
                 emails.push(e);
             }
         }
+        let mut oncall: Vec<OnCallSchedule> = Vec::new();
+        for v in self.table_array(root, "oncall") {
+            if let Some(o) = self.oncall(v, daemon.timezone) {
+                if oncall.iter().any(|x| x.name == o.name) {
+                    self.err(
+                        &v.span(),
+                        format!("on-call schedule \"{}\" is defined twice", o.name),
+                    );
+                }
+                if smtp.is_none() {
+                    self.err(
+                        &v.span(),
+                        format!(
+                            "on-call schedule \"{}\" pages by e-mail and needs an [smtp] section",
+                            o.name
+                        ),
+                    );
+                }
+                oncall.push(o);
+            }
+        }
         let mut escalations: Vec<EscalationPolicy> = Vec::new();
         for v in self.table_array(root, "escalation") {
-            if let Some(e) = self.escalation(v, &webhooks, &emails) {
+            if let Some(e) = self.escalation(v, &webhooks, &emails, &oncall) {
                 if escalations.iter().any(|x| x.name == e.name) {
                     self.err(
                         &v.span(),
@@ -563,6 +585,7 @@ impl<'s> Cx<'s> {
             webhooks,
             smtp,
             emails,
+            oncall,
             escalations,
             maintenance,
             delivery,
@@ -744,11 +767,92 @@ impl<'s> Cx<'s> {
         })
     }
 
+    fn oncall(&mut self, v: &Val, default_tz: Tz) -> Option<OnCallSchedule> {
+        let tab = self.table(
+            v,
+            "[[oncall]]".into(),
+            &[
+                "name", "timezone", "handover", "start", "people", "language",
+            ],
+        )?;
+        let name = self.required_string(&tab, "name").map(|(s, _)| s);
+        let tab = Tab {
+            what: format!("[[oncall]] \"{}\"", name.as_deref().unwrap_or("?")),
+            ..tab
+        };
+        let timezone = self.timezone(&tab, "timezone").unwrap_or(default_tz);
+        self.required(&tab, "handover");
+        let handover = self.cron(&tab, "handover");
+        let start = self.required_string(&tab, "start").and_then(|(s, span)| {
+            match DateTime::parse_from_rfc3339(&s) {
+                Ok(t) => Some(t.timestamp_millis()),
+                Err(e) => {
+                    self.err(
+                        &span,
+                        format!("`start` in {}: not an RFC 3339 time ({e})", tab.what),
+                    );
+                    None
+                }
+            }
+        });
+        let mut people = Vec::new();
+        for p in self.table_array(&tab, "people") {
+            let Some(pt) = self.table(p, format!("a person of {}", tab.what), &["name", "email"])
+            else {
+                continue;
+            };
+            let pname = self.required_string(&pt, "name");
+            let email = self.required_string(&pt, "email").and_then(|(e, span)| {
+                if e.parse::<lettre::message::Mailbox>().is_err() {
+                    self.err(
+                        &span,
+                        format!("{}: \"{e}\" is not an e-mail address", pt.what),
+                    );
+                    return None;
+                }
+                Some(e)
+            });
+            if let (Some((n, _)), Some(e)) = (pname, email) {
+                people.push(Person { name: n, email: e });
+            }
+        }
+        if people.is_empty() {
+            self.err(
+                &tab.span,
+                format!(
+                    "{} has no people: add people = [{{ name = ..., email = ... }}]",
+                    tab.what
+                ),
+            );
+        }
+        let language = self
+            .word(
+                &tab,
+                "language",
+                |s| match s {
+                    "en" => Some(Language::English),
+                    "zh" | "zh-CN" | "zh-Hans" => Some(Language::Chinese),
+                    _ => None,
+                },
+                "en, zh",
+            )
+            .unwrap_or(Language::English);
+        Some(OnCallSchedule {
+            name: name?,
+            timezone,
+            handover: handover?,
+            start: start?,
+            people,
+            language,
+        })
+    }
+
     fn escalation(
         &mut self,
         v: &Val,
         webhooks: &[Webhook],
         emails: &[EmailList],
+        oncall: &[OnCallSchedule],
     ) -> Option<EscalationPolicy> {
         let tab = self.table(
             v,
@@ -813,13 +917,11 @@ impl<'s> Cx<'s> {
                             ),
                         ),
                     },
-                    _ => self.err(
-                        &span,
-                        format!(
-                            "{}: target \"{t}\" must be written webhook:NAME or email:NAME",
-                            lt.what
-                        ),
-                    ),
+                    Some(("oncall", n)) => match oncall.iter().position(|o| o.name == n) {
+                        Some(i) => notify.push(Target::OnCall(i)),
+                        None => self.err(&span, format!("{}: unknown on-call schedule \"{n}\" (defined: {})", lt.what, names(oncall.iter().map(|o| &o.name)))),
+                    },
+                    _ => self.err(&span, format!("{}: target \"{t}\" must be written webhook:NAME, email:NAME or oncall:NAME", lt.what)),
                 }
             }
             if notify.is_empty() && lt.get("notify").is_none() {

@@ -108,7 +108,10 @@ impl Engine {
             (Some(esc), Some(p)) => {
                 let level = &cfg.escalations[p].levels[(esc.level as usize).saturating_sub(1)];
                 esc.next_at = Some(ms_to_utc(now + level.wait));
-                format!(": the climb resumes, next level in {}", format_duration(level.wait))
+                format!(
+                    ": the climb resumes, next level in {}",
+                    format_duration(level.wait)
+                )
             }
             _ => String::new(),
         };

@@ -1073,12 +1073,22 @@ fn un_acknowledging_resumes_the_climb() {
     let id = f.only().id;
     let mut fx = Vec::new();
     f.e.acknowledge(id, "alice", None, &mut fx).unwrap();
-    assert_eq!(f.e.unacknowledge(id, "bob", &mut fx).unwrap().status, IncidentStatus::Firing);
-    assert_eq!(f.e.unacknowledge(id, "bob", &mut fx), Err(CommandError::NotAcknowledged(id)));
+    assert_eq!(
+        f.e.unacknowledge(id, "bob", &mut fx).unwrap().status,
+        IncidentStatus::Firing
+    );
+    assert_eq!(
+        f.e.unacknowledge(id, "bob", &mut fx),
+        Err(CommandError::NotAcknowledged(id))
+    );
     f.fx.extend(fx);
     f.drain();
     f.at(329).reading("phone-a", 12);
     assert_eq!(f.dispatched.len(), 1);
     f.at(330);
-    assert_eq!(sent(&f)[1], (330, "webhook:director", DispatchReason::Escalated), "level 2 after a fresh wait");
+    assert_eq!(
+        sent(&f)[1],
+        (330, "webhook:director", DispatchReason::Escalated),
+        "level 2 after a fresh wait"
+    );
 }

@@ -89,7 +89,12 @@ pub async fn acknowledge(
         return refused;
     }
     let watch = s.watch.clone();
-    let actor = format!("e-mail link (email:{})", p.list);
+    // Lists are named plainly; on-call pages carry their target (`oncall:NAME`).
+    let actor = if p.list.contains(':') {
+        format!("e-mail link ({})", p.list)
+    } else {
+        format!("e-mail link (email:{})", p.list)
+    };
     match tokio::task::spawn_blocking(move || watch.acknowledge(id, &actor, None)).await {
         Ok(Ok(_)) => page(
             StatusCode::OK,

@@ -48,6 +48,8 @@ pub fn router(state: AppState, max_body: usize) -> Router {
         .route("/api/v1/incidents/{id}/export", get(export_incident))
         .route("/api/v1/deliveries", get(list_deliveries))
         .route("/api/v1/silences", get(list_silences).post(add_silence))
+        .route("/api/v1/oncall", get(oncall))
+        .route("/api/v1/oncall/{schedule}/overrides", post(add_override))
         .route("/api/v1/silences/{id}/expire", post(expire_silence))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(ready))
@@ -352,6 +354,76 @@ async fn list_deliveries(
     let limit = q.limit.unwrap_or(500).min(10_000);
     let list = blocking(move || watch.deliveries(status, q.incident, limit)).await??;
     Ok(Json(list).into_response())
+}
+
+async fn oncall(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    s.auth.check(&headers, Role::Viewer)?;
+    let watch = s.watch.clone();
+    Ok(Json(blocking(move || watch.oncall()).await?).into_response())
+}
+
+#[derive(Deserialize)]
+struct OverrideBody {
+    person: String,
+    from: Option<String>,
+    until: Option<String>,
+    duration: Option<String>,
+    by: Option<String>,
+}
+
+async fn add_override(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(schedule): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let caller = s.auth.check(&headers, Role::Lead)?;
+    let b: OverrideBody =
+        serde_json::from_slice(&body).map_err(|e| bad_request(format!("body: {e}")))?;
+    let cfg = s.watch.config();
+    let Some(sched) = cfg.oncall.iter().find(|x| x.name == schedule) else {
+        return Err(ApiErr(
+            StatusCode::NOT_FOUND,
+            format!("no on-call schedule \"{schedule}\""),
+        ));
+    };
+    if !sched.people.iter().any(|p| p.name == b.person) {
+        let names: Vec<_> = sched.people.iter().map(|p| p.name.as_str()).collect();
+        return Err(bad_request(format!(
+            "\"{}\" is not on the \"{schedule}\" rota ({})",
+            b.person,
+            names.join(", ")
+        )));
+    }
+    let now = chrono::DateTime::from_timestamp_millis(s.watch.now()).unwrap_or_default();
+    let from = time_param("from", b.from)?.unwrap_or(now);
+    let until = match (time_param("until", b.until)?, b.duration) {
+        (Some(t), None) => t,
+        (None, Some(d)) => {
+            let ms = crate::config::parse_duration(&d)
+                .map_err(|e| bad_request(format!("`duration`: {e}")))?;
+            from + chrono::Duration::milliseconds(ms)
+        }
+        _ => {
+            return Err(bad_request(
+                "give exactly one of `until` or `duration`".into(),
+            ));
+        }
+    };
+    if until <= from {
+        return Err(bad_request("an override must end after it starts".into()));
+    }
+    let o = floorwatch_protocol::OnCallOverride {
+        id: 0,
+        schedule,
+        person: b.person,
+        from,
+        until,
+        author: caller.or(b.by).unwrap_or_else(|| "anonymous".into()),
+    };
+    let watch = s.watch.clone();
+    let o = blocking(move || watch.add_override(o)).await??;
+    Ok((StatusCode::CREATED, Json(o)).into_response())
 }
 
 async fn list_silences(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {

@@ -8,6 +8,7 @@
 
 pub mod ack_link;
 pub mod email;
+pub mod oncall;
 pub mod outbox;
 pub mod webhook;
 

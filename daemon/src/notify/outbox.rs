@@ -152,6 +152,48 @@ async fn deliver(
             )
             .await
         }
+        Some(("oncall", name)) => {
+            let (Some(schedule), Some(person)) = (
+                cfg.oncall.iter().find(|s| s.name == name),
+                watch.on_duty(name, d.created_at.timestamp_millis()),
+            ) else {
+                return Attempt::Final {
+                    error: format!("on-call schedule \"{name}\" is no longer in the configuration"),
+                };
+            };
+            let Some(smtp) = &cfg.smtp else {
+                return Attempt::Final {
+                    error: "no [smtp] section to send through".into(),
+                };
+            };
+            let mailer = match mail_folder {
+                Some(dir) => Mailer::Files(dir),
+                None => Mailer::Smtp(smtp.clone()),
+            };
+            let list = crate::config::EmailList {
+                name: d.target.clone(),
+                to: vec![person.email.clone()],
+                language: schedule.language,
+            };
+            let exp = (watch.now() + smtp.ack_link_valid) / 1000;
+            match email::send(
+                &mailer,
+                &smtp.from,
+                &list,
+                &d.key,
+                &incident,
+                &d.reason,
+                &cfg.daemon.public_url,
+                Some((links, exp)),
+            )
+            .await
+            {
+                Attempt::Delivered { detail } => Attempt::Delivered {
+                    detail: format!("to {}, {detail}", person.name),
+                },
+                other => other,
+            }
+        }
         _ => Attempt::Final {
             error: format!("unknown target \"{}\"", d.target),
         },

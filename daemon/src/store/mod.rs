@@ -5,8 +5,8 @@
 mod sqlite;
 
 use floorwatch_protocol::{
-    Delivery, DeliveryStatus, Incident, IncidentDetail, IncidentStatus, Severity, Silence,
-    TimelineEntry, Timestamp,
+    Delivery, DeliveryStatus, Incident, IncidentDetail, IncidentStatus, OnCallOverride, Severity,
+    Silence, TimelineEntry, Timestamp,
 };
 
 use crate::engine::{BaselineRow, Effect};
@@ -59,6 +59,11 @@ pub trait Store: Send + Sync {
     fn due_deliveries(&self, now: i64, limit: u32) -> Result<Vec<OutboxItem>>;
     /// When the next pending notification is due.
     fn next_due(&self) -> Result<Option<i64>>;
+    /// Keeps an on-call override, giving it its id.
+    fn add_override(&self, o: OnCallOverride) -> Result<OnCallOverride>;
+    /// Every on-call override, oldest first.
+    fn overrides(&self) -> Result<Vec<OnCallOverride>>;
+
     /// Every silence, oldest first.
     fn silences(&self) -> Result<Vec<Silence>>;
 

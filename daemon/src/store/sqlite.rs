@@ -6,7 +6,8 @@ use std::sync::Mutex;
 
 use chrono::SecondsFormat;
 use floorwatch_protocol::{
-    Delivery, DeliveryStatus, Incident, IncidentDetail, Silence, TimelineEntry, TimelineKind,
+    Delivery, DeliveryStatus, Incident, IncidentDetail, OnCallOverride, Silence, TimelineEntry,
+    TimelineKind,
 };
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter, types::Value};
 
@@ -66,6 +67,11 @@ const MIGRATIONS: &[&str] = &[
     "CREATE TABLE silences (
         id INTEGER PRIMARY KEY,
         ends_at TEXT NOT NULL,
+        body TEXT NOT NULL
+     );",
+    // 4: on-call overrides.
+    "CREATE TABLE oncall_overrides (
+        id INTEGER PRIMARY KEY,
         body TEXT NOT NULL
      );",
 ];
@@ -396,6 +402,33 @@ impl Store for SqliteStore {
             [],
             |r| r.get(0),
         )?)
+    }
+
+    fn add_override(&self, mut o: OnCallOverride) -> Result<OnCallOverride> {
+        let mut c = self.writer.lock().unwrap();
+        let tx = c.transaction()?;
+        let id: i64 = tx.query_row(
+            "SELECT COALESCE(MAX(id), 0) + 1 FROM oncall_overrides",
+            [],
+            |r| r.get(0),
+        )?;
+        o.id = id as u64;
+        tx.execute(
+            "INSERT INTO oncall_overrides (id, body) VALUES (?1, ?2)",
+            params![id, serde_json::to_string(&o).expect("override serialises")],
+        )?;
+        tx.commit()?;
+        Ok(o)
+    }
+
+    fn overrides(&self) -> Result<Vec<OnCallOverride>> {
+        let c = self.reader.lock().unwrap();
+        let mut st = c.prepare("SELECT body FROM oncall_overrides ORDER BY id")?;
+        let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+        rows.map(|b| {
+            serde_json::from_str(&b?).map_err(|e| StoreError::Corrupt(format!("override: {e}")))
+        })
+        .collect()
     }
 
     fn silences(&self) -> Result<Vec<Silence>> {
