@@ -416,3 +416,46 @@ async fn send_test_reaches_one_webhook_and_reports_failure_clearly() {
     assert_eq!(out.1.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.1.stderr).contains("no webhook \"nope\""));
 }
+
+#[tokio::test]
+async fn a_drill_pages_through_the_real_path_marked_as_a_drill() {
+    let receiver = Receiver::default();
+    let addr = receiver.clone().serve("127.0.0.1:0".parse().unwrap()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(addr)
+        + "[[drill]]\nname = \"carrier-down\"\ntitle = \"Carrier outage\"\nscope = \"phone-general\"\n";
+    let d = Daemon::start(Start {
+        config: &cfg,
+        dir: dir.path(),
+        env: vec![("FW_TEST_WEBHOOK_SECRET", SECRET)],
+    });
+    let url = d.url.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(common::BIN)
+            .args(["drill", "carrier-down", "--url", &url])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("drill started: incident #1"));
+    let got = until(10, "the drill page", || {
+        Some(receiver.got("chat")).filter(|g| !g.is_empty())
+    })
+    .await;
+    let body: Value = serde_json::from_slice(&got[0].body).unwrap();
+    assert_eq!(body["incident"]["drill"], true);
+    assert_eq!(body["incident"]["title"], "[DRILL] Carrier outage");
+    let (_, text) = d.get_text("/metrics").await;
+    assert!(
+        text.contains("floorwatch_open_incidents{severity=\"critical\"} 0"),
+        "drills stay out of the figures:\n{text}"
+    );
+    let (s, _) = d.post("/api/v1/drills/nonsense", "", None).await;
+    assert_eq!(s, 404);
+}

@@ -86,6 +86,16 @@ enum Command {
         #[arg(long)]
         flat: bool,
     },
+    /// Run a drill (a `[[drill]]` of alerts.toml) on the running daemon.
+    Drill {
+        name: String,
+        /// The daemon's address.
+        #[arg(long, env = "FLOORWATCH_URL", default_value = "http://127.0.0.1:8070")]
+        url: String,
+        /// A lead or admin token, if the daemon has tokens.
+        #[arg(long, env = "FLOORWATCH_TOKEN")]
+        token: Option<String>,
+    },
     /// Send a test message to one target (`webhook:NAME`) and say how it went.
     SendTest {
         target: String,
@@ -142,6 +152,7 @@ fn main() -> anyhow::Result<()> {
             data_dir,
         } => runtime()?.block_on(run(config, listen, data_dir)),
         Command::SendTest { target, config } => runtime()?.block_on(send_test(&target, &config)),
+        Command::Drill { name, url, token } => runtime()?.block_on(drill(&name, &url, token)),
         Command::Demo {
             listen,
             data_dir,
@@ -315,6 +326,38 @@ fn replay(file: &Path, config_path: &Path, speed: Option<f64>) -> anyhow::Result
     Ok(())
 }
 
+async fn drill(name: &str, url: &str, token: Option<String>) -> anyhow::Result<()> {
+    let mut req = reqwest::Client::new()
+        .post(format!(
+            "{}/api/v1/drills/{name}",
+            url.trim_end_matches('/')
+        ))
+        .header("content-type", "application/json")
+        .body(r#"{"by":"floorwatch drill"}"#);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req
+        .send()
+        .await
+        .with_context(|| format!("reaching the daemon at {url}"))?;
+    let status = resp.status();
+    let body: serde_json::Value = resp.json().await.unwrap_or_default();
+    if !status.is_success() {
+        bail!(
+            "drill refused ({status}): {}",
+            body["error"].as_str().unwrap_or("?")
+        );
+    }
+    println!(
+        "drill started: incident #{} \"{}\"; follow it at {url}/api/v1/incidents/{}",
+        body["id"],
+        body["title"].as_str().unwrap_or(""),
+        body["id"]
+    );
+    Ok(())
+}
+
 async fn send_test(target: &str, config_path: &Path) -> anyhow::Result<()> {
     use floorwatch::notify::{Attempt, webhook};
     let cfg = load(config_path)?;
@@ -356,6 +399,7 @@ async fn send_test(target: &str, config_path: &Path) -> anyhow::Result<()> {
         values_at_close: None,
         silenced_by: None,
         escalation: None,
+        drill: false,
     };
     let key = format!("fw-test-{}", now.timestamp_millis());
     let client = reqwest::Client::new();

@@ -53,7 +53,12 @@ pub fn record_state(watch: &Watch) {
         );
     }
     for s in Severity::ALL {
-        let n = snap.incidents.iter().filter(|i| i.severity == s).count();
+        // Drills are rehearsals: kept out of the figures.
+        let n = snap
+            .incidents
+            .iter()
+            .filter(|i| i.severity == s && !i.drill)
+            .count();
         gauge!("floorwatch_open_incidents", "severity" => s.as_str()).set(n as f64);
     }
     let st = &watch.stats;

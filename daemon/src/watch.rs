@@ -284,6 +284,10 @@ impl Watch {
         self.command(|e, fx| e.acknowledge(id, actor, note, fx))
     }
 
+    pub fn start_drill(&self, name: &str, actor: &str) -> Result<Incident, WatchError> {
+        self.command(|e, fx| e.start_drill(name, actor, fx))
+    }
+
     pub fn unacknowledge(&self, id: u64, actor: &str) -> Result<Incident, WatchError> {
         self.command(|e, fx| e.unacknowledge(id, actor, fx))
     }

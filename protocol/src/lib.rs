@@ -268,6 +268,9 @@ pub struct Incident {
     pub peak_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub values_at_close: Option<Values>,
+    /// A rehearsal (演练): it runs the real escalation path, and is marked as a drill everywhere.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub drill: bool,
     /// What keeps it from paging (a silence or a maintenance window), while one does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub silenced_by: Option<String>,

@@ -48,6 +48,7 @@ pub struct Config {
     pub oncall: Vec<OnCallSchedule>,
     pub escalations: Vec<EscalationPolicy>,
     pub maintenance: Vec<Maintenance>,
+    pub drills: Vec<Drill>,
     pub delivery: DeliverySettings,
     pub rules: Vec<Rule>,
     pub tests: Vec<ConfigTest>,
@@ -198,6 +199,22 @@ pub struct Maintenance {
     pub scopes: Vec<String>,
     /// Rule globs; empty for all.
     pub rules: Vec<String>,
+}
+
+/// A rehearsal of a crisis: an incident marked as a drill, paged through the real escalation
+/// path, on demand (`floorwatch drill NAME`) or on a cron schedule.
+#[derive(Debug, Clone)]
+pub struct Drill {
+    pub name: String,
+    pub title: String,
+    pub scope: String,
+    pub severity: Severity,
+    /// Index into `Config::escalations` (default: by severity).
+    pub escalation: Option<usize>,
+    /// When to run it by itself (in the daemon's time zone).
+    pub cron: Option<cron::Schedule>,
+    /// It resolves by itself this long after it opened.
+    pub length: Millis,
 }
 
 /// How the outbox retries.

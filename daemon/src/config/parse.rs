@@ -421,6 +421,7 @@ impl<'s> Cx<'s> {
                 "oncall",
                 "escalation",
                 "maintenance",
+                "drill",
                 "delivery",
                 "rule",
                 "test",
@@ -562,6 +563,64 @@ impl<'s> Cx<'s> {
                 });
             }
         }
+        let mut drills: Vec<Drill> = Vec::new();
+        for v in self.table_array(root, "drill") {
+            let Some(t) = self.table(
+                v,
+                "[[drill]]".into(),
+                &[
+                    "name",
+                    "title",
+                    "scope",
+                    "severity",
+                    "escalation",
+                    "cron",
+                    "length",
+                ],
+            ) else {
+                continue;
+            };
+            let name = self.required_string(&t, "name").map(|(s, _)| s);
+            let t = Tab {
+                what: format!("[[drill]] \"{}\"", name.as_deref().unwrap_or("?")),
+                ..t
+            };
+            let escalation = self.string(&t, "escalation").and_then(|(e, span)| {
+                let i = escalations.iter().position(|x| x.name == e);
+                if i.is_none() {
+                    self.err(&span, format!("{}: unknown escalation \"{e}\"", t.what));
+                }
+                i
+            });
+            let severity = self
+                .word(
+                    &t,
+                    "severity",
+                    Severity::parse,
+                    &Severity::ALL.map(|s| s.as_str()).join(", "),
+                )
+                .unwrap_or(Severity::Critical);
+            if let Some(name) = name {
+                if drills.iter().any(|d| d.name == name) {
+                    self.err(&v.span(), format!("drill \"{name}\" is defined twice"));
+                }
+                drills.push(Drill {
+                    title: self
+                        .string(&t, "title")
+                        .map(|(s, _)| s)
+                        .unwrap_or_else(|| format!("drill {name}")),
+                    scope: self
+                        .string(&t, "scope")
+                        .map(|(s, _)| s)
+                        .unwrap_or_else(|| "drill".into()),
+                    severity,
+                    escalation,
+                    cron: self.cron(&t, "cron"),
+                    length: self.duration(&t, "length").unwrap_or(15 * 60_000),
+                    name,
+                });
+            }
+        }
         let mut rules = Vec::new();
         for v in self.table_array(root, "rule") {
             if let Some(r) = self.rule(v, &schedules, &queues, &escalations) {
@@ -588,6 +647,7 @@ impl<'s> Cx<'s> {
             oncall,
             escalations,
             maintenance,
+            drills,
             delivery,
             rules,
             tests,

@@ -103,7 +103,7 @@ impl Engine {
         rec.incident.status = IncidentStatus::Firing;
         rec.incident.acknowledged_at = None;
         rec.incident.acknowledged_by = None;
-        let policy = cfg.escalation_for(rec.rule as usize, rec.incident.severity);
+        let policy = policy(&cfg, rec);
         let resumes = match (&mut rec.incident.escalation, policy) {
             (Some(esc), Some(p)) => {
                 let level = &cfg.escalations[p].levels[(esc.level as usize).saturating_sub(1)];
@@ -145,7 +145,7 @@ fn climb(
     reason: DispatchReason,
     fx: &mut Vec<Effect>,
 ) {
-    let Some(p) = cfg.escalation_for(rec.rule as usize, rec.incident.severity) else {
+    let Some(p) = policy(cfg, rec) else {
         return;
     };
     let policy = &cfg.escalations[p];
@@ -360,5 +360,125 @@ impl Engine {
     /// Takes back the silences kept in the store.
     pub fn restore_silences(&mut self, silences: Vec<Silence>) {
         self.silences = silences;
+    }
+}
+
+/// The escalation policy of an incident: a drill's own, its rule's, or the first by severity.
+fn policy(cfg: &Config, rec: &Record) -> Option<usize> {
+    if rec.incident.drill {
+        let name = rec.incident.rule.strip_prefix("drill:");
+        let own = cfg.drills.iter().find(|d| Some(d.name.as_str()) == name);
+        return own
+            .and_then(|d| d.escalation)
+            .or_else(|| cfg.escalation_for(usize::MAX, rec.incident.severity));
+    }
+    cfg.escalation_for(rec.rule as usize, rec.incident.severity)
+}
+
+impl Engine {
+    /// Opens a drill incident: marked as a drill everywhere, paged through the real escalation.
+    pub fn start_drill(
+        &mut self,
+        name: &str,
+        actor: &str,
+        fx: &mut Vec<Effect>,
+    ) -> Result<floorwatch_protocol::Incident, super::CommandError> {
+        let cfg = self.cfg.clone();
+        let Some(drill) = cfg.drills.iter().find(|d| d.name == name) else {
+            return Err(super::CommandError::UnknownDrill(name.to_string()));
+        };
+        let from = fx.len();
+        let scope = self.scope(&drill.scope);
+        let now = self.now;
+        self.book.next_id += 1;
+        let id = self.book.next_id;
+        let at = ms_to_utc(now);
+        let mut rec = Record {
+            incident: floorwatch_protocol::Incident {
+                id,
+                rule: format!("drill:{}", drill.name),
+                kind: "drill".into(),
+                scope: drill.scope.clone(),
+                severity: drill.severity,
+                status: IncidentStatus::Firing,
+                title: format!("[DRILL] {}", drill.title),
+                opened_at: at,
+                updated_at: at,
+                acknowledged_at: None,
+                acknowledged_by: None,
+                resolved_at: None,
+                resolved_by: None,
+                inhibited_by: None,
+                reopened: 0,
+                values_at_open: Values::new(),
+                values_at_peak: Values::new(),
+                peak_at: None,
+                values_at_close: None,
+                escalation: None,
+                silenced_by: None,
+                drill: true,
+            },
+            rule: u16::MAX,
+            scope,
+            seq: 0,
+            notified: false,
+        };
+        Book::entry(
+            &mut rec,
+            now,
+            actor,
+            TimelineKind::Opened,
+            format!(
+                "[DRILL] {} started by {actor}: the real escalation path, marked as a drill; resolves by itself after {}",
+                drill.name,
+                format_duration(drill.length)
+            ),
+            Values::new(),
+            fx,
+        );
+        Book::notify(&mut rec, super::NotifyReason::Opened, fx);
+        fx.push(Effect::Incident(Box::new(rec.incident.clone())));
+        let incident = rec.incident.clone();
+        self.book.open.insert(id, rec);
+        self.escalate(fx, from);
+        Ok(incident)
+    }
+
+    /// Starts drills whose cron fired since `since`, and ends drills that ran their length.
+    pub(super) fn run_drills(&mut self, since: i64, fx: &mut Vec<Effect>) {
+        let cfg = self.cfg.clone();
+        let now = self.now;
+        for d in &cfg.drills {
+            let Some(cron) = &d.cron else { continue };
+            let tz = cfg.daemon.timezone;
+            let from = chrono::TimeZone::from_utc_datetime(&tz, &ms_to_utc(since).naive_utc());
+            if cron
+                .after(&from)
+                .next()
+                .is_some_and(|t| t.timestamp_millis() <= now)
+            {
+                let _ = self.start_drill(&d.name, "schedule", fx);
+            }
+        }
+        let over: Vec<u64> = self
+            .book
+            .open
+            .values()
+            .filter(|r| r.incident.drill)
+            .filter(|r| {
+                let name = r.incident.rule.strip_prefix("drill:").unwrap_or("");
+                let length = cfg
+                    .drills
+                    .iter()
+                    .find(|d| d.name == name)
+                    .map(|d| d.length)
+                    .unwrap_or(0);
+                r.incident.opened_at.timestamp_millis() + length <= now
+            })
+            .map(|r| r.incident.id)
+            .collect();
+        for id in over {
+            self.book.resolve(id, now, "drill", None, fx);
+        }
     }
 }

@@ -334,6 +334,7 @@ impl Book {
                 values_at_close: None,
                 escalation: None,
                 silenced_by: None,
+                drill: false,
             },
             rule: rule.index,
             scope,

@@ -174,6 +174,8 @@ pub enum CommandError {
     AlreadyAcknowledged(u64, String),
     #[error("incident #{0} is not acknowledged")]
     NotAcknowledged(u64),
+    #[error("no drill \"{0}\" in the configuration")]
+    UnknownDrill(String),
 }
 
 /// Response-time rule state for one queue: recent breaches and contacts near breach.
@@ -794,8 +796,10 @@ impl Engine {
     /// Moves the clock to `now`, fires what came due, and re-evaluates every rule.
     pub fn tick(&mut self, now: Millis, fx: &mut Vec<Effect>) {
         let from = fx.len();
+        let since = self.now;
         self.tick_rules(now, fx);
         if !self.warming {
+            self.run_drills(since, fx);
             self.advance_escalations(fx);
         }
         self.escalate(fx, from);
@@ -1210,7 +1214,10 @@ impl Engine {
                     incident,
                 },
             );
+            let drill = self.book.open.get(&id).is_some_and(|r| r.incident.drill);
             match rule {
+                // A drill has no rule: it runs until it resolves by itself or by hand.
+                None if drill => {}
                 Some(r) => {
                     let inst = self.instances.entry((r as u16, scope)).or_default();
                     inst.phase = Phase::Firing {

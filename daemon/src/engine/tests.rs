@@ -1092,3 +1092,41 @@ fn un_acknowledging_resumes_the_climb() {
         "level 2 after a fresh wait"
     );
 }
+
+#[test]
+fn drills_run_the_real_escalation_marked_and_end_by_themselves() {
+    let drill = "[[drill]]\nname = \"outage\"\ntitle = \"Carrier outage rehearsal\"\nscope = \"phone-general\"\nseverity = \"critical\"\nlength = \"20m\"\ncron = \"0 0 10 * * Mon\"\n";
+    let mut f = Floor::new(&format!("{ESCALATION}{DEPTH}{drill}"));
+    f.at(0);
+    assert_eq!(
+        f.e.start_drill("fire", "me", &mut f.fx),
+        Err(CommandError::UnknownDrill("fire".into()))
+    );
+    let i = f.e.start_drill("outage", "wang.fang", &mut f.fx).unwrap();
+    f.drain();
+    assert!(i.drill && i.title.starts_with("[DRILL] "), "{i:?}");
+    assert_eq!(
+        sent(&f),
+        vec![(0, "webhook:managers", DispatchReason::Opened)],
+        "the real path"
+    );
+    f.at(300);
+    assert_eq!(f.dispatched.len(), 3, "it climbs like a real incident");
+    f.at(1199);
+    assert_eq!(f.incidents[&i.id].status, IncidentStatus::Firing);
+    f.at(1200);
+    assert_eq!(
+        f.incidents[&i.id].status,
+        IncidentStatus::Resolved,
+        "ends after its length"
+    );
+    // The cron starts it by itself: Monday 10:00 UTC is an hour after T0.
+    f.at(3600);
+    let scheduled: Vec<_> = f
+        .incidents
+        .values()
+        .filter(|x| x.drill && x.id != i.id)
+        .collect();
+    assert_eq!(scheduled.len(), 1);
+    assert_eq!(scheduled[0].opened_at, calendar::ms_to_utc(T0 + 3_600_000));
+}

@@ -49,6 +49,7 @@ pub fn router(state: AppState, max_body: usize) -> Router {
         .route("/api/v1/deliveries", get(list_deliveries))
         .route("/api/v1/silences", get(list_silences).post(add_silence))
         .route("/api/v1/oncall", get(oncall))
+        .route("/api/v1/drills/{name}", post(start_drill))
         .route("/api/v1/oncall/{schedule}/overrides", post(add_override))
         .route("/api/v1/silences/{id}/expire", post(expire_silence))
         .route("/healthz", get(|| async { "ok\n" }))
@@ -82,7 +83,7 @@ impl From<WatchError> for ApiErr {
         use crate::engine::CommandError::*;
         let status = match &e {
             WatchError::NotUtf8(_) => StatusCode::BAD_REQUEST,
-            WatchError::Command(NotFound(_)) => StatusCode::NOT_FOUND,
+            WatchError::Command(NotFound(_) | UnknownDrill(_)) => StatusCode::NOT_FOUND,
             WatchError::Command(_) => StatusCode::CONFLICT,
             WatchError::Store(_) | WatchError::Journal(_) => StatusCode::SERVICE_UNAVAILABLE,
         };
@@ -354,6 +355,20 @@ async fn list_deliveries(
     let limit = q.limit.unwrap_or(500).min(10_000);
     let list = blocking(move || watch.deliveries(status, q.incident, limit)).await??;
     Ok(Json(list).into_response())
+}
+
+async fn start_drill(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let caller = s.auth.check(&headers, Role::Lead)?;
+    let b = action_body(&body)?;
+    let who = actor(caller, &b);
+    let watch = s.watch.clone();
+    let inc = blocking(move || watch.start_drill(&name, &who)).await??;
+    Ok((StatusCode::CREATED, Json(inc)).into_response())
 }
 
 async fn oncall(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
