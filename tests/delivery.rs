@@ -459,3 +459,37 @@ async fn a_drill_pages_through_the_real_path_marked_as_a_drill() {
     let (s, _) = d.post("/api/v1/drills/nonsense", "", None).await;
     assert_eq!(s, 404);
 }
+
+#[tokio::test]
+async fn a_step_that_reaches_nobody_is_recorded_and_surfaced() {
+    let receiver = Receiver::default();
+    receiver.on("bad", 400, None);
+    let addr = receiver.clone().serve("127.0.0.1:0".parse().unwrap()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(addr).replace(
+        r#"notify = ["webhook:chat", "webhook:slow", "webhook:bad"]"#,
+        r#"notify = ["webhook:bad"]"#,
+    );
+    let d = Daemon::start(Start {
+        config: &cfg,
+        dir: dir.path(),
+        env: vec![("FW_TEST_WEBHOOK_SECRET", SECRET)],
+    });
+    d.post("/api/v1/events", breach(), None).await;
+    let detail = d
+        .wait_for("/api/v1/incidents/1", 10, |v| {
+            v["timeline"].as_array().is_some_and(|t| {
+                t.iter().any(|e| {
+                    e["message"]
+                        .as_str()
+                        .unwrap_or("")
+                        .starts_with("nobody was reached")
+                })
+            })
+        })
+        .await;
+    assert_eq!(detail["status"], "firing");
+    let (_, text) = d.get_text("/metrics").await;
+    assert!(text.contains("floorwatch_dead_letters 1"), "{text}");
+    assert!(d.logs().contains("nobody was reached"));
+}

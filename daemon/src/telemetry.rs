@@ -68,6 +68,13 @@ pub fn record_state(watch: &Watch) {
         .absolute(st.duplicates.load(Ordering::Relaxed));
     counter!("floorwatch_events_total", "outcome" => "refused")
         .absolute(st.refused.load(Ordering::Relaxed));
+    if let Ok(dead) = watch.deliveries(
+        Some(floorwatch_protocol::DeliveryStatus::Dead),
+        None,
+        100_000,
+    ) {
+        gauge!("floorwatch_dead_letters").set(dead.len() as f64);
+    }
     gauge!("floorwatch_healthy").set(if watch.is_healthy() { 1.0 } else { 0.0 });
     gauge!("floorwatch_open_contacts").set(watch.open_contacts() as f64);
 }

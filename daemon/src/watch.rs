@@ -380,7 +380,9 @@ impl Watch {
         let delivery = inner.engine.config().delivery.clone();
         let mut updates = Vec::with_capacity(attempts.len());
         let mut entries = Vec::with_capacity(attempts.len());
+        let mut items = Vec::with_capacity(attempts.len());
         for (item, attempt) in attempts {
+            items.push(item.clone());
             let d = &item.delivery;
             let tries = d.attempts + 1;
             let (status, next, kind, message, error) = match attempt {
@@ -441,6 +443,37 @@ impl Watch {
             entries.push((d.incident_id, kind, message));
         }
         self.store.update_deliveries(&updates)?;
+        // A step of the escalation that reached nobody at all is itself worth a line, and an
+        // error in the log: someone must look at the targets.
+        let mut groups: Vec<(u64, String)> = Vec::new();
+        for (u, item) in updates.iter().zip(&items) {
+            let group = item
+                .delivery
+                .key
+                .rsplit_once('-')
+                .map(|(g, _)| g.to_string());
+            if let (DeliveryStatus::Dead, Some(g)) = (u.status, group)
+                && !groups.contains(&(item.delivery.incident_id, g.clone()))
+            {
+                groups.push((item.delivery.incident_id, g));
+            }
+        }
+        for (incident, group) in groups {
+            let all = self.store.deliveries(None, Some(incident), 10_000)?;
+            let members: Vec<_> = all
+                .iter()
+                .filter(|d| d.key.rsplit_once('-').is_some_and(|(g, _)| g == group))
+                .collect();
+            if members.iter().all(|d| d.status == DeliveryStatus::Dead) {
+                let targets: Vec<&str> = members.iter().map(|d| d.target.as_str()).collect();
+                let message = format!(
+                    "nobody was reached: every target of this step failed ({})",
+                    targets.join(", ")
+                );
+                error!(incident, "{message}");
+                entries.push((incident, TimelineKind::DeliveryFailed, message));
+            }
+        }
         let mut fx = Vec::new();
         for (id, kind, message) in entries {
             if inner
