@@ -262,6 +262,30 @@ people = [{{ name = "Wang Fang", email = "wang.fang@example.com" }}, {{ name = "
         dir: dir.path(),
         env: vec![("FLOORWATCH_LINK_SECRET", LINK_SECRET)],
     });
+    // send-test reaches a list through the real server.
+    let path = dir.path().join("alerts.toml");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(common::BIN)
+            .args(["send-test", "email:leads", "--config"])
+            .arg(&path)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let test_mail = until(10, "the test mail", || sink.mails().into_iter().next()).await;
+    assert!(
+        test_mail["subject"].as_str().unwrap().ends_with("(测试)"),
+        "{test_mail}"
+    );
+    std::fs::remove_dir_all(dir.path().join("mail")).unwrap();
+    std::fs::create_dir_all(dir.path().join("mail")).unwrap();
+
     let (_, rota) = d.get("/api/v1/oncall").await;
     assert_eq!(rota[0]["schedule"], "duty");
     let first = rota[0]["now"].as_str().unwrap().to_string();

@@ -448,16 +448,26 @@ impl Engine {
     pub(super) fn run_drills(&mut self, since: i64, fx: &mut Vec<Effect>) {
         let cfg = self.cfg.clone();
         let now = self.now;
-        for d in &cfg.drills {
+        if self.drill_due.len() != cfg.drills.len() {
+            self.drill_due = vec![None; cfg.drills.len()];
+        }
+        for (i, d) in cfg.drills.iter().enumerate() {
             let Some(cron) = &d.cron else { continue };
-            let tz = cfg.daemon.timezone;
-            let from = chrono::TimeZone::from_utc_datetime(&tz, &ms_to_utc(since).naive_utc());
-            if cron
-                .after(&from)
-                .next()
-                .is_some_and(|t| t.timestamp_millis() <= now)
-            {
+            // The next start is worked out once per start, not on every tick.
+            let next_after = |t: i64| {
+                let from = chrono::TimeZone::from_utc_datetime(
+                    &cfg.daemon.timezone,
+                    &ms_to_utc(t).naive_utc(),
+                );
+                cron.after(&from)
+                    .next()
+                    .map(|t| t.timestamp_millis())
+                    .unwrap_or(i64::MAX)
+            };
+            let due = *self.drill_due[i].get_or_insert_with(|| next_after(since));
+            if due <= now {
                 let _ = self.start_drill(&d.name, "schedule", fx);
+                self.drill_due[i] = Some(next_after(now));
             }
         }
         let over: Vec<u64> = self

@@ -217,8 +217,10 @@ pub struct Engine {
     scopes: Vec<Box<str>>,
     scope_ix: FxHashMap<Box<str>, u32>,
     book: Book,
-    /// Ad hoc silences, active and ended (ended ones are dropped after a day).
+    /// Ad hoc silences, active and ended.
     silences: Vec<Silence>,
+    /// Per drill: when its cron next starts it.
+    drill_due: Vec<Option<Millis>>,
     /// Hour number (time / 1 h) the baselines are counting.
     hour: i64,
     longest_window: Millis,
@@ -252,6 +254,7 @@ impl Engine {
             scope_ix: FxHashMap::default(),
             book: Book::default(),
             silences: Vec::new(),
+            drill_due: Vec::new(),
             hour: now.div_euclid(HOUR),
         };
         for (i, r) in e.cfg.clone().rules.iter().enumerate() {
