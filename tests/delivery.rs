@@ -13,7 +13,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use common::{Daemon, Start, at};
+use common::{Daemon, Start, at, until};
 use serde_json::Value;
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -135,17 +135,6 @@ fn breach() -> String {
         r#"{{"type":"queue","queue":"phone-a","at":"{}","waiting":30}}"#,
         at(0)
     )
-}
-
-async fn until<T>(secs: u64, what: &str, f: impl Fn() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// Python's hmac/hashlib/base64 compute the Standard Webhooks signature of a request.

@@ -6,9 +6,9 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{Daemon, Start, at};
+use common::{Daemon, Start, at, until};
 use serde_json::Value;
 
 const LINK_SECRET: &str = "a test secret for acknowledge links";
@@ -98,17 +98,6 @@ critical = 20
 clear = 5
 "#
     )
-}
-
-async fn until<T>(secs: u64, what: &str, f: impl Fn() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[tokio::test]

@@ -363,30 +363,16 @@ async fn send_test(target: &str, config_path: &Path) -> anyhow::Result<()> {
     use floorwatch::notify::{Attempt, email, oncall, webhook};
     let cfg = load(config_path)?;
     let now = chrono::Utc::now();
-    let incident = floorwatch_protocol::Incident {
-        id: 0,
-        rule: "send-test".into(),
-        kind: "test".into(),
-        scope: "floorwatch".into(),
-        severity: floorwatch_protocol::Severity::Info,
-        status: floorwatch_protocol::IncidentStatus::Firing,
-        title: format!("Floorwatch test message to {target}: if you read this, pages reach you"),
-        opened_at: now,
-        updated_at: now,
-        acknowledged_at: None,
-        acknowledged_by: None,
-        resolved_at: None,
-        resolved_by: None,
-        inhibited_by: None,
-        reopened: 0,
-        values_at_open: Default::default(),
-        values_at_peak: Default::default(),
-        peak_at: None,
-        values_at_close: None,
-        silenced_by: None,
-        escalation: None,
-        drill: false,
-    };
+    let incident = floorwatch_protocol::Incident::new(
+        0,
+        "send-test".into(),
+        "test".into(),
+        "floorwatch".into(),
+        floorwatch_protocol::Severity::Info,
+        format!("Floorwatch test message to {target}: if you read this, pages reach you"),
+        now,
+        Default::default(),
+    );
     let key = format!("fw-test-{}", now.timestamp_millis());
     let public_url = &cfg.daemon.public_url;
     // An e-mail list, or whoever holds a rota now (overrides are the running daemon's: not seen here).

@@ -279,6 +279,46 @@ pub struct Incident {
     pub escalation: Option<EscalationState>,
 }
 
+impl Incident {
+    /// A new, firing incident with nothing happened to it yet.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        id: u64,
+        rule: String,
+        kind: String,
+        scope: String,
+        severity: Severity,
+        title: String,
+        at: Timestamp,
+        values: Values,
+    ) -> Self {
+        Incident {
+            id,
+            rule,
+            kind,
+            scope,
+            severity,
+            status: IncidentStatus::Firing,
+            title,
+            opened_at: at,
+            updated_at: at,
+            acknowledged_at: None,
+            acknowledged_by: None,
+            resolved_at: None,
+            resolved_by: None,
+            inhibited_by: None,
+            reopened: 0,
+            values_at_peak: values.clone(),
+            peak_at: (!values.is_empty()).then_some(at),
+            values_at_open: values,
+            values_at_close: None,
+            escalation: None,
+            silenced_by: None,
+            drill: false,
+        }
+    }
+}
+
 /// An incident's climb through its escalation policy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EscalationState {

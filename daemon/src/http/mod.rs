@@ -219,18 +219,34 @@ fn action_body(body: &Bytes) -> ApiResult<ActionBody> {
     serde_json::from_slice(body).map_err(|e| bad_request(format!("body: {e}")))
 }
 
+/// A lead's command on an incident, in the caller's name (or the body's `by` on an open API),
+/// with the body's `note`.
+async fn lead_command(
+    s: &AppState,
+    headers: &HeaderMap,
+    body: &Bytes,
+    f: impl FnOnce(&Watch, &str, Option<&str>) -> Result<floorwatch_protocol::Incident, WatchError>
+    + Send
+    + 'static,
+) -> ApiResult<Response> {
+    let caller = s.auth.check(headers, Role::Lead)?;
+    let b = action_body(body)?;
+    let who = actor(caller, &b);
+    let watch = s.watch.clone();
+    let inc = blocking(move || f(&watch, &who, b.note.as_deref())).await??;
+    Ok(Json(inc).into_response())
+}
+
 async fn acknowledge(
     State(s): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<u64>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let caller = s.auth.check(&headers, Role::Lead)?;
-    let b = action_body(&body)?;
-    let who = actor(caller, &b);
-    let watch = s.watch.clone();
-    let inc = blocking(move || watch.acknowledge(id, &who, b.note.as_deref())).await??;
-    Ok(Json(inc).into_response())
+    lead_command(&s, &headers, &body, move |w, who, note| {
+        w.acknowledge(id, who, note)
+    })
+    .await
 }
 
 async fn unacknowledge(
@@ -239,12 +255,10 @@ async fn unacknowledge(
     Path(id): Path<u64>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let caller = s.auth.check(&headers, Role::Lead)?;
-    let b = action_body(&body)?;
-    let who = actor(caller, &b);
-    let watch = s.watch.clone();
-    let inc = blocking(move || watch.unacknowledge(id, &who)).await??;
-    Ok(Json(inc).into_response())
+    lead_command(&s, &headers, &body, move |w, who, _| {
+        w.unacknowledge(id, who)
+    })
+    .await
 }
 
 async fn resolve(
@@ -253,12 +267,10 @@ async fn resolve(
     Path(id): Path<u64>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let caller = s.auth.check(&headers, Role::Lead)?;
-    let b = action_body(&body)?;
-    let who = actor(caller, &b);
-    let watch = s.watch.clone();
-    let inc = blocking(move || watch.resolve(id, &who, b.note.as_deref())).await??;
-    Ok(Json(inc).into_response())
+    lead_command(&s, &headers, &body, move |w, who, note| {
+        w.resolve(id, who, note)
+    })
+    .await
 }
 
 async fn add_note(
