@@ -115,6 +115,19 @@ struct Cx<'s> {
 }
 
 impl<'s> Cx<'s> {
+    /// Reports a second definition of the same name.
+    fn unique<'n>(
+        &mut self,
+        mut names: impl Iterator<Item = &'n str>,
+        name: &str,
+        what: &str,
+        span: &Span,
+    ) {
+        if names.any(|n| n == name) {
+            self.err(span, format!("{what} \"{name}\" is defined twice"));
+        }
+    }
+
     fn err(&mut self, span: &Span, message: impl Into<String>) {
         let offset = span.start.min(self.src.len());
         let before = &self.src[..offset];
@@ -429,39 +442,39 @@ impl<'s> Cx<'s> {
         );
         let daemon = self.daemon(root);
         let complaints = self.complaints(root);
-        let mut schedules = Vec::new();
+        let mut schedules: Vec<ScheduleSpec> = Vec::new();
         for v in self.table_array(root, "schedule") {
             if let Some(s) = self.schedule(v, daemon.timezone) {
-                if schedules.iter().any(|x: &ScheduleSpec| x.name == s.name) {
-                    self.err(
-                        &v.span(),
-                        format!("schedule \"{}\" is defined twice", s.name),
-                    );
-                }
+                self.unique(
+                    schedules.iter().map(|x| x.name.as_str()),
+                    &s.name,
+                    "schedule",
+                    &v.span(),
+                );
                 schedules.push(s);
             }
         }
-        let mut queues = Vec::new();
+        let mut queues: Vec<QueueProfile> = Vec::new();
         for v in self.table_array(root, "queue") {
             if let Some(q) = self.queue(v, &schedules) {
-                if queues.iter().any(|x: &QueueProfile| x.pattern == q.pattern) {
-                    self.err(
-                        &v.span(),
-                        format!("queue \"{}\" is defined twice", q.pattern),
-                    );
-                }
+                self.unique(
+                    queues.iter().map(|x| x.pattern.as_str()),
+                    &q.pattern,
+                    "queue",
+                    &v.span(),
+                );
                 queues.push(q);
             }
         }
         let mut webhooks: Vec<Webhook> = Vec::new();
         for v in self.table_array(root, "webhook") {
             if let Some(w) = self.webhook(v) {
-                if webhooks.iter().any(|x| x.name == w.name) {
-                    self.err(
-                        &v.span(),
-                        format!("webhook \"{}\" is defined twice", w.name),
-                    );
-                }
+                self.unique(
+                    webhooks.iter().map(|x| x.name.as_str()),
+                    &w.name,
+                    "webhook",
+                    &v.span(),
+                );
                 webhooks.push(w);
             }
         }
@@ -469,12 +482,12 @@ impl<'s> Cx<'s> {
         let mut emails: Vec<EmailList> = Vec::new();
         for v in self.table_array(root, "email") {
             if let Some(e) = self.email(v) {
-                if emails.iter().any(|x| x.name == e.name) {
-                    self.err(
-                        &v.span(),
-                        format!("email list \"{}\" is defined twice", e.name),
-                    );
-                }
+                self.unique(
+                    emails.iter().map(|x| x.name.as_str()),
+                    &e.name,
+                    "email list",
+                    &v.span(),
+                );
                 if smtp.is_none() {
                     self.err(
                         &v.span(),
@@ -490,12 +503,12 @@ impl<'s> Cx<'s> {
         let mut oncall: Vec<OnCallSchedule> = Vec::new();
         for v in self.table_array(root, "oncall") {
             if let Some(o) = self.oncall(v, daemon.timezone) {
-                if oncall.iter().any(|x| x.name == o.name) {
-                    self.err(
-                        &v.span(),
-                        format!("on-call schedule \"{}\" is defined twice", o.name),
-                    );
-                }
+                self.unique(
+                    oncall.iter().map(|x| x.name.as_str()),
+                    &o.name,
+                    "on-call schedule",
+                    &v.span(),
+                );
                 if smtp.is_none() {
                     self.err(
                         &v.span(),
@@ -511,12 +524,12 @@ impl<'s> Cx<'s> {
         let mut escalations: Vec<EscalationPolicy> = Vec::new();
         for v in self.table_array(root, "escalation") {
             if let Some(e) = self.escalation(v, &webhooks, &emails, &oncall) {
-                if escalations.iter().any(|x| x.name == e.name) {
-                    self.err(
-                        &v.span(),
-                        format!("escalation \"{}\" is defined twice", e.name),
-                    );
-                }
+                self.unique(
+                    escalations.iter().map(|x| x.name.as_str()),
+                    &e.name,
+                    "escalation",
+                    &v.span(),
+                );
                 escalations.push(e);
             }
         }
@@ -601,9 +614,12 @@ impl<'s> Cx<'s> {
                 )
                 .unwrap_or(Severity::Critical);
             if let Some(name) = name {
-                if drills.iter().any(|d| d.name == name) {
-                    self.err(&v.span(), format!("drill \"{name}\" is defined twice"));
-                }
+                self.unique(
+                    drills.iter().map(|d| d.name.as_str()),
+                    &name,
+                    "drill",
+                    &v.span(),
+                );
                 drills.push(Drill {
                     title: self
                         .string(&t, "title")
@@ -621,12 +637,15 @@ impl<'s> Cx<'s> {
                 });
             }
         }
-        let mut rules = Vec::new();
+        let mut rules: Vec<Rule> = Vec::new();
         for v in self.table_array(root, "rule") {
             if let Some(r) = self.rule(v, &schedules, &queues, &escalations) {
-                if rules.iter().any(|x: &Rule| x.name == r.name) {
-                    self.err(&v.span(), format!("rule \"{}\" is defined twice", r.name));
-                }
+                self.unique(
+                    rules.iter().map(|x| x.name.as_str()),
+                    &r.name,
+                    "rule",
+                    &v.span(),
+                );
                 rules.push(r);
             }
         }

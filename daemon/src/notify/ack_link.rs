@@ -49,17 +49,18 @@ impl LinkKey {
         }
     }
 
-    fn mac(&self, incident: u64, list: &str, exp: i64) -> String {
+    /// The HMAC of a link's fields, ready to sign or to check.
+    fn hmac(&self, incident: u64, list: &str, exp: i64) -> Hmac<Sha256> {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("any key length");
         mac.update(format!("{incident}.{list}.{exp}").as_bytes());
-        B64.encode(mac.finalize().into_bytes())
+        mac
     }
 
     /// The link for `list`'s recipients to acknowledge `incident`, valid until `exp`.
     pub fn link(&self, public_url: &str, incident: u64, list: &str, exp: i64) -> String {
         format!(
             "{public_url}/ack/{incident}?list={list}&exp={exp}&sig={}",
-            self.mac(incident, list, exp)
+            B64.encode(self.hmac(incident, list, exp).finalize().into_bytes())
         )
     }
 
@@ -72,10 +73,10 @@ impl LinkKey {
         sig: &str,
         now: i64,
     ) -> Result<(), LinkError> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("any key length");
-        mac.update(format!("{incident}.{list}.{exp}").as_bytes());
         let sig = B64.decode(sig).map_err(|_| LinkError::Invalid)?;
-        mac.verify_slice(&sig).map_err(|_| LinkError::Invalid)?;
+        self.hmac(incident, list, exp)
+            .verify_slice(&sig)
+            .map_err(|_| LinkError::Invalid)?;
         if now > exp {
             return Err(LinkError::Expired);
         }
