@@ -8,6 +8,11 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub mod live;
+pub use live::{
+    LiveDelta, LiveFrame, LiveSnapshot, LiveState, QueuePoint, SequenceGap, Trend, TrendPoint,
+};
+
 pub type Timestamp = DateTime<Utc>;
 
 /// How bad an incident is. Ordered: `Info < Warning < Critical < Crisis`.
