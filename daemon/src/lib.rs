@@ -6,7 +6,8 @@
 //! - a rule is decided in `engine` (a pure state machine with an injected clock);
 //! - what was decided is kept by `store` (SQLite) and leaves through the `watch::Notifier`;
 //! - `config` reads alerts.toml, `check` runs the tests it carries, `sim` plays a contact center,
-//!   `export` writes the post-crisis review, `server` runs it all.
+//!   `export` writes the post-crisis review, `server` runs it all;
+//! - `live` streams the state to wall-boards (the `dashboard/` crate) and `floorwatch tail`.
 
 pub mod check;
 pub mod config;
@@ -14,9 +15,11 @@ pub mod engine;
 pub mod export;
 pub mod http;
 pub mod ingest;
+pub mod live;
 pub mod notify;
 pub mod server;
 pub mod sim;
 pub mod store;
+pub mod tail;
 pub mod telemetry;
 pub mod watch;

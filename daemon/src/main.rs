@@ -96,6 +96,21 @@ enum Command {
         #[arg(long, env = "FLOORWATCH_TOKEN")]
         token: Option<String>,
     },
+    /// Watch the live stream in the terminal: queues and open incidents, redrawn on every frame.
+    Tail {
+        /// The daemon's address.
+        #[arg(long, env = "FLOORWATCH_URL", default_value = "http://127.0.0.1:8070")]
+        url: String,
+        /// A viewer token, if the daemon has tokens.
+        #[arg(long, env = "FLOORWATCH_TOKEN")]
+        token: Option<String>,
+        /// Print the first full picture and stop.
+        #[arg(long)]
+        once: bool,
+        /// Print each picture below the last instead of redrawing the screen.
+        #[arg(long)]
+        plain: bool,
+    },
     /// Send a test message to one target (`webhook:NAME`) and say how it went.
     SendTest {
         target: String,
@@ -153,6 +168,17 @@ fn main() -> anyhow::Result<()> {
         } => runtime()?.block_on(run(config, listen, data_dir)),
         Command::SendTest { target, config } => runtime()?.block_on(send_test(&target, &config)),
         Command::Drill { name, url, token } => runtime()?.block_on(drill(&name, &url, token)),
+        Command::Tail {
+            url,
+            token,
+            once,
+            plain,
+        } => runtime()?.block_on(floorwatch::tail::run(floorwatch::tail::TailOptions {
+            url,
+            token,
+            once,
+            plain,
+        })),
         Command::Demo {
             listen,
             data_dir,

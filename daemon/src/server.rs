@@ -85,7 +85,10 @@ pub async fn serve(
         links.clone(),
         opts.mail_folder.clone(),
     ));
+    let live = crate::live::Hub::new(opts.config.live.clone());
+    let producer = tokio::spawn(live.clone().run(watch.clone()));
     let state = AppState {
+        live: live.clone(),
         watch: watch.clone(),
         auth: Arc::new(opts.auth.clone()),
         prometheus: opts.prometheus.clone(),
@@ -97,9 +100,20 @@ pub async fn serve(
         app = app.merge(extra);
     }
     info!("listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    // Live clients are upgraded connections, which the graceful shutdown does not wait for:
+    // they are told (close code 1001) as soon as the signal comes.
+    let hub = live.clone();
+    let shutdown = async move {
+        shutdown.await;
+        hub.stop(Duration::from_secs(2)).await;
+    };
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
+    producer.abort();
     ticker.abort();
     // Undelivered notifications stay in the outbox and go out after the next start.
     outbox.abort();

@@ -80,6 +80,8 @@ pub struct Watch {
     overrides: Mutex<Vec<OnCallOverride>>,
     /// Woken when notifications are written to the outbox.
     outbox_wake: Arc<tokio::sync::Notify>,
+    /// Woken on every change the live stream may want to show.
+    live_wake: Arc<tokio::sync::Notify>,
     pub stats: Stats,
 }
 
@@ -117,6 +119,7 @@ impl Watch {
             data_dir: data_dir.to_path_buf(),
             healthy: AtomicBool::new(true),
             outbox_wake: Arc::new(tokio::sync::Notify::new()),
+            live_wake: Arc::new(tokio::sync::Notify::new()),
             overrides: Mutex::new(Vec::new()),
             stats: Stats::default(),
         };
@@ -231,6 +234,8 @@ impl Watch {
 
     /// Persists effects (and any left over from a failed save), then hands out notifications.
     fn commit(&self, inner: &mut Inner, fx: Vec<Effect>) {
+        // Every change passes here (events, ticks, commands): the live stream looks again.
+        self.live_wake.notify_one();
         if fx.is_empty() && inner.unsaved.is_empty() {
             return;
         }
@@ -344,6 +349,10 @@ impl Watch {
 
     pub fn now(&self) -> Millis {
         (self.clock)()
+    }
+
+    pub fn live_wake(&self) -> Arc<tokio::sync::Notify> {
+        self.live_wake.clone()
     }
 
     pub fn outbox_wake(&self) -> Arc<tokio::sync::Notify> {

@@ -19,7 +19,10 @@ pub enum LiveFrame {
     Snapshot(LiveSnapshot),
     Delta(LiveDelta),
     /// Sent when nothing changed for a while, so a client can tell "quiet" from "cut off".
-    Heartbeat { seq: u64, at: Timestamp },
+    Heartbeat {
+        seq: u64,
+        at: Timestamp,
+    },
 }
 
 impl LiveFrame {
@@ -225,10 +228,7 @@ impl LiveState {
     fn follow(&mut self, seq: u64) -> Result<(), SequenceGap> {
         let expected = self.seq.map_or(0, |s| s + 1);
         if self.seq.is_none() || seq != expected {
-            return Err(SequenceGap {
-                expected,
-                got: seq,
-            });
+            return Err(SequenceGap { expected, got: seq });
         }
         self.seq = Some(seq);
         Ok(())
@@ -344,7 +344,13 @@ mod tests {
         let gap = s
             .apply(LiveFrame::Heartbeat { seq: 9, at: at(3) })
             .unwrap_err();
-        assert_eq!(gap, SequenceGap { expected: 8, got: 9 });
+        assert_eq!(
+            gap,
+            SequenceGap {
+                expected: 8,
+                got: 9
+            }
+        );
         assert_eq!(s, before, "a gap leaves the state alone");
     }
 

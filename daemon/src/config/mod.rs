@@ -50,6 +50,7 @@ pub struct Config {
     pub maintenance: Vec<Maintenance>,
     pub drills: Vec<Drill>,
     pub delivery: DeliverySettings,
+    pub live: LiveSettings,
     pub rules: Vec<Rule>,
     pub tests: Vec<ConfigTest>,
 }
@@ -224,6 +225,38 @@ pub struct DeliverySettings {
     pub deadline: Millis,
     pub first_retry: Millis,
     pub max_backoff: Millis,
+}
+
+/// The live stream to wall-boards and `floorwatch tail` (`GET /api/v1/live`).
+#[derive(Debug, Clone)]
+pub struct LiveSettings {
+    /// At most one frame per client this often; changes in between are coalesced into one delta.
+    pub frame_interval: Millis,
+    /// A frame at least this often, so a board can tell a quiet floor from a dead link.
+    pub heartbeat: Millis,
+    /// Trend lines: one point per step, kept over the window.
+    pub trend_step: Millis,
+    pub trend_window: Millis,
+    /// Frames a client may fall behind before it is cut back to a fresh snapshot.
+    pub buffer: u64,
+    /// A client whose connection has not taken one frame in this long is disconnected.
+    pub send_timeout: Millis,
+    /// Viewers on this machine (127.0.0.1, ::1) need no token.
+    pub open_on_loopback: bool,
+}
+
+impl Default for LiveSettings {
+    fn default() -> Self {
+        LiveSettings {
+            frame_interval: 250,
+            heartbeat: 2_000,
+            trend_step: 30_000,
+            trend_window: 30 * 60_000,
+            buffer: 32,
+            send_timeout: 30_000,
+            open_on_loopback: false,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

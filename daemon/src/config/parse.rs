@@ -436,6 +436,7 @@ impl<'s> Cx<'s> {
                 "maintenance",
                 "drill",
                 "delivery",
+                "live",
                 "rule",
                 "test",
             ],
@@ -534,6 +535,7 @@ impl<'s> Cx<'s> {
             }
         }
         let delivery = self.delivery(root);
+        let live = self.live(root);
         let mut maintenance = Vec::new();
         for v in self.table_array(root, "maintenance") {
             let Some(t) = self.table(
@@ -668,6 +670,7 @@ impl<'s> Cx<'s> {
             maintenance,
             drills,
             delivery,
+            live,
             rules,
             tests,
         }
@@ -949,19 +952,7 @@ impl<'s> Cx<'s> {
             Severity::parse,
             &Severity::ALL.map(|s| s.as_str()).join(", "),
         );
-        let repeat = match tab.get("repeat") {
-            None => false,
-            Some(r) => match r.get_ref().as_bool() {
-                Some(b) => b,
-                None => {
-                    self.err(
-                        &r.span(),
-                        format!("`repeat` in {} must be true or false", tab.what),
-                    );
-                    false
-                }
-            },
-        };
+        let repeat = self.boolean(&tab, "repeat").unwrap_or(false);
         let mut levels = Vec::new();
         for l in self.table_array(&tab, "level") {
             let Some(lt) = self.table(
@@ -1052,6 +1043,69 @@ impl<'s> Cx<'s> {
             }
         }
         d
+    }
+
+    fn live(&mut self, root: &Tab) -> LiveSettings {
+        let mut l = LiveSettings::default();
+        let Some(t) = self.sub_table(
+            root,
+            "live",
+            &[
+                "frame_interval",
+                "heartbeat",
+                "trend_step",
+                "trend_window",
+                "buffer",
+                "send_timeout",
+                "open_on_loopback",
+            ],
+        ) else {
+            return l;
+        };
+        let t = Tab {
+            what: "[live]".into(),
+            ..t
+        };
+        if let Some(v) = self.duration(&t, "frame_interval") {
+            l.frame_interval = v.max(1);
+        }
+        if let Some(v) = self.duration(&t, "heartbeat") {
+            l.heartbeat = v.max(100);
+        }
+        if let Some(v) = self.duration(&t, "trend_step") {
+            l.trend_step = v.max(1_000);
+        }
+        if let Some(v) = self.duration(&t, "trend_window") {
+            l.trend_window = v;
+        }
+        if let Some(v) = self.count(&t, "buffer") {
+            l.buffer = v.clamp(1, 4_096);
+        }
+        if let Some(v) = self.duration(&t, "send_timeout") {
+            l.send_timeout = v.max(100);
+        }
+        if let Some(b) = self.boolean(&t, "open_on_loopback") {
+            l.open_on_loopback = b;
+        }
+        if l.trend_window < l.trend_step {
+            self.err(
+                &t.span,
+                "`trend_window` in [live] must be at least one `trend_step`",
+            );
+        }
+        l
+    }
+
+    fn boolean(&mut self, tab: &Tab, key: &str) -> Option<bool> {
+        let v = tab.get(key)?;
+        let b = v.get_ref().as_bool();
+        if b.is_none() {
+            self.err(
+                &v.span(),
+                format!("`{key}` in {} must be true or false", tab.what),
+            );
+        }
+        b
     }
 
     fn daemon(&mut self, root: &Tab) -> DaemonSettings {

@@ -72,14 +72,19 @@ impl Auth {
     }
 
     pub fn check(&self, headers: &HeaderMap, need: Role) -> Result<Caller, (StatusCode, String)> {
+        self.check_token(bearer(headers), need)
+    }
+
+    /// Checks a token presented some other way than the header: a browser cannot set headers
+    /// on a websocket or on a plain link (`?token=`).
+    pub fn check_token(
+        &self,
+        presented: Option<&str>,
+        need: Role,
+    ) -> Result<Caller, (StatusCode, String)> {
         if self.is_open() {
             return Ok(None);
         }
-        let presented = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
         let Some(presented) = presented else {
             return Err((
                 StatusCode::UNAUTHORIZED,
@@ -101,6 +106,15 @@ impl Auth {
         }
         Ok(Some(t.name.clone()))
     }
+}
+
+/// The `Authorization: Bearer` token, if any.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
 }
 
 /// Compares without stopping at the first difference, so timing does not leak the secret.

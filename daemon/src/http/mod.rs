@@ -3,6 +3,8 @@
 
 pub mod ack_page;
 pub mod auth;
+pub mod board;
+pub mod live;
 
 use std::sync::Arc;
 
@@ -30,6 +32,7 @@ pub struct AppState {
     pub prometheus: Option<metrics_exporter_prometheus::PrometheusHandle>,
     pub reload: Option<Reloader>,
     pub links: crate::notify::ack_link::LinkKey,
+    pub live: Arc<crate::live::Hub>,
 }
 
 pub fn router(state: AppState, max_body: usize) -> Router {
@@ -38,6 +41,9 @@ pub fn router(state: AppState, max_body: usize) -> Router {
             "/api/v1/events",
             post(ingest).layer(DefaultBodyLimit::max(max_body)),
         )
+        .route("/", get(board::index))
+        .route("/board/{file}", get(board::asset))
+        .route("/api/v1/live", get(live::upgrade))
         .route("/api/v1/state", get(state_snapshot))
         .route("/api/v1/incidents", get(list_incidents))
         .route("/api/v1/incidents/{id}", get(get_incident))
@@ -300,6 +306,8 @@ async fn add_note(
 #[derive(Deserialize)]
 struct ExportQuery {
     format: Option<String>,
+    /// For plain links (the wall-board's export buttons), which cannot carry a header.
+    token: Option<String>,
 }
 
 async fn export_incident(
@@ -308,7 +316,8 @@ async fn export_incident(
     Path(id): Path<u64>,
     Query(q): Query<ExportQuery>,
 ) -> ApiResult<Response> {
-    s.auth.check(&headers, Role::Viewer)?;
+    s.auth
+        .check_token(auth::bearer(&headers).or(q.token.as_deref()), Role::Viewer)?;
     let format = q.format.unwrap_or_else(|| "md".into());
     if format != "md" && format != "json" {
         return Err(bad_request(format!(
