@@ -8,7 +8,11 @@
 //! - latency: from the POST that causes a breach to the incident visible in the API, p50/p99;
 //! - memory: idle RSS of the daemon, and RSS per open contact (phone, and chat with its clocks);
 //! - webhook: from the POST that causes a breach to the page received by a webhook on loopback;
-//! - outbox: notifications delivered per second to a fast receiver.
+//! - outbox: notifications delivered per second to a fast receiver;
+//! - fanout: 1,000 live-stream clients, from the POST that causes a breach to the frame at each;
+//! - clients: daemon RSS per connected live-stream client, with 10,000 of them;
+//! - board: the wall-board's bundle size gzipped, and its time to first full paint in headless
+//!   Chromium (needs scripts/build-board.sh and Debian's chromium + chromium-driver).
 //!
 //! Every loop is bounded in count and time; servers bind to 127.0.0.1 only.
 
@@ -48,6 +52,16 @@ fn main() {
     }
     if wants("outbox") {
         rt.block_on(outbox_throughput());
+    }
+    if wants("fanout") {
+        rt.block_on(fanout());
+    }
+    if wants("clients") {
+        rt.block_on(clients_memory());
+    }
+    if wants("board") {
+        board_bundle();
+        rt.block_on(board_first_paint());
     }
 }
 
@@ -531,4 +545,239 @@ async fn outbox_throughput() {
         "outbox: {expected} notifications ({queues} incidents x {hooks} webhooks) delivered in {secs:.2} s: {:.0} notifications/s",
         expected as f64 / secs
     );
+}
+
+#[path = "../../tests/common/browser.rs"]
+mod browser;
+
+/// Connects a live-stream client that reports, for every incident it sees open for the first
+/// time, the incident's id and when the frame arrived.
+async fn live_client(
+    url: &str,
+    seen: tokio::sync::mpsc::UnboundedSender<(u64, Instant)>,
+) -> tokio::task::JoinHandle<()> {
+    use futures_util::StreamExt;
+    let ws = url.replace("http://", "ws://") + "/api/v1/live";
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws).await.unwrap();
+    tokio::spawn(async move {
+        let mut last = 0u64;
+        while let Some(Ok(msg)) = socket.next().await {
+            let tokio_tungstenite::tungstenite::Message::Text(text) = msg else {
+                continue;
+            };
+            // Cheap on purpose: a thousand clients share the bench's two cores with the daemon.
+            if let Some(i) = text.find("\"incidents\":[{\"id\":") {
+                let digits: String = text[i + 19..]
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                if let Ok(id) = digits.parse::<u64>()
+                    && id > last
+                {
+                    last = id;
+                    let _ = seen.send((id, Instant::now()));
+                }
+            }
+        }
+    })
+}
+
+const LIVE_CONFIG: &str = r#"
+[daemon]
+tick = "250ms"
+[[queue]]
+name = "phone-*"
+channel = "phone"
+[[rule]]
+name = "depth"
+kind = "queue_depth"
+critical = 20
+clear = 5
+cooldown = "0s"
+"#;
+
+async fn fanout() {
+    let d = start_daemon(LIVE_CONFIG);
+    let clients = 1_000usize;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        tasks.push(live_client(&d.url, tx.clone()).await);
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let http = reqwest::Client::new();
+    let events = format!("{}/api/v1/events", d.url);
+    let mut each = Vec::new();
+    let mut all = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    for round in 0..100i64 {
+        if Instant::now() > deadline {
+            break;
+        }
+        let breach = format!(
+            r#"{{"type":"queue","queue":"phone-a","at":"{}","waiting":30}}"#,
+            now_rfc3339(2 * round)
+        );
+        let began = Instant::now();
+        http.post(&events).body(breach).send().await.unwrap();
+        let mut got = 0;
+        let mut id = None;
+        while got < clients {
+            let (seen, at) = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+                .await
+                .expect("every client sees the breach within 10 s")
+                .unwrap();
+            // Ids only grow; every client reports each one once.
+            if id.is_none_or(|i| seen > i) && got == 0 {
+                id = Some(seen);
+            }
+            if Some(seen) == id {
+                got += 1;
+                each.push(at - began);
+            }
+        }
+        all.push(began.elapsed());
+        let clear = format!(
+            r#"{{"type":"queue","queue":"phone-a","at":"{}","waiting":0}}"#,
+            now_rfc3339(2 * round + 1)
+        );
+        http.post(&events).body(clear).send().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let q = |v: &mut Vec<Duration>, p: f64| {
+        v.sort();
+        v[((v.len() as f64 * p) as usize).min(v.len() - 1)].as_secs_f64() * 1000.0
+    };
+    println!(
+        "live fan-out to {clients} clients, {} breaches: breach POST -> frame at a client p50 {:.1} ms, p99 {:.1} ms; -> frame at every client p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        all.len(),
+        q(&mut each, 0.5),
+        q(&mut each, 0.99),
+        q(&mut all, 0.5),
+        q(&mut all, 0.99),
+        q(&mut all, 1.0)
+    );
+    for t in tasks {
+        t.abort();
+    }
+}
+
+async fn clients_memory() {
+    let d = start_daemon(LIVE_CONFIG);
+    // Something on the board: a queue with figures, as a wall-board would see.
+    reqwest::Client::new()
+        .post(format!("{}/api/v1/events", d.url))
+        .body(format!(
+            r#"{{"type":"queue","queue":"phone-a","at":"{}","waiting":3,"agents_available":5}}"#,
+            now_rfc3339(0)
+        ))
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let pid = d.child.id();
+    let before = rss_kib(pid);
+    let n = 10_000usize;
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut tasks = Vec::with_capacity(n);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    for _ in 0..n {
+        if Instant::now() > deadline {
+            break;
+        }
+        tasks.push(live_client(&d.url, tx.clone()).await);
+    }
+    // Let every client take its snapshot and a few heartbeats.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let after = rss_kib(pid);
+    println!(
+        "live clients: {} connected raise the daemon's RSS by {:.1} MiB: {:.1} KiB per client",
+        tasks.len(),
+        (after - before) as f64 / 1024.0,
+        (after - before) as f64 / tasks.len() as f64
+    );
+    for t in tasks {
+        t.abort();
+    }
+}
+
+fn board_bundle() {
+    let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dashboard/dist");
+    let gz = |f: &str| -> u64 {
+        let out = Command::new("gzip")
+            .args(["-9c"])
+            .arg(dist.join(f))
+            .output()
+            .expect("gzip");
+        assert!(
+            out.status.success(),
+            "{f} missing: run scripts/build-board.sh"
+        );
+        out.stdout.len() as u64
+    };
+    let size = |f: &str| {
+        std::fs::metadata(dist.join(f))
+            .map(|m| m.len())
+            .unwrap_or(0)
+    };
+    let (wasm, js) = (gz("board_bg.wasm"), gz("board.js"));
+    println!(
+        "wall-board bundle: wasm {:.1} KiB + js {:.1} KiB = {:.1} KiB gzipped ({:.1} KiB raw)",
+        wasm as f64 / 1024.0,
+        js as f64 / 1024.0,
+        (wasm + js) as f64 / 1024.0,
+        (size("board_bg.wasm") + size("board.js")) as f64 / 1024.0
+    );
+}
+
+async fn board_first_paint() {
+    let d = start_daemon(LIVE_CONFIG);
+    reqwest::Client::new()
+        .post(format!("{}/api/v1/events", d.url))
+        .body(
+            ["phone-a", "phone-b", "phone-c", "phone-d"]
+                .map(|q| {
+                    format!(
+                        r#"{{"type":"queue","queue":"{q}","at":"{}","waiting":3,"agents_available":5}}"#,
+                        now_rfc3339(0)
+                    )
+                })
+                .join("\n"),
+        )
+        .send()
+        .await
+        .unwrap();
+    let b = browser::Browser::start().await;
+    let mut ready = Vec::new();
+    let mut fcp = Vec::new();
+    for _ in 0..10 {
+        b.client.goto("about:blank").await.unwrap();
+        b.client.goto(&format!("{}/", d.url)).await.unwrap();
+        let v = b
+            .wait_until(
+                20.0,
+                "the board's first full paint",
+                "const r = performance.getEntriesByName('board-ready')[0]; \
+                 const f = performance.getEntriesByName('first-contentful-paint')[0]; \
+                 return r ? [r.startTime, f ? f.startTime : null] : null;",
+                |v| v.is_array(),
+            )
+            .await;
+        ready.push(v[0].as_f64().unwrap());
+        if let Some(f) = v[1].as_f64() {
+            fcp.push(f);
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    };
+    println!(
+        "wall-board in headless Chromium on loopback, {} loads: first contentful paint median {:.0} ms; tiles drawn from the live snapshot (board-ready) median {:.0} ms, max {:.0} ms",
+        ready.len(),
+        median(&mut fcp),
+        median(&mut ready),
+        ready.iter().copied().fold(0.0, f64::max)
+    );
+    b.close().await;
 }

@@ -82,6 +82,9 @@ pub struct Watch {
     outbox_wake: Arc<tokio::sync::Notify>,
     /// Woken on every change the live stream may want to show.
     live_wake: Arc<tokio::sync::Notify>,
+    /// Set when an incident changed since the live stream last looked: that goes out at once,
+    /// while figures alone are coalesced.
+    incident_changed: AtomicBool,
     pub stats: Stats,
 }
 
@@ -120,6 +123,7 @@ impl Watch {
             healthy: AtomicBool::new(true),
             outbox_wake: Arc::new(tokio::sync::Notify::new()),
             live_wake: Arc::new(tokio::sync::Notify::new()),
+            incident_changed: AtomicBool::new(false),
             overrides: Mutex::new(Vec::new()),
             stats: Stats::default(),
         };
@@ -235,6 +239,9 @@ impl Watch {
     /// Persists effects (and any left over from a failed save), then hands out notifications.
     fn commit(&self, inner: &mut Inner, fx: Vec<Effect>) {
         // Every change passes here (events, ticks, commands): the live stream looks again.
+        if fx.iter().any(|f| matches!(f, Effect::Incident(_))) {
+            self.incident_changed.store(true, Ordering::Release);
+        }
         self.live_wake.notify_one();
         if fx.is_empty() && inner.unsaved.is_empty() {
             return;
@@ -353,6 +360,11 @@ impl Watch {
 
     pub fn live_wake(&self) -> Arc<tokio::sync::Notify> {
         self.live_wake.clone()
+    }
+
+    /// Whether an incident changed since the last call.
+    pub fn take_incident_change(&self) -> bool {
+        self.incident_changed.swap(false, Ordering::AcqRel)
     }
 
     pub fn outbox_wake(&self) -> Arc<tokio::sync::Notify> {

@@ -36,12 +36,17 @@ pub struct Start<'a> {
 impl Daemon {
     /// Starts `floorwatch run` with `config` written into `dir`, and waits until it listens.
     pub fn start(s: Start) -> Daemon {
+        Self::start_at(s, "127.0.0.1:0")
+    }
+
+    /// Starts on a given address: a restart on the port the clients already know.
+    pub fn start_at(s: Start, listen: &str) -> Daemon {
         let config = s.dir.join("alerts.toml");
         std::fs::write(&config, s.config).unwrap();
         let mut cmd = Command::new(BIN);
         cmd.args(["run", "--config"])
             .arg(&config)
-            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .args(["--listen", listen, "--data-dir"])
             .arg(s.dir.join("data"))
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")

@@ -1,5 +1,6 @@
-//! The live stream's producer. It watches the engine's state and, when it changed (at most once a
-//! `frame_interval`: changes in between are coalesced), makes one delta, serializes it once and
+//! The live stream's producer. It watches the engine's state and, when it changed, makes one
+//! delta (figures are coalesced to at most one frame a `frame_interval`; a change to an incident
+//! goes out at once, so a breach reaches the boards in milliseconds), serializes it once and
 //! hands the same bytes to every connected client through a bounded broadcast ring. A client
 //! that falls more than `buffer` frames behind is cut back to a fresh snapshot (see `client`), so
 //! no client ever has an ever-growing queue, and a slow one never holds up the others.
@@ -105,8 +106,15 @@ impl Hub {
                 _ = tokio::time::sleep_until(last_frame + heartbeat) => {}
                 _ = stopping.changed() => return,
             }
-            // Coalesce: whatever changes until the interval is up goes into the same frame.
-            tokio::time::sleep_until(last_frame + interval).await;
+            // Coalesce figures: whatever changes until the interval is up goes into the same
+            // frame. A change to an incident (a breach, an acknowledgement) goes out at once.
+            let coalesce_until = last_frame + interval;
+            while !watch.take_incident_change() {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(coalesce_until) => break,
+                    _ = wake.notified() => {}
+                }
+            }
             let w = watch.clone();
             let Ok(state) = tokio::task::spawn_blocking(move || (w.now(), w.snapshot())).await
             else {
