@@ -34,8 +34,9 @@ frame_interval = "100ms"
 heartbeat = "1s"
 "#;
 
-const ENV: [(&str, &str); 3] = [
+const ENV: [(&str, &str); 4] = [
     ("FLOORWATCH_INGEST_TOKENS", "acd:i-1"),
+    ("FLOORWATCH_ADMIN_TOKENS", "ops:a-1"),
     ("FLOORWATCH_VIEWER_TOKENS", "wall:v-1"),
     ("FLOORWATCH_LEAD_TOKENS", "alice:lead-1"),
 ];
@@ -82,7 +83,7 @@ async fn the_wall_board_in_a_real_browser() {
         dir: dir.path(),
         env: ENV.to_vec(),
     };
-    let d = Daemon::start(start()).with_token("i-1");
+    let d = Daemon::start(start()).with_token("a-1");
     let (_, page) = d.get_text("/").await;
     assert!(
         page.contains("/board/board.js"),
@@ -241,7 +242,7 @@ async fn the_wall_board_in_a_real_browser() {
     assert!(dimmed.as_u64().unwrap() > 0, "old figures are dimmed");
 
     // Restart on the same port: the board comes back by itself, no reload.
-    let d = Daemon::start_at(start(), &format!("127.0.0.1:{port}")).with_token("i-1");
+    let d = Daemon::start_at(start(), &format!("127.0.0.1:{port}")).with_token("a-1");
     b.wait_until(30.0, "the notice to go", stale_shown(), Value::is_null)
         .await;
     d.post("/api/v1/events", readings(&[("phone-b", 3)]), None)

@@ -565,9 +565,14 @@ async fn demo(
     eprintln!(
         "\nFloorwatch demo: a simulated mid-size center (phone, chat, e-mail) plays an outage every\n\
          30 simulated minutes ({:.1} minutes of wall time at --speed {speed}).\n\
-         \n  live state:  http://{addr}/api/v1/state\n  incidents:   http://{addr}/api/v1/incidents\n  pages sent:  http://{addr}/-/demo/hooks (the built-in webhook receiver)\n  e-mail:      {}/mail/*.eml\n  metrics:     http://{addr}/metrics\n  data dir:    {}\n\
+         \n  wall-board:  http://{addr}/{}\n  live state:  http://{addr}/api/v1/state  (or: floorwatch tail --url http://{addr})\n  incidents:   http://{addr}/api/v1/incidents\n  pages sent:  http://{addr}/-/demo/hooks (the built-in webhook receiver)\n  e-mail:      {}/mail/*.eml\n  metrics:     http://{addr}/metrics\n  data dir:    {}\n\
          \nIncidents and notifications are logged below as they happen. Ctrl-C stops.\n",
         30.0 / speed,
+        if floorwatch::http::board::is_built() {
+            ""
+        } else {
+            "  (not built into this binary: run scripts/build-board.sh)"
+        },
         data_dir.display(),
         data_dir.display()
     );

@@ -117,3 +117,26 @@ fn every_error_is_reported_at_once() {
     has(&e, "9:1", "rule \"a\" is defined twice");
     has(&e, "13:12", "unknown unit \"y\"");
 }
+
+#[test]
+fn live_stream_settings() {
+    let e = errors(&format!(
+        "{QUEUE}[live]\nopen_on_loopback = \"yes\"\nheartbeat = \"2 s\"\nbufer = 3\ntrend_step = \"10m\"\ntrend_window = \"5m\"\n"
+    ));
+    has(
+        &e,
+        "5:20",
+        "`open_on_loopback` in [live] must be true or false",
+    );
+    has(&e, "6:13", "heartbeat");
+    has(
+        &e,
+        "7:1",
+        "unknown key `bufer` in `live` in the top level (did you mean `buffer`?)",
+    );
+    has(
+        &e,
+        "4:1",
+        "`trend_window` in [live] must be at least one `trend_step`",
+    );
+}
