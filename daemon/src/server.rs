@@ -107,6 +107,12 @@ pub async fn serve(
         shutdown.await;
         hub.stop(Duration::from_secs(2)).await;
     };
+    // No Nagle: a small live frame right after another would otherwise wait for the client's
+    // delayed acknowledgement (up to 40 ms).
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
