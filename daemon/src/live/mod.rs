@@ -7,7 +7,7 @@
 
 pub mod client;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -201,9 +201,9 @@ impl Picture {
         heartbeat_due: bool,
     ) -> Option<LiveFrame> {
         let mut delta = LiveDelta::default();
-        let mut seen = Vec::with_capacity(state.queues.len());
+        let mut seen = HashSet::with_capacity(state.queues.len());
         for q in state.queues {
-            seen.push(q.queue.clone());
+            seen.insert(q.queue.clone());
             if self.queues.get(&q.queue) != Some(&q) {
                 delta.queues.push(q.clone());
                 self.queues.insert(q.queue.clone(), q);
@@ -219,7 +219,7 @@ impl Picture {
         for name in &delta.queues_removed {
             self.trends.remove(name);
         }
-        let open: Vec<u64> = state.incidents.iter().map(|i| i.id).collect();
+        let open: HashSet<u64> = state.incidents.iter().map(|i| i.id).collect();
         for inc in state.incidents {
             if self.incidents.get(&inc.id) != Some(&inc) {
                 delta.incidents.push(inc.clone());
@@ -303,5 +303,114 @@ impl Picture {
         );
         self.snapshot_text = Some((self.seq, text.clone()));
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use floorwatch_protocol::{LiveState, Severity, Values};
+
+    fn state(queues: &[(&str, u32)], incidents: &[u64]) -> StateSnapshot {
+        StateSnapshot {
+            at: None,
+            queues: queues
+                .iter()
+                .map(|(q, w)| QueueMetrics {
+                    queue: q.to_string(),
+                    waiting: *w,
+                    ..Default::default()
+                })
+                .collect(),
+            incidents: incidents
+                .iter()
+                .map(|id| {
+                    Incident::new(
+                        *id,
+                        "depth".into(),
+                        "queue_depth".into(),
+                        "a".into(),
+                        Severity::Critical,
+                        "t".into(),
+                        ms_to_utc(0),
+                        Values::new(),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn deltas_say_only_what_changed_and_a_client_following_them_sees_the_same_picture() {
+        let settings = LiveSettings {
+            trend_step: 30_000,
+            trend_window: 60_000,
+            ..Default::default()
+        };
+        let mut p = Picture::new(&settings);
+        let mut client = LiveState::default();
+        let snapshot = |p: &Picture| LiveFrame::Snapshot(p.snapshot());
+        client.apply(snapshot(&p)).unwrap();
+
+        let f = p
+            .advance(1_000, state(&[("a", 1), ("b", 0)], &[]), false)
+            .unwrap();
+        let LiveFrame::Delta(d) = &f else {
+            panic!("{f:?}")
+        };
+        assert_eq!(d.queues.len(), 2);
+        assert_eq!(d.trend.len(), 2, "the first frame starts the trends");
+        client.apply(f).unwrap();
+
+        // Nothing changed, within the trend step: no frame, unless a heartbeat is due.
+        assert!(
+            p.advance(2_000, state(&[("a", 1), ("b", 0)], &[]), false)
+                .is_none()
+        );
+        let beat = p
+            .advance(3_000, state(&[("a", 1), ("b", 0)], &[]), true)
+            .unwrap();
+        assert!(matches!(beat, LiveFrame::Heartbeat { seq: 2, .. }));
+        client.apply(beat).unwrap();
+
+        let f = p
+            .advance(4_000, state(&[("a", 30), ("b", 0)], &[7]), false)
+            .unwrap();
+        let LiveFrame::Delta(d) = &f else {
+            panic!("{f:?}")
+        };
+        assert_eq!(
+            (d.queues.len(), d.incidents.len()),
+            (1, 1),
+            "only a, and the incident"
+        );
+        client.apply(f).unwrap();
+
+        // Past the trend step, b removed by a reload, the incident resolved.
+        let f = p.advance(31_000, state(&[("a", 2)], &[]), false).unwrap();
+        let LiveFrame::Delta(d) = &f else {
+            panic!("{f:?}")
+        };
+        assert_eq!(d.queues_removed, ["b"]);
+        assert_eq!(d.closed, [7]);
+        assert_eq!(d.trend.len(), 1);
+        client.apply(f).unwrap();
+        for t in [61_000, 91_000] {
+            let f = p.advance(t, state(&[("a", 2)], &[]), false).unwrap();
+            client.apply(f).unwrap();
+        }
+        assert_eq!(
+            client.trends["a"].len(),
+            2,
+            "trend_window / trend_step points"
+        );
+
+        // A client starting now from the snapshot has what the follower has.
+        let mut fresh = LiveState::default();
+        fresh.apply(snapshot(&p)).unwrap();
+        assert_eq!(fresh.queues, client.queues);
+        assert_eq!(fresh.incidents, client.incidents);
+        assert_eq!(fresh.trends, client.trends);
+        assert_eq!(fresh.seq, client.seq);
     }
 }
