@@ -196,6 +196,53 @@ async fn open_on_loopback_needs_no_token_there() {
     assert_eq!(d.get("/api/v1/state").await.0, 401);
 }
 
+#[tokio::test]
+async fn floorwatch_tail_shows_the_stream_in_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(Start {
+        config: CONFIG,
+        dir: dir.path(),
+        env: vec![
+            ("FLOORWATCH_VIEWER_TOKENS", "wall:v-1"),
+            ("FLOORWATCH_ADMIN_TOKENS", "ops:a-1"),
+        ],
+    })
+    .with_token("a-1");
+    d.post("/api/v1/events", reading("phone-a", 25), None).await;
+    d.wait_for("/api/v1/incidents?status=open", 10, |v| {
+        v.as_array().is_some_and(|a| !a.is_empty())
+    })
+    .await;
+    let tail = |token: Option<&'static str>| {
+        let url = d.url.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut cmd = std::process::Command::new(common::BIN);
+            cmd.args(["tail", "--once", "--plain", "--url", &url]);
+            if let Some(t) = token {
+                cmd.args(["--token", t]);
+            }
+            cmd.output().unwrap()
+        })
+    };
+    let out = tail(Some("v-1")).await.unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let row = text
+        .lines()
+        .find(|l| l.contains("phone-a"))
+        .unwrap_or_else(|| panic!("no row for phone-a in\n{text}"));
+    assert!(row.starts_with("[!!]") && row.contains("25"), "{row}");
+    assert!(
+        text.contains("CRITICAL") && text.contains("NOT ACKED"),
+        "{text}"
+    );
+    // Without the token: a clear refusal, not a hang.
+    let out = tail(None).await.unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("401"), "{err}");
+}
+
 /// Many queues whose longest waits age on every tick: every frame carries every queue, so a
 /// client that stops reading fills its socket within a moment.
 const BUSY: &str = r#"
