@@ -15,6 +15,30 @@ pub use live::{
 
 pub type Timestamp = DateTime<Utc>;
 
+/// Matches `name` against a pattern with `*` (any run) and `?` (any one character).
+/// Used for queue names everywhere: alerts.toml, silences, the wall-board's queue filter.
+pub fn glob_match(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
+    while ni < n.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ni;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ni = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
 /// How bad an incident is. Ordered: `Info < Warning < Critical < Crisis`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -653,5 +677,21 @@ mod tests {
             || *n == "abandonment_rate"
             || *n == "aht_s"
             || m.get(n).is_some()));
+    }
+}
+
+#[cfg(test)]
+mod glob_tests {
+    use super::glob_match;
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("phone-*", "phone-general"));
+        assert!(glob_match("*", "anything"));
+        assert!(glob_match("chat-?", "chat-1"));
+        assert!(!glob_match("chat-?", "chat-12"));
+        assert!(!glob_match("phone-*", "chat-general"));
+        assert!(glob_match("phone-general", "phone-general"));
+        assert!(glob_match("*-vip-*", "phone-vip-cn"));
     }
 }
