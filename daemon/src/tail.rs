@@ -28,14 +28,15 @@ pub async fn run(opts: TailOptions) -> anyhow::Result<()> {
     let ws_url = live_url(&opts.url, opts.token.as_deref())?;
     let mut backoff = Duration::from_millis(500);
     let mut state = LiveState::default();
-    let mut last_frame: Option<Timestamp> = None;
+    // Since when the figures on screen are old: the daemon's time of the last frame.
+    let stale_since = |s: &LiveState| Some(s.at.unwrap_or_else(chrono::Utc::now));
     loop {
         match tokio_tungstenite::connect_async(ws_url.as_str()).await {
             Ok((mut socket, _)) => loop {
                 let next = tokio::time::timeout(STALE_AFTER, socket.next()).await;
                 let text = match next {
                     Err(_) => {
-                        draw(&opts, &render(&state, last_frame));
+                        draw(&opts, &render(&state, stale_since(&state)));
                         continue;
                     }
                     Ok(Some(Ok(Message::Text(t)))) => t,
@@ -50,7 +51,6 @@ pub async fn run(opts: TailOptions) -> anyhow::Result<()> {
                 if state.apply(frame).is_err() {
                     break; // missed frames: start over from a snapshot
                 }
-                last_frame = None;
                 draw(&opts, &render(&state, None));
                 if opts.once {
                     return Ok(());
@@ -62,11 +62,7 @@ pub async fn run(opts: TailOptions) -> anyhow::Result<()> {
             Err(_) => {}
         }
         // Cut off: the figures on screen are now stale.
-        last_frame = last_frame.or(state.at);
-        draw(
-            &opts,
-            &render(&state, last_frame.or(Some(chrono::Utc::now()))),
-        );
+        draw(&opts, &render(&state, stale_since(&state)));
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(Duration::from_secs(10));
     }
