@@ -7,7 +7,7 @@
 //! - `live.rs`: the websocket, reconnection, staleness;
 //! - `board.rs`: the wall-board (tiles, trends, open incidents, crisis banner, sound);
 //! - `incidents.rs`: the incidents list and the incident page;
-//! - `api.rs`: REST calls; `json.rs` and `wire.rs`: reading the daemon's JSON; `kiosk.rs`: URL options;
+//! - `api.rs`: REST calls; `wire.rs`: reading the daemon's JSON; `kiosk.rs`: URL options;
 //!   `i18n.rs`: labels; `format.rs`: figures.
 //!
 //! Hash routing (no router crate) keeps the bundle small and needs nothing from the server: the
