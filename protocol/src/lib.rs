@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 pub mod live;
 pub use live::{
     LiveDelta, LiveFrame, LiveSnapshot, LiveState, QueuePoint, SequenceGap, Trend, TrendPoint,
+    sort_worst_first,
 };
 
 pub type Timestamp = DateTime<Utc>;

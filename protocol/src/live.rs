@@ -178,7 +178,7 @@ impl LiveState {
                 self.queues = s.queues;
                 self.queues.sort_by(|a, b| a.queue.cmp(&b.queue));
                 self.incidents = s.incidents;
-                sort_incidents(&mut self.incidents);
+                sort_worst_first(&mut self.incidents);
                 self.trends = s
                     .trends
                     .into_iter()
@@ -208,7 +208,7 @@ impl LiveState {
                         None => self.incidents.push(inc),
                     }
                 }
-                sort_incidents(&mut self.incidents);
+                sort_worst_first(&mut self.incidents);
                 for p in d.trend {
                     let points = self.trends.entry(p.queue).or_default();
                     points.push_back(p.point);
@@ -244,7 +244,8 @@ impl LiveState {
     }
 }
 
-fn sort_incidents(v: &mut [Incident]) {
+/// The order every view of open incidents uses: worst first, then oldest first.
+pub fn sort_worst_first(v: &mut [Incident]) {
     v.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)

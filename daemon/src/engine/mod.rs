@@ -1315,11 +1315,7 @@ impl Engine {
             .values()
             .map(|r| r.incident.clone())
             .collect();
-        incidents.sort_by(|a, b| {
-            b.severity
-                .cmp(&a.severity)
-                .then(a.opened_at.cmp(&b.opened_at))
-        });
+        floorwatch_protocol::sort_worst_first(&mut incidents);
         StateSnapshot {
             at: Some(ms_to_utc(self.now)),
             queues: self.queue_metrics(),

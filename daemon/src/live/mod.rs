@@ -268,11 +268,7 @@ impl Picture {
 
     fn snapshot(&self) -> LiveSnapshot {
         let mut incidents: Vec<Incident> = self.incidents.values().cloned().collect();
-        incidents.sort_by(|a, b| {
-            b.severity
-                .cmp(&a.severity)
-                .then(a.opened_at.cmp(&b.opened_at))
-        });
+        floorwatch_protocol::sort_worst_first(&mut incidents);
         LiveSnapshot {
             seq: self.seq,
             at: ms_to_utc(self.at),
