@@ -5,7 +5,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{BIN, Daemon, Start, at, repo_config};
+use common::{BIN, Daemon, Start, at, reading, repo_config};
 use serde_json::Value;
 
 /// A small configuration whose rules fire at once, for API tests.
@@ -25,13 +25,6 @@ warning = 10
 critical = 20
 clear = 5
 "#;
-
-fn reading(queue: &str, waiting: u32, secs: i64) -> String {
-    format!(
-        r#"{{"type":"queue","queue":"{queue}","at":"{}","waiting":{waiting}}}"#,
-        at(secs)
-    )
-}
 
 fn queue_of(state: &Value, name: &str) -> Value {
     let queues = state["queues"].as_array().expect("queues in the state");

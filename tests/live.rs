@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Daemon, Start, at};
+use common::{Daemon, Start, at, reading};
 use floorwatch_protocol::{LiveFrame, LiveState, Severity};
 use futures_util::StreamExt;
 use tokio::net::TcpStream;
@@ -77,13 +77,6 @@ frame_interval = "50ms"
 heartbeat = "300ms"
 "#;
 
-fn reading(queue: &str, waiting: u32) -> String {
-    format!(
-        r#"{{"type":"queue","queue":"{queue}","at":"{}","waiting":{waiting}}}"#,
-        at(0)
-    )
-}
-
 #[tokio::test]
 async fn snapshot_then_deltas_heartbeats_and_1001_on_shutdown() {
     let dir = tempfile::tempdir().unwrap();
@@ -114,7 +107,9 @@ async fn snapshot_then_deltas_heartbeats_and_1001_on_shutdown() {
     state.apply(first).unwrap();
     assert!(state.incidents.is_empty());
 
-    let (status, _) = d.post("/api/v1/events", reading("phone-a", 3), None).await;
+    let (status, _) = d
+        .post("/api/v1/events", reading("phone-a", 3, 0), None)
+        .await;
     assert_eq!(status, 200);
     until_state(&mut ws, &mut state, "phone-a's reading", |s| {
         s.queue("phone-a").is_some_and(|q| q.waiting == 3)
@@ -122,7 +117,8 @@ async fn snapshot_then_deltas_heartbeats_and_1001_on_shutdown() {
     .await;
 
     // A breach: the incident comes as a delta.
-    d.post("/api/v1/events", reading("phone-a", 25), None).await;
+    d.post("/api/v1/events", reading("phone-a", 25, 0), None)
+        .await;
     until_state(&mut ws, &mut state, "the incident", |s| {
         s.incidents_on("phone-a").next().is_some()
     })
@@ -145,7 +141,8 @@ async fn snapshot_then_deltas_heartbeats_and_1001_on_shutdown() {
     );
 
     // Back under the clear level: the incident leaves the open list.
-    d.post("/api/v1/events", reading("phone-a", 1), None).await;
+    d.post("/api/v1/events", reading("phone-a", 1, 0), None)
+        .await;
     until_state(&mut ws, &mut state, "the resolution", |s| {
         s.incidents.is_empty()
     })
@@ -208,7 +205,8 @@ async fn floorwatch_tail_shows_the_stream_in_a_terminal() {
         ],
     })
     .with_token("a-1");
-    d.post("/api/v1/events", reading("phone-a", 25), None).await;
+    d.post("/api/v1/events", reading("phone-a", 25, 0), None)
+        .await;
     d.wait_for("/api/v1/incidents?status=open", 10, |v| {
         v.as_array().is_some_and(|a| !a.is_empty())
     })

@@ -220,6 +220,14 @@ pub fn at(secs: i64) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
+/// An ACD queue reading: `waiting` contacts on `queue`, stamped `secs` from now.
+pub fn reading(queue: &str, waiting: u32, secs: i64) -> String {
+    format!(
+        r#"{{"type":"queue","queue":"{queue}","at":"{}","waiting":{waiting}}}"#,
+        at(secs)
+    )
+}
+
 /// Polls `f` until it gives something, for at most `secs` seconds.
 pub async fn until<T>(secs: u64, what: &str, f: impl Fn() -> Option<T>) -> T {
     let deadline = Instant::now() + Duration::from_secs(secs);
