@@ -445,6 +445,6 @@ async fn reload_keeps_the_old_config_when_the_new_one_is_bad() {
         1,
         "the same incident, raised: {list:#}"
     );
-    assert!(d.logs().contains("configuration reloaded"));
+    d.wait_for_log("configuration reloaded", 5).await;
     assert!(d.stop().success(), "SIGTERM exits cleanly");
 }

@@ -480,5 +480,5 @@ async fn a_step_that_reaches_nobody_is_recorded_and_surfaced() {
     assert_eq!(detail["status"], "firing");
     let (_, text) = d.get_text("/metrics").await;
     assert!(text.contains("floorwatch_dead_letters 1"), "{text}");
-    assert!(d.logs().contains("nobody was reached"));
+    d.wait_for_log("nobody was reached", 5).await;
 }

@@ -102,6 +102,21 @@ impl Daemon {
         self.log.lock().unwrap().join("\n")
     }
 
+    /// Waits until the daemon has logged a line containing `needle`. The log is read by another
+    /// thread, so a line can arrive after the API already shows what it reports.
+    pub async fn wait_for_log(&self, needle: &str, secs: u64) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while !self.logs().contains(needle) {
+            if Instant::now() > deadline {
+                panic!(
+                    "no log line with {needle:?} in {secs} s; logs:\n{}",
+                    self.logs()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     fn req(
         &self,
         method: reqwest::Method,
