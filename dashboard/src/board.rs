@@ -775,7 +775,6 @@ pub fn SoundControls() -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use floorwatch_protocol::Values;
 
     fn metrics(sl: Option<f64>) -> QueueMetrics {
         QueueMetrics {
@@ -787,16 +786,7 @@ mod tests {
     }
 
     fn inc(sev: Severity) -> Incident {
-        Incident::new(
-            1,
-            "r".into(),
-            "queue_depth".into(),
-            "phone".into(),
-            sev,
-            "t".into(),
-            "2026-11-23T09:00:00Z".parse().unwrap(),
-            Values::new(),
-        )
+        crate::fixtures::incident(1, sev)
     }
 
     #[test]

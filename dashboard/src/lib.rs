@@ -22,6 +22,9 @@ pub mod kiosk;
 pub mod live;
 pub mod wire;
 
+#[cfg(test)]
+mod fixtures;
+
 use std::time::Duration;
 
 use leptos::prelude::*;

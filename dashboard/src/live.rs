@@ -377,7 +377,8 @@ fn watchdog(inner: &Shared, now: f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use floorwatch_protocol::{IncidentStatus, Values};
+    use crate::fixtures::incident as inc;
+    use floorwatch_protocol::IncidentStatus;
 
     #[test]
     fn backoff_doubles_to_ten_seconds_and_resets() {
@@ -395,19 +396,6 @@ mod tests {
         assert!(is_stale(Conn::Live, Some(1_000.0), 6_001.0));
         assert!(is_stale(Conn::Down, Some(1_000.0), 1_001.0));
         assert!(is_stale(Conn::Connecting, Some(1_000.0), 1_001.0));
-    }
-
-    fn inc(id: u64, sev: Severity) -> Incident {
-        Incident::new(
-            id,
-            "r".into(),
-            "queue_depth".into(),
-            "phone".into(),
-            sev,
-            "t".into(),
-            "2026-11-23T09:00:00Z".parse().unwrap(),
-            Values::new(),
-        )
     }
 
     #[test]

@@ -84,18 +84,8 @@ mod tests {
     }
 
     fn incident() -> Incident {
-        let mut values = Values::new();
-        values.insert("waiting".into(), 30.0);
-        let mut i = Incident::new(
-            3,
-            "depth".into(),
-            "queue_depth".into(),
-            "phone-a".into(),
-            Severity::Critical,
-            "phone-a: 30 contacts waiting".into(),
-            at("2026-11-23T09:00:00Z"),
-            values,
-        );
+        let mut i = crate::fixtures::incident(3, Severity::Critical);
+        i.values_at_peak.insert("waiting".into(), 30.0);
         i.acknowledged_by = Some("lead".into());
         i
     }
