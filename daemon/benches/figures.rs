@@ -276,8 +276,9 @@ async fn ingest() {
     );
 }
 
-async fn latency() {
-    let config = r#"
+/// One queue family and a depth rule that pages at 20 waiting: the breach the latency and
+/// live-stream figures time.
+const DEPTH_CONFIG: &str = r#"
 [daemon]
 tick = "250ms"
 [[queue]]
@@ -290,7 +291,9 @@ critical = 20
 clear = 5
 cooldown = "0s"
 "#;
-    let d = start_daemon(config);
+
+async fn latency() {
+    let d = start_daemon(DEPTH_CONFIG);
     let client = reqwest::Client::new();
     let events = format!("{}/api/v1/events", d.url);
     let list = format!("{}/api/v1/incidents?status=open&limit=1", d.url);
@@ -582,22 +585,8 @@ async fn live_client(
     })
 }
 
-const LIVE_CONFIG: &str = r#"
-[daemon]
-tick = "250ms"
-[[queue]]
-name = "phone-*"
-channel = "phone"
-[[rule]]
-name = "depth"
-kind = "queue_depth"
-critical = 20
-clear = 5
-cooldown = "0s"
-"#;
-
 async fn fanout() {
-    let d = start_daemon(LIVE_CONFIG);
+    let d = start_daemon(DEPTH_CONFIG);
     let clients = 1_000usize;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let mut tasks = Vec::new();
@@ -663,7 +652,7 @@ async fn fanout() {
 }
 
 async fn clients_memory() {
-    let d = start_daemon(LIVE_CONFIG);
+    let d = start_daemon(DEPTH_CONFIG);
     // Something on the board: a queue with figures, as a wall-board would see.
     reqwest::Client::new()
         .post(format!("{}/api/v1/events", d.url))
@@ -731,7 +720,7 @@ fn board_bundle() {
 }
 
 async fn board_first_paint() {
-    let d = start_daemon(LIVE_CONFIG);
+    let d = start_daemon(DEPTH_CONFIG);
     reqwest::Client::new()
         .post(format!("{}/api/v1/events", d.url))
         .body(
