@@ -35,10 +35,10 @@ heartbeat = "1s"
 "#;
 
 const ENV: [(&str, &str); 4] = [
-    ("FLOORWATCH_INGEST_TOKENS", "acd:i-1"),
-    ("FLOORWATCH_ADMIN_TOKENS", "ops:a-1"),
-    ("FLOORWATCH_VIEWER_TOKENS", "wall:v-1"),
-    ("FLOORWATCH_LEAD_TOKENS", "alice:lead-1"),
+    ("FLOORWATCH_INGEST_TOKENS", "acd:ingest-secret-0001"),
+    ("FLOORWATCH_ADMIN_TOKENS", "ops:admin-secret-00001"),
+    ("FLOORWATCH_VIEWER_TOKENS", "wall:viewer-secret-0001"),
+    ("FLOORWATCH_LEAD_TOKENS", "alice:lead-secret-000001"),
 ];
 
 fn readings(waiting: &[(&str, u32)]) -> String {
@@ -83,7 +83,7 @@ async fn the_wall_board_in_a_real_browser() {
         dir: dir.path(),
         env: ENV.to_vec(),
     };
-    let d = Daemon::start(start()).with_token("a-1");
+    let d = Daemon::start(start()).with_token("admin-secret-00001");
     let (_, page) = d.get_text("/").await;
     assert!(
         page.contains("/board/board.js"),
@@ -98,7 +98,7 @@ async fn the_wall_board_in_a_real_browser() {
 
     let b = Browser::start().await;
     b.client
-        .goto(&format!("{}/?token=lead-1", d.url))
+        .goto(&format!("{}/?token=lead-secret-000001", d.url))
         .await
         .unwrap();
 
@@ -169,7 +169,10 @@ async fn the_wall_board_in_a_real_browser() {
 
     // The incident page shows the timeline, and a note added there joins it.
     b.client
-        .goto(&format!("{}/?token=lead-1#/incidents/{id}", d.url))
+        .goto(&format!(
+            "{}/?token=lead-secret-000001#/incidents/{id}",
+            d.url
+        ))
         .await
         .unwrap();
     b.wait_until(
@@ -222,7 +225,7 @@ async fn the_wall_board_in_a_real_browser() {
 
     // Back to the board; cut the daemon off: the board says since when its data is stale.
     b.client
-        .goto(&format!("{}/?token=lead-1#/", d.url))
+        .goto(&format!("{}/?token=lead-secret-000001#/", d.url))
         .await
         .unwrap();
     b.wait_until(20.0, "the board again", TILES, |v| tiles(v).len() == 3)
@@ -242,7 +245,8 @@ async fn the_wall_board_in_a_real_browser() {
     assert!(dimmed.as_u64().unwrap() > 0, "old figures are dimmed");
 
     // Restart on the same port: the board comes back by itself, no reload.
-    let d = Daemon::start_at(start(), &format!("127.0.0.1:{port}")).with_token("a-1");
+    let d =
+        Daemon::start_at(start(), &format!("127.0.0.1:{port}")).with_token("admin-secret-00001");
     b.wait_until(30.0, "the notice to go", stale_shown(), Value::is_null)
         .await;
     d.post("/api/v1/events", readings(&[("phone-b", 3)]), None)
@@ -263,7 +267,10 @@ async fn the_wall_board_in_a_real_browser() {
 
     // Kiosk options: a queue filter and Simplified Chinese.
     b.client
-        .goto(&format!("{}/?token=v-1&lang=zh&queues=phone-*#/", d.url))
+        .goto(&format!(
+            "{}/?token=viewer-secret-0001&lang=zh&queues=phone-*#/",
+            d.url
+        ))
         .await
         .unwrap();
     let t = b

@@ -183,12 +183,12 @@ async fn ingest_contract_partial_batches_auth_and_limits() {
         config: QUICK,
         dir: dir.path(),
         env: vec![
-            ("FLOORWATCH_INGEST_TOKENS", "acd:in-secret"),
-            ("FLOORWATCH_LEAD_TOKENS", "alice:lead-secret"),
-            ("FLOORWATCH_VIEWER_TOKENS", "wall:view-secret"),
+            ("FLOORWATCH_INGEST_TOKENS", "acd:ingest-secret-0001"),
+            ("FLOORWATCH_LEAD_TOKENS", "alice:lead-secret-000001"),
+            ("FLOORWATCH_VIEWER_TOKENS", "wall:viewer-secret-0001"),
         ],
     });
-    let ingest = Some("in-secret");
+    let ingest = Some("ingest-secret-0001");
     let (s, _) = d
         .post("/api/v1/events", reading("phone-a", 1, 0), None)
         .await;
@@ -197,7 +197,7 @@ async fn ingest_contract_partial_batches_auth_and_limits() {
         .post(
             "/api/v1/events",
             reading("phone-a", 1, 0),
-            Some("view-secret"),
+            Some("viewer-secret-0001"),
         )
         .await;
     assert_eq!(s, 403, "a viewer cannot ingest");
@@ -290,7 +290,7 @@ async fn ingest_contract_partial_batches_auth_and_limits() {
     assert_eq!(s, 200);
     let (s, _) = d.get("/api/v1/state").await;
     assert_eq!(s, 401, "state needs a viewer token");
-    let d = d.with_token("view-secret");
+    let d = d.with_token("viewer-secret-0001");
     let (s, state) = d.get("/api/v1/state").await;
     assert_eq!(s, 200);
     assert_eq!(state["queues"][0]["queue"], "phone-a");

@@ -84,11 +84,11 @@ async fn snapshot_then_deltas_heartbeats_and_1001_on_shutdown() {
         config: CONFIG,
         dir: dir.path(),
         env: vec![
-            ("FLOORWATCH_VIEWER_TOKENS", "wall:v-1"),
-            ("FLOORWATCH_INGEST_TOKENS", "acd:i-1"),
+            ("FLOORWATCH_VIEWER_TOKENS", "wall:viewer-secret-0001"),
+            ("FLOORWATCH_INGEST_TOKENS", "acd:ingest-secret-0001"),
         ],
     })
-    .with_token("i-1");
+    .with_token("ingest-secret-0001");
 
     // No token, or a wrong one: the handshake is refused with 401.
     for token in [None, Some("nope")] {
@@ -100,7 +100,7 @@ async fn snapshot_then_deltas_heartbeats_and_1001_on_shutdown() {
         }
     }
 
-    let mut ws = connect(&d, Some("v-1")).await;
+    let mut ws = connect(&d, Some("viewer-secret-0001")).await;
     let mut state = LiveState::default();
     let first = next_frame(&mut ws, "the snapshot").await;
     assert!(matches!(first, LiveFrame::Snapshot(_)), "{first:?}");
@@ -129,7 +129,7 @@ async fn snapshot_then_deltas_heartbeats_and_1001_on_shutdown() {
     assert_eq!(state.snapshots, 1, "one snapshot, then deltas only");
 
     // A second client joining now starts from a snapshot that already has it.
-    let mut late = connect(&d, Some("v-1")).await;
+    let mut late = connect(&d, Some("viewer-secret-0001")).await;
     let LiveFrame::Snapshot(snap) = next_frame(&mut late, "the late snapshot").await else {
         panic!("a late client starts with a snapshot")
     };
@@ -182,7 +182,7 @@ async fn open_on_loopback_needs_no_token_there() {
     let d = Daemon::start(Start {
         config: &config,
         dir: dir.path(),
-        env: vec![("FLOORWATCH_VIEWER_TOKENS", "wall:v-1")],
+        env: vec![("FLOORWATCH_VIEWER_TOKENS", "wall:viewer-secret-0001")],
     });
     let mut ws = connect(&d, None).await;
     assert!(matches!(
@@ -200,11 +200,11 @@ async fn floorwatch_tail_shows_the_stream_in_a_terminal() {
         config: CONFIG,
         dir: dir.path(),
         env: vec![
-            ("FLOORWATCH_VIEWER_TOKENS", "wall:v-1"),
-            ("FLOORWATCH_ADMIN_TOKENS", "ops:a-1"),
+            ("FLOORWATCH_VIEWER_TOKENS", "wall:viewer-secret-0001"),
+            ("FLOORWATCH_ADMIN_TOKENS", "ops:admin-secret-00001"),
         ],
     })
-    .with_token("a-1");
+    .with_token("admin-secret-00001");
     d.post("/api/v1/events", reading("phone-a", 25, 0), None)
         .await;
     d.wait_for("/api/v1/incidents?status=open", 10, |v| {
@@ -222,7 +222,7 @@ async fn floorwatch_tail_shows_the_stream_in_a_terminal() {
             cmd.output().unwrap()
         })
     };
-    let out = tail(Some("v-1")).await.unwrap();
+    let out = tail(Some("viewer-secret-0001")).await.unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
     let row = text
