@@ -482,3 +482,109 @@ async fn a_step_that_reaches_nobody_is_recorded_and_surfaced() {
     assert!(text.contains("floorwatch_dead_letters 1"), "{text}");
     d.wait_for_log("nobody was reached", 5).await;
 }
+
+/// A mail server that accepts connections and never says a word; it counts the connections
+/// and keeps them open.
+fn silent_smtp() -> (SocketAddr, Arc<Mutex<usize>>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(Mutex::new(0));
+    let count = accepted.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming().map_while(Result::ok) {
+            *count.lock().unwrap() += 1;
+            held.push(conn);
+        }
+    });
+    (addr, accepted)
+}
+
+#[tokio::test]
+async fn a_mail_server_that_never_greets_delays_no_other_page() {
+    let receiver = Receiver::default();
+    receiver.on("chat", 500, None);
+    let addr = receiver.clone().serve("127.0.0.1:0".parse().unwrap()).await;
+    let (smtp, accepted) = silent_smtp();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = format!(
+        r#"
+[daemon]
+tick = "100ms"
+[delivery]
+first_retry = "200ms"
+max_backoff = "1s"
+[smtp]
+host = "127.0.0.1"
+port = {port}
+security = "none"
+from = "Floorwatch <floorwatch@example.com>"
+timeout = "3s"
+max_connections = 2
+[[email]]
+name = "leads"
+to = ["lead@example.com"]
+[[queue]]
+name = "phone-*"
+channel = "phone"
+[[webhook]]
+name = "chat"
+url = "http://{addr}/chat"
+[[escalation]]
+name = "floor"
+severities = ["critical"]
+[[escalation.level]]
+notify = ["email:leads", "webhook:chat"]
+wait = "10m"
+[[rule]]
+name = "depth"
+kind = "queue_depth"
+critical = 20
+clear = 5
+"#,
+        port = smtp.port()
+    );
+    let d = Daemon::start(Start {
+        config: &cfg,
+        dir: dir.path(),
+        env: vec![],
+    });
+    let (s, _) = d.post("/api/v1/events", breach(), None).await;
+    assert_eq!(s, 200);
+
+    // The webhook's retry (due 0.2 s after its 500) goes out while the e-mail's first attempt
+    // is still hanging on the silent server (3 s).
+    let chat = until(10, "the chat retry", || {
+        Some(receiver.got("chat")).filter(|g| g.len() >= 2)
+    })
+    .await;
+    let (_, mail) = d.get("/api/v1/deliveries?status=pending").await;
+    let mail = mail.as_array().unwrap().clone();
+    assert_eq!(mail.len(), 1, "{mail:?}");
+    assert_eq!(mail[0]["target"], "email:leads");
+    assert_eq!(
+        mail[0]["attempts"], 0,
+        "the webhook retry went out before the e-mail's attempt ended: {mail:?}"
+    );
+    assert!(chat[1].at - chat[0].at < Duration::from_secs(3));
+
+    // The hanging attempt ends at its limit: recorded, and retried.
+    let v = d
+        .wait_for("/api/v1/deliveries?status=pending", 20, |v| {
+            v[0]["attempts"].as_u64().unwrap_or(0) >= 2
+        })
+        .await;
+    let error = v[0]["last_error"].as_str().unwrap_or_default();
+    assert!(error.contains("no answer within 3s"), "{v:#}");
+    let id = v[0]["incident_id"].as_u64().unwrap();
+    let (_, detail) = d.get(&format!("/api/v1/incidents/{id}")).await;
+    let timeline = detail["timeline"].to_string();
+    assert!(
+        timeline.contains("attempt 1 to email:leads failed"),
+        "{timeline}"
+    );
+    assert!(
+        *accepted.lock().unwrap() >= 1,
+        "the e-mail did reach the silent server"
+    );
+}

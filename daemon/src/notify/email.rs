@@ -1,12 +1,19 @@
 //! E-mail pages through lettre: plain SMTP, STARTTLS or implicit TLS, optional auth; a text and
 //! an HTML body in the list's language; the subject carries severity, queue and rule; a signed
 //! acknowledge link; the Message-ID is the idempotency key.
+//!
+//! Connections to the server are pooled and bounded (`[smtp] max_connections`), and each
+//! attempt has an overall limit (`[smtp] timeout`) from waiting for a connection to the
+//! server's answer: a server that accepts and never speaks costs one timed-out attempt, which
+//! is recorded and retried like any other.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use floorwatch_protocol::{Incident, Severity};
 use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
@@ -17,8 +24,100 @@ use crate::config::{EmailList, Language, Smtp, SmtpSecurity};
 /// Where mail goes: a real SMTP server, or (the demo) `.eml` files in a folder.
 #[derive(Clone)]
 pub enum Mailer {
-    Smtp(Smtp),
+    Smtp(Arc<SmtpPool>),
     Files(PathBuf),
+}
+
+/// The connections to one mail server: lettre's pool, and a permit per connection so that no
+/// more than `max_connections` are open or being opened at once.
+pub struct SmtpPool {
+    pub smtp: Smtp,
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    permits: tokio::sync::Semaphore,
+}
+
+impl SmtpPool {
+    pub fn new(smtp: &Smtp) -> Result<Self, String> {
+        Ok(Self {
+            smtp: smtp.clone(),
+            transport: transport(smtp)?,
+            permits: tokio::sync::Semaphore::new(smtp.max_connections),
+        })
+    }
+
+    /// Sends one message within the attempt's limit.
+    async fn send(&self, msg: Message) -> Attempt {
+        let smtp = &self.smtp;
+        let limit = Duration::from_millis(smtp.timeout.max(1) as u64);
+        let started = Instant::now();
+        let server = format!("mail server {}:{}", smtp.host, smtp.port);
+        let Ok(Ok(_permit)) = tokio::time::timeout(limit, self.permits.acquire()).await else {
+            return Attempt::Retry {
+                error: format!(
+                    "{server}: all {} connections stayed busy for {}",
+                    smtp.max_connections,
+                    crate::config::format_duration(smtp.timeout)
+                ),
+                after: None,
+            };
+        };
+        let left = limit.saturating_sub(started.elapsed());
+        match tokio::time::timeout(left, self.transport.send(msg)).await {
+            Err(_) => Attempt::Retry {
+                error: format!(
+                    "{server}: no answer within {} ([smtp] timeout)",
+                    crate::config::format_duration(smtp.timeout)
+                ),
+                after: None,
+            },
+            Ok(Ok(r)) => Attempt::Delivered {
+                detail: format!("SMTP {} {}", r.code(), r.message().next().unwrap_or("")),
+            },
+            Ok(Err(e)) if e.is_permanent() => Attempt::Final {
+                error: format!("the mail server refused it: {e}"),
+            },
+            Ok(Err(e)) => Attempt::Retry {
+                error: format!("{server}: {e}"),
+                after: None,
+            },
+        }
+    }
+}
+
+/// The mailer of the current configuration, kept between pages so that connections are
+/// pooled; made anew when `[smtp]` changes.
+#[derive(Default)]
+pub struct Mailers {
+    /// Write e-mail as .eml files here instead of sending it (the demo).
+    pub folder: Option<PathBuf>,
+    pool: std::sync::Mutex<Option<Arc<SmtpPool>>>,
+}
+
+impl Mailers {
+    pub fn new(folder: Option<PathBuf>) -> Self {
+        Self {
+            folder,
+            pool: Default::default(),
+        }
+    }
+
+    pub fn get(&self, smtp: Option<&Smtp>) -> Result<Mailer, String> {
+        if let Some(dir) = &self.folder {
+            return Ok(Mailer::Files(dir.clone()));
+        }
+        let Some(smtp) = smtp else {
+            return Err("no [smtp] section to send through".into());
+        };
+        let mut pool = self.pool.lock().unwrap();
+        match &*pool {
+            Some(p) if p.smtp == *smtp => Ok(Mailer::Smtp(p.clone())),
+            _ => {
+                let p = Arc::new(SmtpPool::new(smtp)?);
+                *pool = Some(p.clone());
+                Ok(Mailer::Smtp(p))
+            }
+        }
+    }
 }
 
 fn words(lang: Language, severity: Severity, reason: &str) -> (&'static str, &'static str) {
@@ -150,24 +249,7 @@ pub async fn send(
                 },
             }
         }
-        Mailer::Smtp(smtp) => {
-            let transport = match transport(smtp) {
-                Ok(t) => t,
-                Err(e) => return Attempt::Final { error: e },
-            };
-            match transport.send(msg).await {
-                Ok(r) => Attempt::Delivered {
-                    detail: format!("SMTP {} {}", r.code(), r.message().next().unwrap_or("")),
-                },
-                Err(e) if e.is_permanent() => Attempt::Final {
-                    error: format!("the mail server refused it: {e}"),
-                },
-                Err(e) => Attempt::Retry {
-                    error: format!("mail server {}:{}: {e}", smtp.host, smtp.port),
-                    after: None,
-                },
-            }
-        }
+        Mailer::Smtp(pool) => pool.send(msg).await,
     }
 }
 
@@ -181,7 +263,12 @@ fn transport(smtp: &Smtp) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> 
     };
     let mut b = b
         .port(smtp.port)
-        .timeout(Some(Duration::from_millis(smtp.timeout as u64)));
+        .timeout(Some(Duration::from_millis(smtp.timeout as u64)))
+        .pool_config(
+            PoolConfig::new()
+                .max_size(smtp.max_connections as u32)
+                .idle_timeout(Duration::from_secs(60)),
+        );
     if let Some((user, password)) = &smtp.credentials {
         b = b.credentials(Credentials::new(user.clone(), password.clone()));
     }

@@ -1,6 +1,11 @@
 //! The delivery worker: takes due notifications from the outbox, delivers them concurrently,
 //! and reports every attempt back to the watch. It wakes when the watch writes new
-//! notifications, when a retry comes due, and at least once a second.
+//! notifications, when a retry comes due (of the rows not already in flight), when an attempt
+//! ends, and at least once a second.
+//!
+//! Every attempt runs in its own task with an overall limit (the target's `timeout`, and a
+//! guard around the whole attempt), so a target that hangs costs its own attempts only: the
+//! others' pages go out on time.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -11,7 +16,7 @@ use tokio::task::JoinSet;
 use tracing::warn;
 
 use super::ack_link::LinkKey;
-use super::email::{self, Mailer};
+use super::email::{self, Mailers};
 use super::{Attempt, webhook};
 use crate::store::OutboxItem;
 use crate::watch::Watch;
@@ -27,14 +32,25 @@ pub async fn run(watch: Arc<Watch>, links: LinkKey, mail_folder: Option<std::pat
         .build()
         .expect("an HTTP client");
     let wake = watch.outbox_wake();
+    let mailers = Arc::new(Mailers::new(mail_folder));
     let mut in_flight: HashSet<u64> = HashSet::new();
     let mut tasks: JoinSet<(OutboxItem, Attempt)> = JoinSet::new();
     loop {
-        let room = IN_FLIGHT.saturating_sub(in_flight.len()) as u32;
+        let room = IN_FLIGHT.saturating_sub(in_flight.len());
+        // The rows in flight are among the due ones read: read past them.
+        let fetch = (room + in_flight.len()).max(1) as u32;
         let w = watch.clone();
+        // Rows in flight are due already; waking for them would spin, waiting on them would
+        // stall every row behind them.
+        let busy: Vec<u64> = in_flight.iter().copied().collect();
         let (due, next) = tokio::task::spawn_blocking(move || {
             let now = w.now();
-            (w.due_deliveries(now, room.max(1)), w.next_delivery())
+            let due = w.due_deliveries(now, fetch);
+            let busy: HashSet<u64> = busy
+                .into_iter()
+                .chain(due.iter().map(|i| i.delivery.id))
+                .collect();
+            (due, w.next_delivery(&busy))
         })
         .await
         .unwrap_or_default();
@@ -42,20 +58,34 @@ pub async fn run(watch: Arc<Watch>, links: LinkKey, mail_folder: Option<std::pat
             if in_flight.len() >= IN_FLIGHT || !in_flight.insert(item.delivery.id) {
                 continue;
             }
-            let (w, client, links, folder) = (
+            let (w, client, links, mailers) = (
                 watch.clone(),
                 client.clone(),
                 links.clone(),
-                mail_folder.clone(),
+                mailers.clone(),
             );
             tasks.spawn(async move {
-                let attempt = deliver(&w, &client, &links, folder, &item).await;
+                let guard = attempt_guard(&w.config(), &item.delivery.target);
+                let attempt = match tokio::time::timeout(
+                    guard,
+                    deliver(&w, &client, &links, &mailers, &item),
+                )
+                .await
+                {
+                    Ok(a) => a,
+                    Err(_) => Attempt::Retry {
+                        error: format!("the attempt did not end within {} ms", guard.as_millis()),
+                        after: None,
+                    },
+                };
                 (item, attempt)
             });
         }
-        let wait = next
-            .map(|t| (t - watch.now()).clamp(0, 1_000))
-            .unwrap_or(1_000);
+        // With every slot taken, only an attempt ending makes room.
+        let wait = match next {
+            Some(t) if in_flight.len() < IN_FLIGHT => (t - watch.now()).clamp(1, 1_000),
+            _ => 1_000,
+        };
         tokio::select! {
             _ = wake.notified() => {}
             Some(first) = tasks.join_next(), if !tasks.is_empty() => {
@@ -75,16 +105,31 @@ pub async fn run(watch: Arc<Watch>, links: LinkKey, mail_folder: Option<std::pat
                 })
                 .await;
             }
-            _ = tokio::time::sleep(Duration::from_millis(wait as u64)), if in_flight.is_empty() || wait > 0 => {}
+            _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
         }
     }
+}
+
+/// The most one attempt to `target` may take, all included: a safety net around the limits
+/// each kind of target sets itself (the webhook's and the mail server's `timeout`).
+fn attempt_guard(cfg: &crate::config::Config, target: &str) -> Duration {
+    let own = match target.split_once(':') {
+        Some(("webhook", name)) => cfg
+            .webhooks
+            .iter()
+            .find(|w| w.name == name)
+            .map(|w| w.timeout),
+        // Waiting for a pooled connection, then the exchange: each within the timeout.
+        _ => cfg.smtp.as_ref().map(|s| s.timeout),
+    };
+    Duration::from_millis(own.unwrap_or(10_000) as u64 + 1_000)
 }
 
 async fn deliver(
     watch: &Watch,
     client: &reqwest::Client,
     links: &LinkKey,
-    mail_folder: Option<std::path::PathBuf>,
+    mailers: &Mailers,
     item: &OutboxItem,
 ) -> Attempt {
     let cfg = watch.config();
@@ -120,14 +165,9 @@ async fn deliver(
                     error: format!("email list \"{name}\" is no longer in the configuration"),
                 };
             };
-            let mailer = match (mail_folder, &cfg.smtp) {
-                (Some(dir), _) => Mailer::Files(dir),
-                (None, Some(smtp)) => Mailer::Smtp(smtp.clone()),
-                (None, None) => {
-                    return Attempt::Final {
-                        error: "no [smtp] section to send through".into(),
-                    };
-                }
+            let mailer = match mailers.get(cfg.smtp.as_ref()) {
+                Ok(m) => m,
+                Err(error) => return Attempt::Final { error },
             };
             let from = cfg
                 .smtp
@@ -166,9 +206,9 @@ async fn deliver(
                     error: "no [smtp] section to send through".into(),
                 };
             };
-            let mailer = match mail_folder {
-                Some(dir) => Mailer::Files(dir),
-                None => Mailer::Smtp(smtp.clone()),
+            let mailer = match mailers.get(Some(smtp)) {
+                Ok(m) => m,
+                Err(error) => return Attempt::Final { error },
             };
             let list = crate::config::EmailList {
                 name: d.target.clone(),

@@ -57,8 +57,8 @@ pub trait Store: Send + Sync {
 
     /// Pending notifications due at `now`, oldest first.
     fn due_deliveries(&self, now: i64, limit: u32) -> Result<Vec<OutboxItem>>;
-    /// When the next pending notification is due.
-    fn next_due(&self) -> Result<Option<i64>>;
+    /// When the next pending notification not in `busy` (being delivered now) is due.
+    fn next_due(&self, busy: &std::collections::HashSet<u64>) -> Result<Option<i64>>;
     /// Keeps an on-call override, giving it its id.
     fn add_override(&self, o: OnCallOverride) -> Result<OnCallOverride>;
     /// Every on-call override, oldest first.

@@ -1,6 +1,7 @@
 //! SQLite in WAL mode: one connection writes, another reads, so API reads never wait behind a
 //! write transaction.
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -395,13 +396,22 @@ impl Store for SqliteStore {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    fn next_due(&self) -> Result<Option<i64>> {
+    fn next_due(&self, busy: &HashSet<u64>) -> Result<Option<i64>> {
         let c = self.reader.lock().unwrap();
-        Ok(c.query_row(
-            "SELECT MIN(next_ms) FROM outbox WHERE status = 'pending'",
-            [],
-            |r| r.get(0),
-        )?)
+        let mut st = c.prepare_cached(
+            "SELECT id, next_ms FROM outbox WHERE status = 'pending' ORDER BY next_ms, id LIMIT ?1",
+        )?;
+        // The first row not in `busy` is among the first `busy.len() + 1`.
+        let rows = st.query_map(params![busy.len() as i64 + 1], |r| {
+            Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)?))
+        })?;
+        for row in rows {
+            let (id, next) = row?;
+            if !busy.contains(&id) {
+                return Ok(Some(next));
+            }
+        }
+        Ok(None)
     }
 
     fn add_override(&self, mut o: OnCallOverride) -> Result<OnCallOverride> {
