@@ -106,3 +106,51 @@ fn simulate_is_reproducible_and_replay_finds_the_outage() {
     assert!(first.contains("resolved"), "{first}");
     assert!(summary.contains("0 refused"), "{summary}");
 }
+
+#[test]
+fn check_names_the_first_byte_of_a_file_that_is_not_utf8() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, b"[daemon]\ntick = \"1s\"\n# caf\xe9\n").unwrap();
+    let out = Command::new(BIN).arg("check").arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let want = format!("{}:3:6: the file is not UTF-8: byte 0xE9", bad.display());
+    assert!(err.contains(&want), "missing {want:?} in:\n{err}");
+}
+
+/// Extreme values found by mutating alerts.toml: each is a located error, at once (no hang, no
+/// abort).
+#[test]
+fn check_refuses_durations_and_test_spans_past_their_bounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        concat!(
+            "[[queue]]\nname = \"phone-*\"\nchannel = \"phone\"\n",
+            "[[rule]]\nname = \"spike\"\nkind = \"complaint_spike\"\nwindow = \"52w\"\n",
+            "[[rule]]\nname = \"spike2\"\nkind = \"complaint_spike\"\nwindow = \"9223372036854775807ms\"\n",
+            "[[test]]\nname = \"years\"\n",
+            "events = '''\n",
+            "{\"type\":\"queue\",\"queue\":\"phone-a\",\"at\":\"2026-11-23T09:00:00Z\",\"waiting\":1}\n",
+            "{\"type\":\"queue\",\"queue\":\"phone-a\",\"at\":\"2036-11-23T09:00:00Z\",\"waiting\":1}\n",
+            "'''\n",
+        ),
+    )
+    .unwrap();
+    let out = Command::new(BIN).arg("check").arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let name = bad.display().to_string();
+    for line in [
+        format!(
+            "{name}:7:10: `window` in [[rule]] \"spike\": 364d is out of range: `window` must be from 1s to 1d"
+        ),
+        format!("{name}:11:10: `window` in [[rule]] \"spike2\""),
+        "the event on line 2 of its events is 3653d after its first event; a test spans at most 7d"
+            .to_string(),
+    ] {
+        assert!(err.contains(&line), "missing {line:?} in:\n{err}");
+    }
+}

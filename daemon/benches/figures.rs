@@ -47,6 +47,10 @@ fn main() {
     if wants("memory") {
         rt.block_on(memory());
     }
+    // Ten minutes: only when asked for by name.
+    if which.iter().any(|w| w == "soak") {
+        rt.block_on(soak());
+    }
     if wants("webhook") {
         rt.block_on(webhook_latency());
     }
@@ -398,6 +402,90 @@ async fn memory() {
         );
     }
     let _ = Path::new("");
+}
+
+/// Steady contact traffic at about 20,000 events/s for `SOAK_SECS` (600): each second 6,667
+/// contacts arrive, those of 8 s ago are answered and those of 17 s ago resolved, so about
+/// 113,000 stay open. Memory must follow what is open: RSS after the first minute may drift by
+/// less than 5%.
+async fn soak() {
+    let secs: u64 = std::env::var("SOAK_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(600);
+    let d = start_daemon(&big_limits(floorwatch::config::EMBEDDED));
+    let pid = d.child.id();
+    let client = reqwest::Client::new();
+    let url = format!("{}/api/v1/events", d.url);
+    let per_sec = 6_667;
+    let queues = ["phone-general", "phone-billing", "phone-sales", "phone-vip"];
+    let began = Instant::now();
+    let (mut sent, mut accepted) = (0u64, 0u64);
+    let mut samples: Vec<(u64, u64)> = Vec::new();
+    for s in 0..secs {
+        let at = now_rfc3339(0);
+        let mut body = String::with_capacity(per_sec * 3 * 100);
+        for i in 0..per_sec {
+            let q = queues[i % queues.len()];
+            body += &format!(
+                "{{\"type\":\"contact\",\"id\":\"s{s}-{i}\",\"queue\":\"{q}\",\"event\":\"arrived\",\"at\":\"{at}\"}}\n"
+            );
+            if s >= 8 {
+                body += &format!(
+                    "{{\"type\":\"contact\",\"id\":\"s{}-{i}\",\"event\":\"answered\",\"at\":\"{at}\"}}\n",
+                    s - 8
+                );
+            }
+            if s >= 17 {
+                body += &format!(
+                    "{{\"type\":\"contact\",\"id\":\"s{}-{i}\",\"event\":\"resolved\",\"at\":\"{at}\"}}\n",
+                    s - 17
+                );
+            }
+        }
+        sent += body.lines().count() as u64;
+        let r: serde_json::Value = client
+            .post(&url)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        accepted += r["accepted"].as_u64().unwrap_or(0);
+        if s % 10 == 9 {
+            samples.push((s + 1, rss_kib(pid)));
+        }
+        let next = Duration::from_secs(s + 1);
+        if let Some(wait) = next.checked_sub(began.elapsed()) {
+            tokio::time::sleep(wait).await;
+        }
+    }
+    let rate = sent as f64 / began.elapsed().as_secs_f64();
+    let base = samples
+        .iter()
+        .find(|(t, _)| *t >= 60)
+        .map(|(_, r)| *r)
+        .unwrap_or(samples[0].1);
+    let last = samples.last().unwrap().1;
+    let peak = samples
+        .iter()
+        .filter(|(t, _)| *t >= 60)
+        .map(|(_, r)| *r)
+        .max()
+        .unwrap_or(last);
+    println!(
+        "soak: {sent} events ({accepted} accepted) in {secs} s, {rate:.0} events/s; RSS at 1 min {:.1} MiB, peak after {:.1} MiB, at the end {:.1} MiB: drift {:+.1}% (peak {:+.1}%)",
+        base as f64 / 1024.0,
+        peak as f64 / 1024.0,
+        last as f64 / 1024.0,
+        (last as f64 / base as f64 - 1.0) * 100.0,
+        (peak as f64 / base as f64 - 1.0) * 100.0,
+    );
+    for (t, r) in &samples {
+        println!("  {t:>4} s  {:.1} MiB", *r as f64 / 1024.0);
+    }
 }
 
 /// A webhook receiver on 127.0.0.1 that counts what it gets and remembers the last body.

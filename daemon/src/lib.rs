@@ -7,14 +7,18 @@
 //! - what was decided is kept by `store` (SQLite) and leaves through the `watch::Notifier`;
 //! - `config` reads alerts.toml, `check` runs the tests it carries, `sim` plays a contact center,
 //!   `export` writes the post-crisis review, `server` runs it all;
+//! - `limits` holds the bounds of names, texts and request times that every input is held to;
 //! - `live` streams the state to wall-boards (the `dashboard/` crate) and `floorwatch tail`.
 
 pub mod check;
 pub mod config;
 pub mod engine;
 pub mod export;
+#[cfg(test)]
+mod fuzz;
 pub mod http;
 pub mod ingest;
+pub mod limits;
 pub mod live;
 pub mod notify;
 pub mod server;

@@ -433,7 +433,9 @@ async fn send_test(target: &str, config_path: &Path) -> anyhow::Result<()> {
             let Some(smtp) = &cfg.smtp else {
                 bail!("{} has no [smtp] section", config_path.display());
             };
-            let mailer = email::Mailer::Smtp(smtp.clone());
+            let mailer = email::Mailer::Smtp(std::sync::Arc::new(
+                email::SmtpPool::new(smtp).map_err(|e| anyhow::anyhow!(e))?,
+            ));
             email::send(
                 &mailer, &smtp.from, &list, &key, &incident, "test", public_url, None,
             )
@@ -491,7 +493,7 @@ async fn run(
         }
     };
     overrides(&mut cfg);
-    let auth = Auth::from_env();
+    let auth = Auth::from_env().map_err(|e| anyhow::anyhow!("refusing the tokens:\n{e}"))?;
     if auth.is_open() {
         warn!("no FLOORWATCH_*_TOKENS set: the API is open to anyone who can reach it");
     }
@@ -538,6 +540,8 @@ async fn demo(
         std::env::temp_dir().join(format!("floorwatch-demo-{}", std::process::id()))
     });
     cfg.daemon.data_dir = data_dir.clone();
+    // A board on the demo's own machine needs no token (the shipped alerts.toml keeps it off).
+    cfg.live.open_on_loopback = true;
     // Every page goes to the built-in receiver, which logs it.
     for w in &mut cfg.webhooks {
         w.url = format!("http://{listen}/-/demo/hooks/{}", w.name);

@@ -19,7 +19,7 @@ use crate::config::{Config, Millis};
 use crate::engine::{Applied, CommandError, Effect, Engine, Notification};
 use crate::ingest::journal::Journal;
 use crate::ingest::replay::Replay;
-use crate::ingest::{decode, validate};
+use crate::ingest::{decode_bytes, validate};
 use crate::notify::Attempt;
 use crate::store::{DeliveryUpdate, IncidentFilter, OutboxItem, Store, StoreError};
 
@@ -52,8 +52,6 @@ impl Notifier for LogNotifier {
 
 #[derive(Debug, thiserror::Error)]
 pub enum WatchError {
-    #[error("the request body is not UTF-8 (first bad byte on line {0})")]
-    NotUtf8(u64),
     #[error(transparent)]
     Command(#[from] CommandError),
     #[error(transparent)]
@@ -149,16 +147,7 @@ impl Watch {
     /// Takes a request body: decodes outside the lock, applies under it, journals what was
     /// accepted, persists the decisions, and says what happened to each event.
     pub fn ingest(&self, body: &[u8]) -> Result<IngestReport, WatchError> {
-        let text = std::str::from_utf8(body).map_err(|e| {
-            WatchError::NotUtf8(
-                body[..e.valid_up_to()]
-                    .iter()
-                    .filter(|b| **b == b'\n')
-                    .count() as u64
-                    + 1,
-            )
-        })?;
-        let items = decode(text);
+        let items = decode_bytes(body);
         let mut report = IngestReport::default();
         let mut events = Vec::with_capacity(items.len());
         for item in &items {
@@ -275,8 +264,12 @@ impl Watch {
         }
     }
 
+    /// Every queue's figures and the open incidents, as of the daemon's clock (also before the
+    /// first event).
     pub fn snapshot(&self) -> StateSnapshot {
-        self.inner.lock().unwrap().engine.snapshot()
+        let mut inner = self.inner.lock().unwrap();
+        inner.engine.set_clock((self.clock)());
+        inner.engine.snapshot()
     }
 
     pub fn incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>, WatchError> {
@@ -379,8 +372,9 @@ impl Watch {
         })
     }
 
-    pub fn next_delivery(&self) -> Option<Millis> {
-        self.store.next_due().ok().flatten()
+    /// When the next pending notification not in `busy` (in flight) comes due.
+    pub fn next_delivery(&self, busy: &std::collections::HashSet<u64>) -> Option<Millis> {
+        self.store.next_due(busy).ok().flatten()
     }
 
     pub fn deliveries(

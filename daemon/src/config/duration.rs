@@ -1,6 +1,59 @@
-//! Durations as people write them in alerts.toml: `500ms`, `30s`, `2m`, `4h`, `1d`, `1h30m`.
+//! Durations as people write them in alerts.toml: `500ms`, `30s`, `2m`, `4h`, `1d`, `1h30m`,
+//! and the range each key of alerts.toml allows (`bounds`).
 
 use super::Millis;
+
+const SEC: Millis = 1_000;
+const MIN: Millis = 60 * SEC;
+const HOUR: Millis = 60 * MIN;
+const DAY: Millis = 24 * HOUR;
+
+/// The least and the most a duration under `key` may be. A window longer than a day or a tick
+/// finer than 10 ms would make the engine's work per evaluation grow without use; anything past a
+/// year is a typo.
+pub fn bounds(key: &str) -> (Millis, Millis) {
+    match key {
+        "tick" => (10, MIN),
+        "frame_interval" => (10, 10 * SEC),
+        "heartbeat" => (100, MIN),
+        "trend_step" => (SEC, HOUR),
+        "trend_window" => (MIN, DAY),
+        "send_timeout" => (SEC, 5 * MIN),
+        // Sliding windows: of queues, response-time and complaint rules.
+        "window" => (SEC, DAY),
+        "within" => (SEC, 7 * DAY),
+        "short_abandon" => (0, 10 * MIN),
+        "hold" | "clear_hold" => (0, DAY),
+        "cooldown" => (0, 7 * DAY),
+        "wait" => (0, 7 * DAY),
+        "timeout" => (100, 5 * MIN),
+        "first_retry" => (10, HOUR),
+        "max_backoff" => (100, DAY),
+        "snapshot_stale_after" | "max_future_skew" => (0, DAY),
+        "ack_link_valid" => (MIN, 30 * DAY),
+        "length" => (SEC, 31 * DAY),
+        // Response clocks, complaint and delivery deadlines.
+        "first" | "next" | "follow_up" | "approaching" | "general" | "key" | "urgent"
+        | "deadline" => (SEC, 30 * DAY),
+        // Thresholds of longest_wait.
+        "info" | "warning" | "critical" | "crisis" | "clear" => (0, 7 * DAY),
+        _ => (0, 366 * DAY),
+    }
+}
+
+/// `ms` within the bounds of `key`, or the error saying the range.
+pub fn check_bounds(key: &str, ms: Millis) -> Result<Millis, String> {
+    let (lo, hi) = bounds(key);
+    if ms < lo || ms > hi {
+        return Err(format!(
+            "{} is out of range: `{key}` must be from {} to {}",
+            format_duration(ms),
+            format_duration(lo),
+            format_duration(hi)
+        ));
+    }
+    Ok(ms)
+}
 
 pub fn parse_duration(text: &str) -> Result<Millis, String> {
     let s = text.trim();
@@ -98,5 +151,16 @@ mod tests {
                 .contains("unknown unit \"x\"")
         );
         assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn every_key_has_a_range() {
+        assert_eq!(check_bounds("window", 15 * MIN), Ok(15 * MIN));
+        assert_eq!(
+            check_bounds("window", 52 * 7 * DAY).unwrap_err(),
+            "364d is out of range: `window` must be from 1s to 1d"
+        );
+        assert!(check_bounds("tick", 1).is_err());
+        assert!(check_bounds("anything", 400 * DAY).is_err());
     }
 }

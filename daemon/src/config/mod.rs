@@ -22,13 +22,34 @@ pub const EMBEDDED: &str = include_str!("../../../alerts.toml");
 /// Reads and validates a configuration file.
 pub fn load(path: &std::path::Path) -> Result<Config, ConfigErrors> {
     let name = path.display().to_string();
-    let src = std::fs::read_to_string(path).map_err(|e| {
+    let fail = |line: usize, column: usize, message: String| {
         ConfigErrors(vec![ConfigError {
             file: name.clone(),
-            line: 0,
-            column: 0,
-            message: format!("cannot read the file: {e}"),
+            line,
+            column,
+            message,
         }])
+    };
+    let bytes =
+        std::fs::read(path).map_err(|e| fail(0, 0, format!("cannot read the file: {e}")))?;
+    let src = String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        let bad = e.utf8_error().valid_up_to();
+        let line = bytes[..bad].iter().filter(|b| **b == b'\n').count() + 1;
+        let column = bad
+            - bytes[..bad]
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map_or(0, |p| p + 1)
+            + 1;
+        fail(
+            line,
+            column,
+            format!(
+                "the file is not UTF-8: byte 0x{:02X} cannot start or continue a character",
+                bytes[bad]
+            ),
+        )
     })?;
     parse_config(&src, &name, path.parent())
 }
@@ -95,7 +116,7 @@ impl WebhookFormat {
 }
 
 /// The mail server pages are sent through.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Smtp {
     pub host: String,
     pub port: u16,
@@ -103,6 +124,9 @@ pub struct Smtp {
     pub from: String,
     /// Credentials, read from the environment variables `username_env` and `password_env` name.
     pub credentials: Option<(String, String)>,
+    /// Connections to the server open at once, pooled between pages.
+    pub max_connections: usize,
+    /// The limit of one attempt, from connecting to the server's answer to the message.
     pub timeout: Millis,
     /// How long the acknowledge link in a page stays valid.
     pub ack_link_valid: Millis,

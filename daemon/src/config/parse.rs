@@ -218,10 +218,31 @@ impl<'s> Cx<'s> {
         v
     }
 
+    /// The longest string `key` may hold: names and patterns are short, inline test events long.
+    fn max_len(key: &str) -> usize {
+        match key {
+            "events" => usize::MAX,
+            "description" | "title" | "comment" | "text" => crate::limits::MAX_TEXT_BYTES,
+            "url" | "to" | "from" | "start" | "at" | "cron" | "handover" | "events_file"
+            | "email" => 2048,
+            _ => crate::limits::MAX_NAME_BYTES,
+        }
+    }
+
+    /// Refuses a string longer than its key allows; an error here does not stop the parse.
+    fn check_len(&mut self, tab: &Tab, key: &str, s: &str, span: &Span) {
+        if let Err(e) = crate::limits::check_len(key, s, Self::max_len(key)) {
+            self.err(span, format!("{e} (in {})", tab.what));
+        }
+    }
+
     fn string(&mut self, tab: &Tab, key: &str) -> Option<(String, Span)> {
         let v = tab.get(key)?;
         match v.get_ref().as_str() {
-            Some(s) => Some((s.to_string(), v.span())),
+            Some(s) => {
+                self.check_len(tab, key, s, &v.span());
+                Some((s.to_string(), v.span()))
+            }
             None => {
                 self.err(
                     &v.span(),
@@ -247,6 +268,7 @@ impl<'s> Cx<'s> {
             return Vec::new();
         };
         if let Some(s) = v.get_ref().as_str() {
+            self.check_len(tab, key, s, &v.span());
             return vec![(s.to_string(), v.span())];
         }
         let Some(items) = v.get_ref().as_array() else {
@@ -262,7 +284,10 @@ impl<'s> Cx<'s> {
         let mut out = Vec::new();
         for item in items.iter() {
             match item.get_ref().as_str() {
-                Some(s) => out.push((s.to_string(), item.span())),
+                Some(s) => {
+                    self.check_len(tab, key, s, &item.span());
+                    out.push((s.to_string(), item.span()))
+                }
                 None => self.err(
                     &item.span(),
                     format!(
@@ -334,7 +359,7 @@ impl<'s> Cx<'s> {
             );
             return None;
         };
-        match parse_duration(s) {
+        match parse_duration(s).and_then(|d| duration::check_bounds(key, d)) {
             Ok(d) => Some(d),
             Err(e) => {
                 self.err(&v.span(), format!("`{key}` in {}: {e}", tab.what));
@@ -748,6 +773,7 @@ impl<'s> Cx<'s> {
                 "password_env",
                 "timeout",
                 "ack_link_valid",
+                "max_connections",
             ],
         )?;
         let t = Tab {
@@ -804,6 +830,17 @@ impl<'s> Cx<'s> {
             security,
             from: from?,
             credentials: user.zip(password),
+            max_connections: match self.count(&t, "max_connections") {
+                Some(n) if (1..=64).contains(&n) => n as usize,
+                Some(_) => {
+                    self.err(
+                        &t.get("max_connections").unwrap().span(),
+                        "`max_connections` in [smtp] must be from 1 to 64",
+                    );
+                    4
+                }
+                None => 4,
+            },
             timeout: self.duration(&t, "timeout").unwrap_or(10_000),
             ack_link_valid: self
                 .duration(&t, "ack_link_valid")
@@ -1764,6 +1801,46 @@ impl<'s> Cx<'s> {
         th
     }
 
+    /// A test's events and its `at` must lie within `MAX_TEST_SPAN` of its first event: the
+    /// engine ticks through the span on a virtual clock.
+    fn test_span(&mut self, tab: &Tab, events: &str, at: Option<Millis>) {
+        const MAX_TEST_SPAN: Millis = 7 * 86_400_000;
+        let times: Vec<(u64, Millis)> = crate::ingest::decode(events)
+            .iter()
+            .filter_map(|i| {
+                let w = i.wire.as_ref().ok()?;
+                let e = crate::ingest::validate(w, i.line, i.index).ok()?;
+                Some((i.line, e.at()))
+            })
+            .collect();
+        let Some(&(_, first)) = times.iter().min_by_key(|(_, t)| *t) else {
+            return;
+        };
+        let late = times
+            .iter()
+            .map(|(line, t)| {
+                (
+                    format!("the event on line {line} of its events"),
+                    *t,
+                    "events",
+                )
+            })
+            .chain(at.map(|t| ("its `at`".to_string(), t, "at")))
+            .find(|(_, t, _)| *t - first > MAX_TEST_SPAN);
+        if let Some((what, t, key)) = late {
+            let span = tab.get(key).map(|v| v.span()).unwrap_or(tab.span.clone());
+            self.err(
+                &span,
+                format!(
+                    "{}: {what} is {} after its first event; a test spans at most {}",
+                    tab.what,
+                    format_duration(t - first),
+                    format_duration(MAX_TEST_SPAN)
+                ),
+            );
+        }
+    }
+
     fn test(&mut self, v: &Val, rules: &[Rule], base_dir: Option<&Path>) -> Option<ConfigTest> {
         let tab = self.table(
             v,
@@ -1829,6 +1906,9 @@ impl<'s> Cx<'s> {
                         None
                     }
                 });
+        if let Some(ev) = &events {
+            self.test_span(&tab, ev, at);
+        }
         let mut expect = Vec::new();
         for e in self.table_array(&tab, "expect") {
             let Some(et) = self.table(

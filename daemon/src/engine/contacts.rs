@@ -4,9 +4,17 @@
 //! Ids are kept as 64-bit SipHash digests, not strings: a contact costs the same whatever its id's
 //! length, and a collision between two live ids is vanishingly unlikely (about 1 in 3*10^7 with a
 //! million open contacts).
-//! Clock deadlines go into one min-heap of timers. A timer is never removed when its clock stops:
+//! Clock deadlines go into one min-heap of timers. A timer is not removed when its clock stops:
 //! it is checked against the contact when it comes due and dropped if stale (generation or
-//! deadline no longer match). That keeps every stop O(1).
+//! deadline no longer match). That keeps every stop O(1). Stale timers of closed contacts would
+//! pile up for days (a contact's expiry timer runs the whole state horizon), so the heap is
+//! rebuilt with only the live timers whenever it grows past `TIMERS_PER_CONTACT` times the open
+//! contacts: memory follows what is open, at O(1) amortised per timer.
+//!
+//! Closed ids are remembered so that a re-sent event of a closed contact is a duplicate, for the
+//! longest window (older events are refused anyway) and at most `CLOSED_KEPT` of them (about
+//! 13 MiB). Past that cap the oldest are forgotten early, and an `arrived` event older than the
+//! last closure forgotten early is refused: it could not be told from a re-send.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -18,6 +26,14 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use crate::config::Millis;
 
 pub const SEEN_ANSWERED: u8 = 1;
+
+/// Closed contact ids remembered at most. Just under a power-of-two table's load limit, so the
+/// set never doubles past it.
+pub const CLOSED_KEPT: usize = 400_000;
+
+/// The timer heap is compacted when it holds more than this many timers per open contact (a
+/// live chat contact has at most seven: its expiry and two per clock).
+const TIMERS_PER_CONTACT: usize = 8;
 
 /// One open contact. Kept small: there may be a million of them.
 #[derive(Debug, Clone)]
@@ -67,6 +83,8 @@ pub struct Contacts {
     /// Hashes of recently closed ids, so a re-sent event of a closed contact is a duplicate.
     closed: FxHashSet<u64>,
     closed_order: VecDeque<(Millis, u64)>,
+    /// Closing time of the latest closed id forgotten early (past `CLOSED_KEPT`).
+    forgotten_until: Option<Millis>,
 }
 
 /// The digest an id is known by. `DefaultHasher::new()` has fixed keys, so this is stable
@@ -89,6 +107,24 @@ impl Contacts {
 
     pub fn was_closed(&self, id: u64) -> bool {
         self.closed.contains(&id)
+    }
+
+    /// Closed contacts remembered now.
+    #[cfg(test)]
+    pub fn closed_len(&self) -> usize {
+        self.closed.len()
+    }
+
+    /// Timers in the heap, stale ones included.
+    #[cfg(test)]
+    pub fn timers_len(&self) -> usize {
+        self.timers.len()
+    }
+
+    /// An arrival at `at` may be a re-send of a contact whose id was forgotten early: the time
+    /// of the latest closure forgotten early, if `at` is not after it.
+    pub fn maybe_forgotten(&self, at: Millis) -> Option<Millis> {
+        self.forgotten_until.filter(|f| at <= *f)
     }
 
     pub fn get(&self, slot: u32) -> &Contact {
@@ -126,6 +162,11 @@ impl Contacts {
         if self.closed.insert(id) {
             self.closed_order.push_back((at, id));
         }
+        while self.closed_order.len() > CLOSED_KEPT {
+            let (at, h) = self.closed_order.pop_front().expect("over the cap");
+            self.closed.remove(&h);
+            self.forgotten_until = Some(self.forgotten_until.map_or(at, |f| f.max(at)));
+        }
     }
 
     /// Forgets closed ids older than `before` (events that old are refused anyway).
@@ -140,7 +181,36 @@ impl Contacts {
     }
 
     pub fn schedule(&mut self, t: Timer) {
+        if self.timers.len() >= TIMERS_PER_CONTACT * self.by_id.len() + 4096 {
+            self.compact_timers();
+        }
         self.timers.push(Reverse(t));
+    }
+
+    /// Drops every timer that no longer applies to its contact.
+    fn compact_timers(&mut self) {
+        let timers = std::mem::take(&mut self.timers).into_vec();
+        let mut live: Vec<_> = timers
+            .into_iter()
+            .filter(|Reverse(t)| self.applies(t))
+            .collect();
+        live.shrink_to(live.len() * 2);
+        self.timers = BinaryHeap::from(live);
+    }
+
+    /// The timer still stands for its contact's clock (or expiry).
+    fn applies(&self, t: &Timer) -> bool {
+        let c = &self.slots[t.slot as usize];
+        if !c.live || c.generation != t.generation {
+            return false;
+        }
+        match t.kind {
+            TimerKind::Expire => true,
+            // The clock restarted (next response) with another deadline: a timer of the old
+            // one no longer applies.
+            TimerKind::Breach(k) => c.due[k as usize] != 0 && c.due[k as usize] == t.due,
+            TimerKind::Approaching(k) => c.due[k as usize] != 0 && t.due < c.due[k as usize],
+        }
     }
 
     /// The next timer due at or before `now` that still applies to its contact.
@@ -150,27 +220,78 @@ impl Contacts {
                 return None;
             }
             self.timers.pop();
-            let c = &self.slots[t.slot as usize];
-            if !c.live || c.generation != t.generation {
-                continue;
-            }
-            let still = match t.kind {
-                TimerKind::Expire => true,
-                TimerKind::Approaching(k) | TimerKind::Breach(k) => {
-                    c.due[k as usize] != 0 && {
-                        // The clock restarted (next response) with another deadline: this timer
-                        // belongs to the old one.
-                        match t.kind {
-                            TimerKind::Breach(_) => c.due[k as usize] == t.due,
-                            _ => t.due < c.due[k as usize],
-                        }
-                    }
-                }
-            };
+            let still = self.applies(&t);
             if still {
                 return Some(t);
             }
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contact(id: u64) -> Contact {
+        Contact {
+            id,
+            arrived: 0,
+            answered_at: 0,
+            due: [0; 3],
+            last_agent: 0,
+            last_customer: 0,
+            generation: 0,
+            queue: 0,
+            channel: Channel::Chat,
+            priority: Priority::Normal,
+            flags: 0,
+            approaching: 0,
+            live: true,
+        }
+    }
+
+    /// Many contacts opened and closed with long timers: the heap and the closed ids stay
+    /// bounded by what is open, not by what was ever seen.
+    #[test]
+    fn memory_follows_what_is_open() {
+        let mut cs = Contacts::default();
+        let day = 86_400_000;
+        for n in 0..1_000_000u64 {
+            let at = n as Millis;
+            let slot = cs.insert(contact(n));
+            let generation = cs.get(slot).generation;
+            cs.get_mut(slot).due[0] = at + day;
+            for kind in [
+                TimerKind::Expire,
+                TimerKind::Breach(0),
+                TimerKind::Approaching(0),
+            ] {
+                cs.schedule(Timer {
+                    due: at + 4 * day,
+                    slot,
+                    generation,
+                    kind,
+                });
+            }
+            // Ten stay open at any time.
+            if n >= 10 {
+                let old = cs.slot_of(n - 10).unwrap();
+                cs.remove(old, at);
+            }
+        }
+        assert_eq!(cs.len(), 10);
+        assert!(
+            cs.timers_len() <= TIMERS_PER_CONTACT * 10 + 4096,
+            "{}",
+            cs.timers_len()
+        );
+        assert_eq!(cs.closed_len(), CLOSED_KEPT);
+        // The latest closures are remembered; an arrival before the ones forgotten early is
+        // reported as possibly re-sent.
+        assert!(cs.was_closed(1_000_000 - 11));
+        assert!(!cs.was_closed(5));
+        assert!(cs.maybe_forgotten(100).is_some());
+        assert!(cs.maybe_forgotten(1_000_000).is_none());
     }
 }

@@ -285,6 +285,32 @@ impl Engine {
         self.contacts.len()
     }
 
+    /// Nothing is open and no rule is part way through a hold: with no events, ticking changes
+    /// nothing once `quiet_span` has passed since the last one (windows empty, holds settled).
+    /// A replay uses it to skip idle time instead of ticking through it.
+    pub fn is_idle(&self) -> bool {
+        self.contacts.len() == 0
+            && self.complaints.open.is_empty()
+            && self.book.open.is_empty()
+            && self
+                .instances
+                .values()
+                .all(|i| matches!(i.phase, incidents::Phase::Idle))
+    }
+
+    /// How long after the last event an idle engine may still change: the longest window and
+    /// hold of any rule.
+    pub fn quiet_span(&self) -> Millis {
+        let holds = self
+            .cfg
+            .rules
+            .iter()
+            .map(|r| r.hold.max(r.clear_hold))
+            .max()
+            .unwrap_or(0);
+        self.longest_window + holds + 60_000
+    }
+
     /// Moves the clock forward without evaluating (time never goes back).
     pub fn set_clock(&mut self, now: Millis) {
         self.now = self.now.max(now);
@@ -459,6 +485,17 @@ impl Engine {
                 return Err(refuse(
                     Some("id"),
                     format!("unknown contact \"{id}\": no \"arrived\" event was taken for it"),
+                ));
+            }
+            if let Some(until) = self.contacts.maybe_forgotten(at) {
+                return Err(refuse(
+                    Some("at"),
+                    format!(
+                        "contact \"{id}\" arrived at {}, before the oldest closed contact still remembered (closed {}): it cannot be told from a re-send (the last {} closed contacts are kept)",
+                        fmt_time(at),
+                        fmt_time(until),
+                        contacts::CLOSED_KEPT
+                    ),
                 ));
             }
             return self.arrive(key, at, queue, channel, priority);
@@ -713,6 +750,16 @@ impl Engine {
             ComplaintStep::Opened => {
                 if self.complaints.open.contains_key(&key) || self.complaints.was_closed(key) {
                     return Ok(Applied::Duplicate);
+                }
+                // Open complaints are held to the same cap as open contacts.
+                let limit = self.cfg.daemon.limits.max_open_contacts;
+                if self.complaints.open.len() >= limit {
+                    return Err(refuse(
+                        None,
+                        format!(
+                            "complaint refused: {limit} complaints are open, the limit (daemon.limits.max_open_contacts); close complaints with \"handled\" events"
+                        ),
+                    ));
                 }
                 if let Some(cat) = category {
                     let n = self.complaints.categories.len();

@@ -18,6 +18,7 @@ use floorwatch_protocol::{ApiError, IncidentStatus, Severity};
 use serde::Deserialize;
 
 use crate::export;
+use crate::limits;
 use crate::store::IncidentFilter;
 use crate::watch::{Watch, WatchError};
 use auth::{Auth, Caller, Role};
@@ -88,7 +89,6 @@ impl From<WatchError> for ApiErr {
     fn from(e: WatchError) -> Self {
         use crate::engine::CommandError::*;
         let status = match &e {
-            WatchError::NotUtf8(_) => StatusCode::BAD_REQUEST,
             WatchError::Command(NotFound(_) | UnknownDrill(_)) => StatusCode::NOT_FOUND,
             WatchError::Command(_) => StatusCode::CONFLICT,
             WatchError::Store(_) | WatchError::Journal(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -143,6 +143,11 @@ struct ListQuery {
 
 fn bad_request(msg: String) -> ApiErr {
     ApiErr(StatusCode::BAD_REQUEST, msg)
+}
+
+/// A well-formed request whose values are out of bounds.
+fn unprocessable(msg: String) -> ApiErr {
+    ApiErr(StatusCode::UNPROCESSABLE_ENTITY, msg)
 }
 
 fn time_param(name: &str, v: Option<String>) -> ApiResult<Option<chrono::DateTime<chrono::Utc>>> {
@@ -222,7 +227,18 @@ fn action_body(body: &Bytes) -> ApiResult<ActionBody> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(ActionBody::default());
     }
-    serde_json::from_slice(body).map_err(|e| bad_request(format!("body: {e}")))
+    let b: ActionBody =
+        serde_json::from_slice(body).map_err(|e| bad_request(format!("body: {e}")))?;
+    for (field, v, max) in [
+        ("by", &b.by, limits::MAX_NAME_BYTES),
+        ("note", &b.note, limits::MAX_TEXT_BYTES),
+        ("text", &b.text, limits::MAX_TEXT_BYTES),
+    ] {
+        if let Some(v) = v {
+            limits::check_len(field, v, max).map_err(unprocessable)?;
+        }
+    }
+    Ok(b)
 }
 
 /// A lead's command on an incident, in the caller's name (or the body's `by` on an open API),
@@ -433,22 +449,15 @@ async fn add_override(
     }
     let now = chrono::DateTime::from_timestamp_millis(s.watch.now()).unwrap_or_default();
     let from = time_param("from", b.from)?.unwrap_or(now);
-    let until = match (time_param("until", b.until)?, b.duration) {
-        (Some(t), None) => t,
-        (None, Some(d)) => {
-            let ms = crate::config::parse_duration(&d)
-                .map_err(|e| bad_request(format!("`duration`: {e}")))?;
-            from + chrono::Duration::milliseconds(ms)
-        }
-        _ => {
-            return Err(bad_request(
-                "give exactly one of `until` or `duration`".into(),
-            ));
-        }
-    };
-    if until <= from {
-        return Err(bad_request("an override must end after it starts".into()));
-    }
+    let until = limits::span_end(
+        now,
+        from,
+        "until",
+        time_param("until", b.until)?,
+        b.duration.as_deref(),
+    )
+    .map_err(unprocessable)?;
+    limits::check_len("person", &b.person, limits::MAX_NAME_BYTES).map_err(unprocessable)?;
     let o = floorwatch_protocol::OnCallOverride {
         id: 0,
         schedule,
@@ -495,21 +504,23 @@ async fn add_silence(
         return Err(bad_request("a silence needs a `comment` saying why".into()));
     };
     let now = chrono::DateTime::from_timestamp_millis(s.watch.now()).unwrap_or_default();
-    let ends_at = match (time_param("ends_at", b.ends_at)?, b.duration) {
-        (Some(t), None) => t,
-        (None, Some(d)) => {
-            let ms = crate::config::parse_duration(&d)
-                .map_err(|e| bad_request(format!("`duration`: {e}")))?;
-            now + chrono::Duration::milliseconds(ms)
+    let ends_at = limits::span_end(
+        now,
+        now,
+        "ends_at",
+        time_param("ends_at", b.ends_at)?,
+        b.duration.as_deref(),
+    )
+    .map_err(unprocessable)?;
+    for (field, v, max) in [
+        ("comment", Some(&comment), limits::MAX_TEXT_BYTES),
+        ("rule", b.rule.as_ref(), limits::MAX_NAME_BYTES),
+        ("scope", b.scope.as_ref(), limits::MAX_NAME_BYTES),
+        ("by", b.by.as_ref(), limits::MAX_NAME_BYTES),
+    ] {
+        if let Some(v) = v {
+            limits::check_len(field, v, max).map_err(unprocessable)?;
         }
-        _ => {
-            return Err(bad_request(
-                "give exactly one of `ends_at` or `duration`".into(),
-            ));
-        }
-    };
-    if ends_at <= now {
-        return Err(bad_request("`ends_at` is in the past".into()));
     }
     let silence = floorwatch_protocol::Silence {
         id: 0,

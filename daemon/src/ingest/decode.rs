@@ -14,6 +14,7 @@ use serde_json::value::RawValue;
 
 use crate::config::Millis;
 use crate::engine::Event;
+use crate::limits::{MAX_ID_BYTES, MAX_NAME_BYTES, MAX_TEXT_BYTES, check_len};
 
 /// The wire form of any event: every field optional, strings borrowed from the body.
 #[derive(Debug, Default, Deserialize)]
@@ -80,6 +81,83 @@ pub fn decode(body: &str) -> Vec<Item<'_>> {
     items
 }
 
+/// Decodes a body that may hold bytes that are not UTF-8. In NDJSON only the lines with such
+/// bytes are refused (with the line and column of the first one); a JSON array or a single
+/// object is one document and is refused whole.
+pub fn decode_bytes(body: &[u8]) -> Vec<Item<'_>> {
+    let e = match std::str::from_utf8(body) {
+        Ok(text) => return decode(text),
+        Err(e) => e,
+    };
+    let lossy = String::from_utf8_lossy(body);
+    let rest = lossy.trim_start();
+    let one_document = rest.starts_with('[')
+        || (rest.starts_with('{') && serde_json::from_str::<&RawValue>(&lossy).is_ok());
+    if one_document {
+        let (line, column) = position(body, e.valid_up_to());
+        return vec![refused_item(
+            line,
+            0,
+            format!(
+                "the body is not UTF-8: byte 0x{:02X} at line {line}, column {column}",
+                body[e.valid_up_to()]
+            ),
+        )];
+    }
+    let mut items = Vec::new();
+    let mut index = 0;
+    for (n, bytes) in body.split(|b| *b == b'\n').enumerate() {
+        let line = n as u64 + 1;
+        match std::str::from_utf8(bytes) {
+            Ok(text) => {
+                let text = text.trim_end_matches('\r');
+                if text.trim().is_empty() {
+                    continue;
+                }
+                items.push(item(text, line, index));
+            }
+            Err(e) => items.push(refused_item(
+                line,
+                index,
+                format!(
+                    "the line is not UTF-8: byte 0x{:02X} at column {}",
+                    bytes[e.valid_up_to()],
+                    e.valid_up_to() + 1
+                ),
+            )),
+        }
+        index += 1;
+    }
+    items
+}
+
+/// Line and column (1-based, in bytes) of byte `offset` of `body`.
+fn position(body: &[u8], offset: usize) -> (u64, usize) {
+    let before = &body[..offset];
+    let line = before.iter().filter(|b| **b == b'\n').count() as u64 + 1;
+    let column = offset
+        - before
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |p| p + 1)
+        + 1;
+    (line, column)
+}
+
+fn refused_item(line: u64, index: u64, error: String) -> Item<'static> {
+    Item {
+        line,
+        index,
+        raw: "",
+        wire: Err(Refusal {
+            line,
+            index,
+            field: None,
+            error,
+        }),
+    }
+}
+
 fn decode_array(body: &str) -> Vec<Item<'_>> {
     let elems: Vec<&RawValue> = match serde_json::from_str(body) {
         Ok(v) => v,
@@ -118,19 +196,16 @@ fn line_of(body: &str, offset: usize) -> u64 {
 }
 
 fn item(text: &str, line: u64, index: u64) -> Item<'_> {
-    let wire = serde_json::from_str::<Wire>(text).map_err(|_| Refusal {
-        line,
-        index,
-        field: None,
-        error: String::new(),
-    });
-    let wire = match wire {
+    let wire = match serde_json::from_str::<Wire>(text) {
         Ok(w) => Ok(w),
-        Err(mut r) => {
-            let (field, error) = explain(text);
-            r.field = field;
-            r.error = error;
-            Err(r)
+        Err(e) => {
+            let (field, error) = explain(text, &e);
+            Err(Refusal {
+                line,
+                index,
+                field,
+                error,
+            })
         }
     };
     Item {
@@ -141,8 +216,22 @@ fn item(text: &str, line: u64, index: u64) -> Item<'_> {
     }
 }
 
-/// Why an event failed the fast path: parse it loosely and find the field of the wrong type.
-fn explain(text: &str) -> (Option<String>, String) {
+/// Why an event failed the fast path (`e`): a key given twice, or (parsing it loosely) the field
+/// of the wrong type.
+fn explain(text: &str, e: &serde_json::Error) -> (Option<String>, String) {
+    let msg = e.to_string();
+    if let Some(rest) = msg.strip_prefix("duplicate field `")
+        && let Some((field, _)) = rest.split_once('`')
+    {
+        return (
+            Some(field.to_string()),
+            format!(
+                "`{field}` is given twice (line {}, column {} of the event)",
+                e.line(),
+                e.column()
+            ),
+        );
+    }
     let v: serde_json::Value = match serde_json::from_str(text) {
         Ok(v) => v,
         Err(e) => return (None, format!("not valid JSON: {e}")),
@@ -211,9 +300,22 @@ pub fn validate<'w>(w: &'w Wire<'_>, line: u64, index: u64) -> Result<Event<'w>,
             Some(s) => parse(s).map(Some).ok_or_else(|| {
                 bad(
                     field,
-                    format!("`{field}`: unknown value \"{s}\"; expected one of: {expected}"),
+                    format!(
+                        "`{field}`: unknown value \"{}\"; expected one of: {expected}",
+                        shown(s)
+                    ),
                 )
             }),
+        }
+    }
+    for (field, v, max) in [
+        ("id", &w.id, MAX_ID_BYTES),
+        ("queue", &w.queue, MAX_NAME_BYTES),
+        ("category", &w.category, MAX_NAME_BYTES),
+        ("text", &w.text, MAX_TEXT_BYTES),
+    ] {
+        if let Some(v) = v {
+            check_len(field, v, max).map_err(|e| bad(field, e))?;
         }
     }
     let kind = need("type", &w.kind)?;
@@ -297,8 +399,19 @@ pub fn validate<'w>(w: &'w Wire<'_>, line: u64, index: u64) -> Result<Event<'w>,
         }),
         other => Err(bad(
             "type",
-            format!("unknown event type \"{other}\"; expected one of: contact, queue, complaint"),
+            format!(
+                "unknown event type \"{}\"; expected one of: contact, queue, complaint",
+                shown(other)
+            ),
         )),
+    }
+}
+
+/// A value as quoted back in a refusal: at most 64 characters of it.
+fn shown(s: &str) -> Cow<'_, str> {
+    match s.char_indices().nth(64) {
+        Some((end, _)) => Cow::Owned(format!("{}…", &s[..end])),
+        None => Cow::Borrowed(s),
     }
 }
 
@@ -307,7 +420,10 @@ pub fn parse_time(s: &str) -> Result<Millis, String> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.timestamp_millis())
         .map_err(|e| {
-            format!("`at` is not an RFC 3339 time such as 2026-11-23T09:00:00Z: \"{s}\" ({e})")
+            format!(
+                "`at` is not an RFC 3339 time such as 2026-11-23T09:00:00Z: \"{}\" ({e})",
+                shown(s)
+            )
         })
 }
 
@@ -366,5 +482,64 @@ mod tests {
         let broken = "[{\"type\":\"queue\"},";
         assert_eq!(decode(broken).len(), 1);
         assert!(refusals(broken)[0].2.contains("not a valid JSON array"));
+    }
+
+    #[test]
+    fn a_key_given_twice_is_named() {
+        let r = refusals(r#"{"type":"queue","queue":"a","queue":"b","at":"2026-11-23T09:00:00Z"}"#);
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].1.as_deref(), Some("queue"));
+        assert!(r[0].2.starts_with("`queue` is given twice"), "{}", r[0].2);
+    }
+
+    #[test]
+    fn names_and_texts_past_their_limit_are_refused_with_field_and_limit() {
+        let long = "x".repeat(MAX_NAME_BYTES + 1);
+        let body = format!(
+            "{}\n{}\n{}",
+            format_args!(r#"{{"type":"queue","queue":"{long}","at":"2026-11-23T09:00:00Z"}}"#),
+            format_args!(
+                r#"{{"type":"complaint","id":"k","category":"{long}","at":"2026-11-23T09:00:00Z"}}"#
+            ),
+            format_args!(
+                r#"{{"type":"contact","id":"{}","event":"arrived","queue":"q","at":"2026-11-23T09:00:00Z"}}"#,
+                "i".repeat(MAX_ID_BYTES + 1)
+            ),
+        );
+        let r = refusals(&body);
+        assert_eq!(r.len(), 3, "{r:?}");
+        assert_eq!(r[0].1.as_deref(), Some("queue"));
+        assert_eq!(r[0].2, "`queue` is 129 bytes long; the limit is 128 bytes");
+        assert_eq!(r[1].1.as_deref(), Some("category"));
+        assert_eq!((r[2].0, r[2].1.as_deref()), (3, Some("id")));
+        // An unknown value is quoted back shortened.
+        let r = refusals(&format!(
+            r#"{{"type":"contact","id":"c","event":"{}","at":"2026-11-23T09:00:00Z"}}"#,
+            "e".repeat(10_000)
+        ));
+        assert!(r[0].2.len() < 300, "{}", r[0].2);
+    }
+
+    #[test]
+    fn a_line_that_is_not_utf8_is_refused_alone() {
+        let mut body = br#"{"type":"queue","queue":"q","at":"2026-11-23T09:00:00Z"}"#.to_vec();
+        body.extend_from_slice(b"\n{\"type\":\"queue\",\"queue\":\"q\xff\"}\n");
+        body.extend_from_slice(br#"{"type":"queue","queue":"r","at":"2026-11-23T09:00:00Z"}"#);
+        let items = decode_bytes(&body);
+        assert_eq!(items.len(), 3);
+        assert!(items[0].wire.is_ok() && items[2].wire.is_ok());
+        let r = items[1].wire.as_ref().err().unwrap();
+        assert_eq!(r.line, 2);
+        assert_eq!(r.error, "the line is not UTF-8: byte 0xFF at column 27");
+        // A single pretty-printed object is one document: refused once, with where.
+        let doc = b"{\n \"type\": \"queue\",\n \"queue\": \"q\xfe\"\n}";
+        let items = decode_bytes(doc);
+        assert_eq!(items.len(), 1);
+        let r = items[0].wire.as_ref().err().unwrap();
+        assert!(
+            r.error.contains("byte 0xFE at line 3, column 13"),
+            "{}",
+            r.error
+        );
     }
 }

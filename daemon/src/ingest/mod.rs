@@ -6,4 +6,4 @@ pub mod decode;
 pub mod journal;
 pub mod replay;
 
-pub use decode::{decode, parse_time, validate};
+pub use decode::{decode, decode_bytes, parse_time, validate};
