@@ -463,25 +463,33 @@ async fn soak() {
         }
     }
     let rate = sent as f64 / began.elapsed().as_secs_f64();
-    let base = samples
+    // Drift: the last minute's mean RSS against the second minute's; and the range after the
+    // first minute.
+    let mean = |from: u64, to: u64| {
+        let v: Vec<u64> = samples
+            .iter()
+            .filter(|(t, _)| *t > from && *t <= to)
+            .map(|(_, r)| *r)
+            .collect();
+        v.iter().sum::<u64>() as f64 / v.len().max(1) as f64
+    };
+    let (second, last) = (mean(60, 120), mean(secs.saturating_sub(60), secs));
+    let after: Vec<u64> = samples
         .iter()
-        .find(|(t, _)| *t >= 60)
+        .filter(|(t, _)| *t > 60)
         .map(|(_, r)| *r)
-        .unwrap_or(samples[0].1);
-    let last = samples.last().unwrap().1;
-    let peak = samples
-        .iter()
-        .filter(|(t, _)| *t >= 60)
-        .map(|(_, r)| *r)
-        .max()
-        .unwrap_or(last);
+        .collect();
+    let (lo, hi) = (
+        *after.iter().min().unwrap_or(&0),
+        *after.iter().max().unwrap_or(&0),
+    );
     println!(
-        "soak: {sent} events ({accepted} accepted) in {secs} s, {rate:.0} events/s; RSS at 1 min {:.1} MiB, peak after {:.1} MiB, at the end {:.1} MiB: drift {:+.1}% (peak {:+.1}%)",
-        base as f64 / 1024.0,
-        peak as f64 / 1024.0,
-        last as f64 / 1024.0,
-        (last as f64 / base as f64 - 1.0) * 100.0,
-        (peak as f64 / base as f64 - 1.0) * 100.0,
+        "soak: {sent} events ({accepted} accepted) in {secs} s, {rate:.0} events/s; mean RSS in the second minute {:.1} MiB, in the last minute {:.1} MiB: drift {:+.1}%; after the first minute between {:.1} and {:.1} MiB",
+        second / 1024.0,
+        last / 1024.0,
+        (last / second - 1.0) * 100.0,
+        lo as f64 / 1024.0,
+        hi as f64 / 1024.0,
     );
     for (t, r) in &samples {
         println!("  {t:>4} s  {:.1} MiB", *r as f64 / 1024.0);

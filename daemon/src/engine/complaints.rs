@@ -1,5 +1,10 @@
 //! Complaints: open ones with their grade deadlines, and the counts that spike rules compare with
 //! an hour-of-week baseline.
+//!
+//! As with contacts, memory follows what is open: deadline timers of handled complaints are
+//! dropped when the heap outgrows the open complaints, and handled ids are remembered (so a
+//! re-send is a duplicate) for the state horizon but at most `CLOSED_KEPT`; an `opened` event no
+//! later than a handling forgotten early is refused, as it could be a re-send.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -7,6 +12,7 @@ use std::collections::{BinaryHeap, VecDeque};
 use floorwatch_protocol::Channel;
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use super::contacts::CLOSED_KEPT;
 use crate::config::{GroupBy, Millis, SpikeRule};
 
 pub const HOUR: Millis = 3_600_000;
@@ -34,7 +40,9 @@ pub struct Complaints {
     pub open: FxHashMap<u64, OpenComplaint>,
     closed: FxHashSet<u64>,
     closed_order: VecDeque<(Millis, u64)>,
-    pub timers: BinaryHeap<Reverse<DeadlineTimer>>,
+    /// Handling time of the latest handled id forgotten early (past `CLOSED_KEPT`).
+    forgotten_until: Option<Millis>,
+    timers: BinaryHeap<Reverse<DeadlineTimer>>,
     pub categories: FxHashMap<Box<str>, u16>,
 }
 
@@ -48,7 +56,36 @@ impl Complaints {
         if self.closed.insert(id) {
             self.closed_order.push_back((at, id));
         }
+        while self.closed_order.len() > CLOSED_KEPT {
+            let (at, h) = self.closed_order.pop_front().expect("over the cap");
+            self.closed.remove(&h);
+            self.forgotten_until = Some(self.forgotten_until.map_or(at, |f| f.max(at)));
+        }
         Some(c)
+    }
+
+    /// A complaint opened at `at` may be a re-send of one whose id was forgotten early: the
+    /// time of the latest handling forgotten early, if `at` is not after it.
+    pub fn maybe_forgotten(&self, at: Millis) -> Option<Millis> {
+        self.forgotten_until.filter(|f| at <= *f)
+    }
+
+    /// Adds a deadline timer; drops the timers of handled complaints first when they would
+    /// outnumber the open ones' (a complaint has at most one per deadline rule).
+    pub fn schedule(&mut self, t: DeadlineTimer, rules: usize) {
+        if self.timers.len() >= rules.max(1) * self.open.len() + 4096 {
+            let open = &self.open;
+            self.timers.retain(|Reverse(t)| open.contains_key(&t.id));
+        }
+        self.timers.push(Reverse(t));
+    }
+
+    /// The next deadline timer due at or before `now`.
+    pub fn pop_due(&mut self, now: Millis) -> Option<DeadlineTimer> {
+        match self.timers.peek() {
+            Some(Reverse(t)) if t.due <= now => self.timers.pop().map(|Reverse(t)| t),
+            _ => None,
+        }
     }
 
     pub fn forget_closed_before(&mut self, before: Millis) {
@@ -211,6 +248,39 @@ fn ln_factorial(n: u32) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A flood of complaints opened and handled: timers and handled ids stay bounded by what is
+    /// open; an opening before the ids forgotten early is flagged.
+    #[test]
+    fn memory_follows_the_open_complaints() {
+        let mut cs = Complaints::default();
+        let day = 86_400_000;
+        for id in 0..600_000u64 {
+            let at = id as Millis;
+            cs.open.insert(
+                id,
+                OpenComplaint {
+                    overdue_for: Vec::new(),
+                },
+            );
+            cs.schedule(
+                DeadlineTimer {
+                    due: at + 30 * day,
+                    id,
+                    rule: 0,
+                },
+                1,
+            );
+            cs.close(id, at);
+        }
+        assert!(cs.open.is_empty());
+        assert!(cs.timers.len() <= 4096 + 1, "{}", cs.timers.len());
+        assert_eq!(cs.closed.len(), CLOSED_KEPT);
+        assert!(cs.was_closed(599_999) && !cs.was_closed(0));
+        assert!(cs.maybe_forgotten(10).is_some());
+        assert!(cs.maybe_forgotten(600_000).is_none());
+        assert!(cs.pop_due(29 * day).is_none());
+    }
 
     #[test]
     fn poisson_tail_known_values() {

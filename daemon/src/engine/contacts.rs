@@ -8,8 +8,8 @@
 //! it is checked against the contact when it comes due and dropped if stale (generation or
 //! deadline no longer match). That keeps every stop O(1). Stale timers of closed contacts would
 //! pile up for days (a contact's expiry timer runs the whole state horizon), so the heap is
-//! rebuilt with only the live timers whenever it grows past `TIMERS_PER_CONTACT` times the open
-//! contacts: memory follows what is open, at O(1) amortised per timer.
+//! rebuilt with only the live timers whenever it has doubled since the last rebuild: memory
+//! follows what is open (at most about twice its timers), at O(1) amortised per timer.
 //!
 //! Closed ids are remembered so that a re-sent event of a closed contact is a duplicate, for the
 //! longest window (older events are refused anyway) and at most `CLOSED_KEPT` of them (about
@@ -31,9 +31,8 @@ pub const SEEN_ANSWERED: u8 = 1;
 /// set never doubles past it.
 pub const CLOSED_KEPT: usize = 400_000;
 
-/// The timer heap is compacted when it holds more than this many timers per open contact (a
-/// live chat contact has at most seven: its expiry and two per clock).
-const TIMERS_PER_CONTACT: usize = 8;
+/// The heap is not compacted below this many timers.
+const TIMERS_FLOOR: usize = 4096;
 
 /// One open contact. Kept small: there may be a million of them.
 #[derive(Debug, Clone)]
@@ -85,6 +84,8 @@ pub struct Contacts {
     closed_order: VecDeque<(Millis, u64)>,
     /// Closing time of the latest closed id forgotten early (past `CLOSED_KEPT`).
     forgotten_until: Option<Millis>,
+    /// Timers that applied at the last compaction of the heap.
+    timers_live: usize,
 }
 
 /// The digest an id is known by. `DefaultHasher::new()` has fixed keys, so this is stable
@@ -181,7 +182,7 @@ impl Contacts {
     }
 
     pub fn schedule(&mut self, t: Timer) {
-        if self.timers.len() >= TIMERS_PER_CONTACT * self.by_id.len() + 4096 {
+        if self.timers.len() >= 2 * self.timers_live + TIMERS_FLOOR {
             self.compact_timers();
         }
         self.timers.push(Reverse(t));
@@ -194,7 +195,8 @@ impl Contacts {
             .into_iter()
             .filter(|Reverse(t)| self.applies(t))
             .collect();
-        live.shrink_to(live.len() * 2);
+        self.timers_live = live.len();
+        live.shrink_to(2 * live.len() + TIMERS_FLOOR);
         self.timers = BinaryHeap::from(live);
     }
 
@@ -282,7 +284,7 @@ mod tests {
         }
         assert_eq!(cs.len(), 10);
         assert!(
-            cs.timers_len() <= TIMERS_PER_CONTACT * 10 + 4096,
+            cs.timers_len() <= 2 * 10 + TIMERS_FLOOR,
             "{}",
             cs.timers_len()
         );

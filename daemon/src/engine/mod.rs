@@ -491,7 +491,7 @@ impl Engine {
                 return Err(refuse(
                     Some("at"),
                     format!(
-                        "contact \"{id}\" arrived at {}, before the oldest closed contact still remembered (closed {}): it cannot be told from a re-send (the last {} closed contacts are kept)",
+                        "contact \"{id}\" arrived at {}, no later than closed contacts already forgotten (the latest closed at {}; the last {} closed contacts are kept): it cannot be told from a re-send",
                         fmt_time(at),
                         fmt_time(until),
                         contacts::CLOSED_KEPT
@@ -751,6 +751,17 @@ impl Engine {
                 if self.complaints.open.contains_key(&key) || self.complaints.was_closed(key) {
                     return Ok(Applied::Duplicate);
                 }
+                if let Some(until) = self.complaints.maybe_forgotten(at) {
+                    return Err(refuse(
+                        Some("at"),
+                        format!(
+                            "complaint \"{id}\" opened at {}, no later than handled complaints already forgotten (the latest handled at {}; the last {} are kept): it cannot be told from a re-send",
+                            fmt_time(at),
+                            fmt_time(until),
+                            contacts::CLOSED_KEPT
+                        ),
+                    ));
+                }
                 // Open complaints are held to the same cap as open contacts.
                 let limit = self.cfg.daemon.limits.max_open_contacts;
                 if self.complaints.open.len() >= limit {
@@ -784,13 +795,14 @@ impl Engine {
                             grades, deadline, ..
                         } if grades.is_empty() || grades.contains(&grade) => {
                             let due = at + deadline.unwrap_or(cfg.complaints.deadline(grade));
-                            self.complaints
-                                .timers
-                                .push(std::cmp::Reverse(DeadlineTimer {
+                            self.complaints.schedule(
+                                DeadlineTimer {
                                     due,
                                     id: key,
                                     rule: i as u16,
-                                }));
+                                },
+                                cfg.rules.len(),
+                            );
                         }
                         RuleKind::ComplaintSpike(s)
                             if rule.channels.is_empty()
@@ -879,11 +891,7 @@ impl Engine {
                 }
             }
         }
-        while let Some(std::cmp::Reverse(t)) = self.complaints.timers.peek().copied() {
-            if t.due > now {
-                break;
-            }
-            self.complaints.timers.pop();
+        while let Some(t) = self.complaints.pop_due(now) {
             if let Some(c) = self.complaints.open.get_mut(&t.id) {
                 c.overdue_for.push(t.rule);
                 self.overdue[t.rule as usize] += 1;

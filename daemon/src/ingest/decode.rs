@@ -198,8 +198,8 @@ fn line_of(body: &str, offset: usize) -> u64 {
 fn item(text: &str, line: u64, index: u64) -> Item<'_> {
     let wire = match serde_json::from_str::<Wire>(text) {
         Ok(w) => Ok(w),
-        Err(e) => {
-            let (field, error) = explain(text, &e);
+        Err(_) => {
+            let (field, error) = explain(text);
             Err(Refusal {
                 line,
                 index,
@@ -216,21 +216,11 @@ fn item(text: &str, line: u64, index: u64) -> Item<'_> {
     }
 }
 
-/// Why an event failed the fast path (`e`): a key given twice, or (parsing it loosely) the field
-/// of the wrong type.
-fn explain(text: &str, e: &serde_json::Error) -> (Option<String>, String) {
-    let msg = e.to_string();
-    if let Some(rest) = msg.strip_prefix("duplicate field `")
-        && let Some((field, _)) = rest.split_once('`')
-    {
-        return (
-            Some(field.to_string()),
-            format!(
-                "`{field}` is given twice (line {}, column {} of the event)",
-                e.line(),
-                e.column()
-            ),
-        );
+/// Why an event failed the fast path: a key given twice, or (parsing it loosely) the field of
+/// the wrong type.
+fn explain(text: &str) -> (Option<String>, String) {
+    if let Some(field) = first_repeated_key(text) {
+        return (Some(field.clone()), format!("`{field}` is given twice"));
     }
     let v: serde_json::Value = match serde_json::from_str(text) {
         Ok(v) => v,
@@ -247,7 +237,10 @@ fn explain(text: &str, e: &serde_json::Error) -> (Option<String>, String) {
             && !x.is_string()
             && !x.is_null()
         {
-            return (Some(f.into()), format!("`{f}` must be a string, found {x}"));
+            return (
+                Some(f.into()),
+                format!("`{f}` must be a string, found {}", shown(&x.to_string())),
+            );
         }
     }
     for f in ["waiting", "agents_available", "agents_busy"] {
@@ -257,7 +250,10 @@ fn explain(text: &str, e: &serde_json::Error) -> (Option<String>, String) {
         {
             return (
                 Some(f.into()),
-                format!("`{f}` must be a whole number, 0 or more, found {x}"),
+                format!(
+                    "`{f}` must be a whole number, 0 or more, found {}",
+                    shown(&x.to_string())
+                ),
             );
         }
     }
@@ -267,10 +263,40 @@ fn explain(text: &str, e: &serde_json::Error) -> (Option<String>, String) {
     {
         return (
             Some("longest_wait_s".into()),
-            format!("`longest_wait_s` must be a number of seconds, found {x}"),
+            format!(
+                "`longest_wait_s` must be a number of seconds, found {}",
+                shown(&x.to_string())
+            ),
         );
     }
     (None, "the event does not fit the ingest contract".into())
+}
+
+/// The first key an event's object gives twice, if it is an object.
+fn first_repeated_key(text: &str) -> Option<String> {
+    use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+    struct Keys;
+    impl<'de> Visitor<'de> for Keys {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            // Read to the end: the object must be whole for its first repeat to count.
+            let (mut seen, mut repeated) = (std::collections::HashSet::new(), None);
+            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                if !seen.insert(key.clone()) && repeated.is_none() {
+                    repeated = Some(key.into_owned());
+                }
+                map.next_value::<IgnoredAny>()?;
+            }
+            Ok(repeated)
+        }
+    }
+    serde_json::Deserializer::from_str(text)
+        .deserialize_map(Keys)
+        .ok()
+        .flatten()
 }
 
 /// Checks a decoded event's fields and turns it into an engine event.
