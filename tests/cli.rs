@@ -139,7 +139,7 @@ fn check_refuses_durations_and_test_spans_past_their_bounds() {
         ),
     )
     .unwrap();
-    let out = Command::new(BIN).arg("check").arg(&bad).output().unwrap();
+    let out = common::output_within(Command::new(BIN).arg("check").arg(&bad), 60);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     let name = bad.display().to_string();

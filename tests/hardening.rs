@@ -5,24 +5,24 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use common::{BIN, Daemon, Start, at, reading, repo_config};
+use common::{BIN, Daemon, Start, at, output_within, reading, repo_config};
 
 #[test]
 fn a_token_with_an_empty_or_short_secret_stops_the_daemon_at_start() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("alerts.toml");
     std::fs::write(&config, repo_config()).unwrap();
-    let out = Command::new(BIN)
-        .args(["run", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&config)
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .env("FLOORWATCH_VIEWER_TOKENS", "wall:,wallboard:s3cret")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = output_within(
+        Command::new(BIN)
+            .args(["run", "--listen", "127.0.0.1:0", "--config"])
+            .arg(&config)
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .env("FLOORWATCH_VIEWER_TOKENS", "wall:,wallboard:s3cret"),
+        30,
+    );
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(

@@ -254,3 +254,27 @@ pub async fn until<T>(secs: u64, what: &str, f: impl Fn() -> Option<T>) -> T {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Runs `cmd` to its end, or kills it after `secs` seconds and fails the test: a command that
+/// should stop (an error at start, a `check`) must not hang the suite.
+pub fn output_within(cmd: &mut Command, secs: u64) -> std::process::Output {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the command");
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "still running after {secs} s; stderr:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}

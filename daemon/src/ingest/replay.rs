@@ -18,6 +18,8 @@ pub struct Replay {
     /// Time of the latest event pushed.
     last_event: Millis,
     unsettled: u32,
+    /// Ticks run so far (idle stretches skipped are not counted).
+    pub ticks: u64,
     pub report: IngestReport,
 }
 
@@ -28,6 +30,7 @@ impl Replay {
             next_tick: None,
             last_event: Millis::MIN,
             unsettled: 0,
+            ticks: 0,
             report: IngestReport::default(),
         }
     }
@@ -74,6 +77,7 @@ impl Replay {
             }
             engine.settle(fx);
             engine.tick(*next, fx);
+            self.ticks += 1;
             *next += step;
         }
     }
@@ -121,4 +125,45 @@ pub fn first_time(text: &str) -> Option<Millis> {
         let w = i.wire.as_ref().ok()?;
         validate(w, i.line, i.index).ok().map(|e| e.at())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::config::{EMBEDDED, parse_config};
+
+    #[test]
+    fn idle_stretches_are_skipped_and_busy_ones_ticked() {
+        let cfg = Arc::new(parse_config(EMBEDDED, "alerts.toml", None).unwrap());
+        let trace = concat!(
+            r#"{"type":"queue","queue":"phone-general","at":"2026-11-23T09:00:00Z","waiting":2}"#,
+            "\n",
+            r#"{"type":"queue","queue":"phone-general","at":"2026-11-29T09:00:00Z","waiting":2}"#,
+            "\n",
+        );
+        let mut engine = Engine::new(cfg.clone(), first_time(trace).unwrap());
+        let mut replay = Replay::new(cfg.daemon.tick);
+        let mut fx = Vec::new();
+        replay.feed_text(&mut engine, trace, &mut fx, |fx| fx.clear());
+        assert_eq!(replay.report.accepted, 2);
+        // Six days at 250 ms would be 2 M ticks; only the quiet span after the first event is
+        // ticked.
+        let quiet_ticks = (engine.quiet_span() / cfg.daemon.tick) as u64;
+        assert!(replay.ticks <= quiet_ticks + 10, "{} ticks", replay.ticks);
+        assert!(replay.ticks >= quiet_ticks / 2, "{} ticks", replay.ticks);
+
+        // A contact left open keeps the engine busy: it is ticked through.
+        let open = concat!(
+            r#"{"type":"contact","id":"c-1","queue":"phone-general","event":"arrived","at":"2026-11-23T09:00:00Z"}"#,
+            "\n",
+            r#"{"type":"queue","queue":"phone-general","at":"2026-11-23T12:00:00Z","waiting":2}"#,
+            "\n",
+        );
+        let mut engine = Engine::new(cfg.clone(), first_time(open).unwrap());
+        let mut replay = Replay::new(cfg.daemon.tick);
+        replay.feed_text(&mut engine, open, &mut fx, |fx| fx.clear());
+        assert!(replay.ticks >= 3 * 3600 * 4, "{} ticks", replay.ticks);
+    }
 }
