@@ -113,6 +113,10 @@ pub struct Group {
     /// Expected complaints per hour, per hour of the week, and how many weeks each has seen.
     pub baseline: Box<[f64; HOURS_PER_WEEK]>,
     pub samples: Box<[u32; HOURS_PER_WEEK]>,
+    /// Per hour of the week: the hour number folded in last, with the baseline and samples as
+    /// they were before it. A window reaching back into that hour is judged against these, so a
+    /// running wave never becomes its own baseline.
+    before_last: Box<[(i64, f64, u32); HOURS_PER_WEEK]>,
 }
 
 impl Group {
@@ -124,6 +128,7 @@ impl Group {
             hours: [(i64::MIN, 0); 2],
             baseline: Box::new([0.0; HOURS_PER_WEEK]),
             samples: Box::new([0; HOURS_PER_WEEK]),
+            before_last: Box::new([(i64::MIN, 0.0, 0); HOURS_PER_WEEK]),
         }
     }
 
@@ -158,17 +163,19 @@ impl Group {
             .unwrap_or(0)
     }
 
-    /// Expected complaints per hour at hour-of-week `how`.
-    pub fn rate(&self, how: usize, prior: f64) -> f64 {
-        if self.samples[how] == 0 {
-            prior
-        } else {
-            self.baseline[how]
-        }
+    /// Expected complaints per hour in hour number `hour` (hour-of-week `how`), from the weeks
+    /// before it: never from that hour's own count.
+    pub fn rate(&self, hour: i64, how: usize, prior: f64) -> f64 {
+        let (baseline, samples) = match self.before_last[how] {
+            (h, b, n) if h == hour => (b, n),
+            _ => (self.baseline[how], self.samples[how]),
+        };
+        if samples == 0 { prior } else { baseline }
     }
 
-    /// Folds one finished hour's count into its hour-of-week baseline.
-    pub fn learn(&mut self, how: usize, count: u32) {
+    /// Folds one finished hour's count (hour number `hour`) into its hour-of-week baseline.
+    pub fn learn(&mut self, hour: i64, how: usize, count: u32) {
+        self.before_last[how] = (hour, self.baseline[how], self.samples[how]);
         let n = f64::from(self.samples[how]);
         let weight = 1.0 / (n + 1.0).min(BASELINE_MEMORY_WEEKS);
         self.baseline[how] += weight * (f64::from(count) - self.baseline[how]);
@@ -249,6 +256,24 @@ fn ln_factorial(n: u32) -> f64 {
 mod tests {
     use super::*;
 
+    /// The hour that just ended is folded into its baseline, but a window reaching back into it
+    /// is still judged against the weeks before: a wave is never its own baseline.
+    #[test]
+    fn an_hour_is_never_judged_against_itself() {
+        let mut g = Group::new("complaints", 0);
+        let (monday9, how) = (10_000i64, 9usize);
+        g.learn(monday9 - 168, how, 2);
+        g.learn(monday9, how, 60);
+        assert_eq!(
+            g.rate(monday9, how, 1.0),
+            2.0,
+            "this week's wave is left out"
+        );
+        assert!(g.rate(monday9 + 168, how, 1.0) > 2.0, "next week it counts");
+        // Never learned: the prior.
+        assert_eq!(g.rate(monday9 + 1, how + 1, 1.5), 1.5);
+    }
+
     /// A flood of complaints opened and handled: timers and handled ids stay bounded by what is
     /// open; an opening before the ids forgotten early is flagged.
     #[test]
@@ -298,9 +323,9 @@ mod tests {
     #[test]
     fn baseline_averages_then_forgets() {
         let mut g = Group::new("complaints", 0);
-        g.learn(5, 10);
-        g.learn(5, 20);
+        g.learn(5, 5, 10);
+        g.learn(5 + 168, 5, 20);
         assert!((g.baseline[5] - 15.0).abs() < 1e-9);
-        assert_eq!(g.rate(6, 2.5), 2.5);
+        assert_eq!(g.rate(6, 6, 2.5), 2.5);
     }
 }

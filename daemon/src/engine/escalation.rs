@@ -57,7 +57,18 @@ impl Engine {
                 (NotifyReason::Opened, false) | (NotifyReason::Raised, false) if open => {
                     climb(rec, &cfg, now, 0, DispatchReason::Opened, fx)
                 }
-                (NotifyReason::Raised, true) => tell_all(rec, now, DispatchReason::Raised, fx),
+                (NotifyReason::Raised, true) => {
+                    tell_all(rec, now, DispatchReason::Raised, fx);
+                    // Raised into another policy (a crisis team): its first level now, not when
+                    // the old policy's wait runs out.
+                    let climbing = rec.incident.escalation.as_ref().map(|e| e.policy.as_str());
+                    if open
+                        && let Some(p) = policy(&cfg, rec)
+                        && climbing != Some(cfg.escalations[p].name.as_str())
+                    {
+                        climb(rec, &cfg, now, 0, DispatchReason::Raised, fx);
+                    }
+                }
                 (NotifyReason::Resolved, true) => tell_all(rec, now, DispatchReason::Resolved, fx),
                 _ => {}
             }
@@ -162,13 +173,19 @@ fn climb(
     };
     let level = &policy.levels[index];
     let more = index + 1 < policy.levels.len() || policy.repeat;
-    let targets: Vec<String> = level.notify.iter().map(|t| t.name(cfg)).collect();
     let mut told = rec
         .incident
         .escalation
         .take()
         .map(|e| e.told)
         .unwrap_or_default();
+    // Raised into a new policy: those told already heard of the raise.
+    let targets: Vec<String> = level
+        .notify
+        .iter()
+        .map(|t| t.name(cfg))
+        .filter(|t| reason != DispatchReason::Raised || !told.contains(t))
+        .collect();
     for t in &targets {
         if !told.contains(t) {
             told.push(t.clone());
@@ -195,10 +212,10 @@ fn climb(
         TimelineKind::Escalated,
         format!(
             "{} level {} of \"{}\": notifying {}{next}",
-            if reason == DispatchReason::Opened {
-                "starting at"
-            } else {
-                "escalated to"
+            match reason {
+                DispatchReason::Opened => "starting at",
+                DispatchReason::Raised => "raised into",
+                _ => "escalated to",
             },
             index + 1,
             policy.name,

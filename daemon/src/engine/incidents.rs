@@ -285,6 +285,7 @@ impl Book {
             inc.resolved_by = None;
             inc.values_at_close = None;
             inc.reopened += 1;
+            let was = inc.severity;
             inc.severity = inc.severity.max(level);
             Book::entry(
                 &mut rec,
@@ -292,14 +293,28 @@ impl Book {
                 ENGINE_ACTOR,
                 TimelineKind::Reopened,
                 format!(
-                    "breached again {} after clearing, inside the {} cool-down: reopened, not paged again. {}",
+                    "breached again {} after clearing, inside the {} cool-down: reopened, not paged again at the same severity. {}",
                     crate::config::format_duration(now - closed_at),
                     crate::config::format_duration(rule.cooldown),
                     d.summary
                 ),
-                values,
+                values.clone(),
                 fx,
             );
+            // Back worse than it was: those its new severity pages were never told.
+            if level > was {
+                rec.incident.title = d.summary.clone();
+                Book::entry(
+                    &mut rec,
+                    now,
+                    ENGINE_ACTOR,
+                    TimelineKind::SeverityRaised,
+                    format!("{was} -> {level}: {}", d.summary),
+                    values,
+                    fx,
+                );
+                Book::notify(&mut rec, NotifyReason::Raised, fx);
+            }
             fx.push(Effect::Incident(Box::new(rec.incident.clone())));
             self.open.insert(old, rec);
             inst.phase = Phase::Firing {

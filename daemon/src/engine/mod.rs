@@ -950,7 +950,7 @@ impl Engine {
             let how = hour_of_week(h * HOUR, &cfg);
             for (i, groups) in self.groups.iter_mut().enumerate() {
                 for g in groups {
-                    g.learn(how, g.count_in_hour(h));
+                    g.learn(h, how, g.count_in_hour(h));
                     fx.push(Effect::Baseline(BaselineRow {
                         rule: cfg.rules[i].name.clone(),
                         group: g.key.to_string(),
@@ -1574,7 +1574,7 @@ fn expected_in(group: &Group, from: Millis, to: Millis, prior: f64, hours: &[(i6
             .find(|(h, _)| *h == hour)
             .map(|(_, how)| *how)
             .unwrap_or(0);
-        let rate = group.rate(how, prior);
+        let rate = group.rate(hour, how, prior);
         total += rate * (end - t) as f64 / HOUR as f64;
         t = end;
     }

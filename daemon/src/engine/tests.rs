@@ -995,6 +995,65 @@ fn worse_severity_tells_those_already_told_and_crisis_without_policy_is_quiet() 
     assert!(g.dispatched.is_empty());
 }
 
+/// A warning with no policy clears and comes back at critical inside its cool-down: reopened,
+/// and paged, since nobody was ever told of it.
+#[test]
+fn a_warning_never_paged_that_comes_back_critical_is_paged() {
+    let rules = format!("{ESCALATION}{DEPTH}").replace(
+        "severities = [\"warning\", \"critical\"]",
+        "severities = [\"critical\"]",
+    );
+    let mut f = Floor::new(&rules);
+    f.at(0).reading("phone-a", 12);
+    f.at(30);
+    assert_eq!(f.only().severity, Severity::Warning);
+    assert!(f.dispatched.is_empty(), "a warning pages nobody here");
+    f.reading("phone-a", 2);
+    f.at(100);
+    assert_eq!(f.only().status, IncidentStatus::Resolved);
+    f.reading("phone-a", 25);
+    f.at(140);
+    let i = f.only();
+    assert_eq!(
+        (i.status, i.severity, i.reopened),
+        (IncidentStatus::Firing, Severity::Critical, 1)
+    );
+    assert_eq!(
+        sent(&f),
+        vec![(130, "webhook:managers", DispatchReason::Opened)],
+        "paged the moment it came back critical"
+    );
+}
+
+/// Raised to crisis, an incident pages the crisis policy's first level at once (and tells those
+/// already told), instead of when the current level's wait runs out.
+#[test]
+fn a_raise_into_the_crisis_policy_pages_its_people_at_once() {
+    let rules = format!(
+        "{ESCALATION}{DEPTH}[[escalation]]\nname = \"crisis\"\nseverities = [\"crisis\"]\n[[escalation.level]]\nnotify = [\"webhook:director\"]\nwait = \"5m\"\n"
+    );
+    let mut f = Floor::new(&rules);
+    f.at(0).reading("phone-a", 25);
+    f.at(30);
+    assert_eq!(
+        sent(&f),
+        vec![(30, "webhook:managers", DispatchReason::Opened)]
+    );
+    f.at(40).reading("phone-a", 70);
+    assert_eq!(
+        sent(&f)[1..],
+        [
+            (40, "webhook:managers", DispatchReason::Raised),
+            (40, "webhook:director", DispatchReason::Raised)
+        ]
+    );
+    let esc = f.only().escalation.clone().unwrap();
+    assert_eq!((esc.policy.as_str(), esc.level), ("crisis", 1));
+    // Raised again within the same policy: no second start.
+    f.at(50).reading("phone-a", 90);
+    assert_eq!(f.dispatched.len(), 3);
+}
+
 fn silence(scope: &str, until_s: i64) -> floorwatch_protocol::Silence {
     floorwatch_protocol::Silence {
         id: 0,
