@@ -578,9 +578,14 @@ impl QueueMetrics {
             "agents_available" => self.agents_available? as f64,
             "agents_busy" => self.agents_busy? as f64,
             "agents_required" => self.agents_required? as f64,
+            // Nobody is short while agents sit free and nobody waits, whatever the model says.
             "agents_short" => {
                 let staffed = self.agents_available? + self.agents_busy?;
-                self.agents_required? as f64 - staffed as f64
+                if self.agents_available? > 0 && self.waiting == 0 {
+                    0.0
+                } else {
+                    self.agents_required? as f64 - staffed as f64
+                }
             }
             "offered" => self.offered as f64,
             "answered" => self.answered as f64,
@@ -672,6 +677,15 @@ mod tests {
         };
         assert_eq!(m.get("waiting"), Some(7.0));
         assert_eq!(m.get("agents_short"), Some(3.0));
+        let idle = QueueMetrics {
+            waiting: 0,
+            ..m.clone()
+        };
+        assert_eq!(
+            idle.get("agents_short"),
+            Some(0.0),
+            "free agents, nobody waiting"
+        );
         assert_eq!(m.get("service_level"), None);
         assert!(QueueMetrics::METRICS.iter().all(|n| *n == "service_level"
             || *n == "asa_s"

@@ -11,6 +11,11 @@ use crate::config::{Millis, QueueProfile, SlFormula};
 /// The window is kept as this many buckets; its edge moves one bucket at a time.
 const BUCKETS: usize = 60;
 
+/// Erlang C's demand is the arrival rate over this recent span: after a planned shift change
+/// with demand falling to match, the agents required fall with it within minutes, instead of
+/// carrying the busier quarter-hour before the change.
+const DEMAND_SPAN: Millis = 5 * 60_000;
+
 #[derive(Debug, Clone, Copy, Default)]
 struct Bucket {
     offered: u32,
@@ -137,6 +142,16 @@ impl QueueState {
         }
     }
 
+    /// Arrivals per second over the last `span` of complete buckets (at least one), so that a
+    /// capacity figure follows demand as it changes, not the whole window's average.
+    fn recent_rate(&self, span: Millis) -> f64 {
+        let n = (span / self.bucket_ms).clamp(1, BUCKETS as i64 - 1);
+        let offered: u32 = (1..=n)
+            .map(|k| self.buckets[(self.head - k).rem_euclid(BUCKETS as i64) as usize].offered)
+            .sum();
+        f64::from(offered) / (n * self.bucket_ms) as f64 * 1000.0
+    }
+
     fn totals(&self) -> Bucket {
         let mut t = Bucket::default();
         for b in self.buckets.iter() {
@@ -190,7 +205,7 @@ impl QueueState {
             _ => {
                 let v = aht_s.and_then(|aht| {
                     erlang_c_agents(
-                        f64::from(t.offered) / window_s,
+                        self.recent_rate(DEMAND_SPAN),
                         aht,
                         profile.service_level_threshold as f64 / 1000.0,
                         profile.service_level_target,

@@ -1054,6 +1054,84 @@ fn a_raise_into_the_crisis_policy_pages_its_people_at_once() {
     assert_eq!(f.dispatched.len(), 3);
 }
 
+const UNDERSTAFFED: &str = r#"
+[[rule]]
+name = "understaffed"
+kind = "metric"
+metric = "agents_short"
+warning = 3
+critical = 10
+clear = 0
+hold = "1m"
+clear_hold = "2m"
+"#;
+
+/// A phone queue whose contacts take 3 minutes each: one arrives every `gap` seconds from
+/// `from` to `to`, and is answered at once; `staff(t)` gives (busy, available, waiting) for the
+/// ACD's reading each minute.
+fn staffed_floor(
+    f: &mut Floor,
+    from: i64,
+    to: i64,
+    gap: impl Fn(i64) -> i64,
+    staff: impl Fn(i64) -> (u32, u32, u32),
+) {
+    let mut next = from;
+    let mut open: std::collections::VecDeque<(i64, String)> = Default::default();
+    for t in from..to {
+        f.at(t);
+        while open.front().is_some_and(|(end, _)| *end <= t) {
+            let (_, id) = open.pop_front().unwrap();
+            f.contact(&id, ContactStep::Resolved, None).unwrap();
+        }
+        if t == next {
+            let id = format!("s-{t}");
+            f.contact(&id, ContactStep::Arrived, Some("phone-a"))
+                .unwrap();
+            f.contact(&id, ContactStep::Answered, None).unwrap();
+            open.push_back((t + 180, id));
+            next += gap(t);
+        }
+        if t % 60 == 0 {
+            let (busy, available, waiting) = staff(t);
+            let at = f.e.now();
+            f.apply(Event::Queue {
+                queue: "phone-a",
+                at,
+                waiting: Some(waiting),
+                longest_wait_ms: None,
+                agents_available: Some(available),
+                agents_busy: Some(busy),
+            })
+            .unwrap();
+        }
+    }
+}
+
+/// A planned shift change with demand falling to match pages nobody; the same drop in staff
+/// with demand unchanged and callers waiting does.
+#[test]
+fn understaffing_follows_demand_across_a_planned_shift_change() {
+    let mut f = Floor::new(UNDERSTAFFED);
+    // 20 minutes busy: a call every 6 s (30 erlangs), 36 staffed; then the late shift: a call
+    // every 18 s (10 erlangs) and 14 staffed, some free, nobody waiting.
+    staffed_floor(
+        &mut f,
+        0,
+        50 * 60,
+        |t| if t < 20 * 60 { 6 } else { 18 },
+        |t| if t < 20 * 60 { (30, 6, 0) } else { (10, 4, 0) },
+    );
+    assert!(f.incidents.is_empty(), "{:#?}", f.incidents);
+    // Demand back to busy, staff still 14 and all busy, callers queueing.
+    staffed_floor(&mut f, 50 * 60, 60 * 60, |_| 6, |_| (14, 0, 15));
+    let i = f.only();
+    assert_eq!(
+        (i.rule.as_str(), i.severity),
+        ("understaffed", Severity::Critical)
+    );
+}
+
 fn silence(scope: &str, until_s: i64) -> floorwatch_protocol::Silence {
     floorwatch_protocol::Silence {
         id: 0,
