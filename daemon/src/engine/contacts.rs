@@ -16,6 +16,10 @@
 //! 6.5 MiB; at 10 closures a second, five and a half hours). Past that cap the oldest are
 //! forgotten early, and an `arrived` event no later than the last closure forgotten early is
 //! refused: it could not be told from a re-send.
+//!
+//! A contact still open at the state horizon (an e-mail nobody has answered in days, or one its
+//! source never closed) leaves the open set but is remembered as expired, at most `CLOSED_KEPT`
+//! of them: a late reply to it is real data, taken and counted, not refused as unknown.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -56,6 +60,15 @@ pub struct Contact {
     pub live: bool,
 }
 
+/// A contact that was still open at the state horizon: what its late events need.
+#[derive(Debug, Clone, Copy)]
+pub struct Expired {
+    pub queue: u16,
+    pub arrived: Millis,
+    /// When it was answered; 0 if it was not.
+    pub answered_at: Millis,
+}
+
 /// What a timer is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum TimerKind {
@@ -87,6 +100,9 @@ pub struct Contacts {
     forgotten_until: Option<Millis>,
     /// Timers that applied at the last compaction of the heap.
     timers_live: usize,
+    /// Contacts expired at the state horizon, oldest first in `expired_order`.
+    expired: FxHashMap<u64, Expired>,
+    expired_order: VecDeque<u64>,
 }
 
 /// The digest an id is known by. `DefaultHasher::new()` has fixed keys, so this is stable
@@ -156,11 +172,55 @@ impl Contacts {
 
     /// Closes a contact: frees its slot and remembers its id until `forget_before` passes it.
     pub fn remove(&mut self, slot: u32, at: Millis) {
+        let id = self.free_slot(slot);
+        self.remember_closed(id, at);
+    }
+
+    /// Expires a contact still open at the state horizon: frees its slot and remembers what its
+    /// late events need.
+    pub fn expire(&mut self, slot: u32) {
+        let c = self.slots[slot as usize].clone();
+        self.free_slot(slot);
+        let answered_at = if c.flags & SEEN_ANSWERED != 0 {
+            c.answered_at
+        } else {
+            0
+        };
+        let e = Expired {
+            queue: c.queue,
+            arrived: c.arrived,
+            answered_at,
+        };
+        if self.expired.insert(c.id, e).is_none() {
+            self.expired_order.push_back(c.id);
+        }
+        while self.expired_order.len() > CLOSED_KEPT {
+            let old = self.expired_order.pop_front().expect("over the cap");
+            self.expired.remove(&old);
+        }
+    }
+
+    pub fn expired_mut(&mut self, id: u64) -> Option<&mut Expired> {
+        self.expired.get_mut(&id)
+    }
+
+    /// An expired contact's last event came: it is closed now.
+    pub fn close_expired(&mut self, id: u64, at: Millis) {
+        if self.expired.remove(&id).is_some() {
+            self.remember_closed(id, at);
+        }
+    }
+
+    fn free_slot(&mut self, slot: u32) -> u64 {
         let id = self.slots[slot as usize].id;
         self.by_id.remove(&id);
         self.slots[slot as usize].live = false;
         self.slots[slot as usize].due = [0; 3];
         self.free.push(slot);
+        id
+    }
+
+    fn remember_closed(&mut self, id: u64, at: Millis) {
         if self.closed.insert(id) {
             self.closed_order.push_back((at, id));
         }

@@ -481,6 +481,9 @@ impl Engine {
             if self.contacts.was_closed(key) {
                 return Ok(Applied::Duplicate);
             }
+            if let Some(x) = self.contacts.expired_mut(key).copied() {
+                return self.late(id, key, x, step, at);
+            }
             if step != ContactStep::Arrived {
                 return Err(refuse(
                     Some("id"),
@@ -540,7 +543,7 @@ impl Engine {
                 let st = &mut self.queues[q as usize].state;
                 let wait = at - c.arrived;
                 st.record(at, Outcome::Abandoned { wait }, &cfg.queues[st.profile]);
-                self.close(slot, at);
+                self.close(slot, at, false);
             }
             ContactStep::Resolved => {
                 if c.flags & SEEN_ANSWERED != 0 {
@@ -549,7 +552,7 @@ impl Engine {
                     let handle = at - c.answered_at;
                     st.record(at, Outcome::Handled { handle }, &cfg.queues[st.profile]);
                 }
-                self.close(slot, at);
+                self.close(slot, at, false);
             }
         }
         self.mark(q);
@@ -629,7 +632,8 @@ impl Engine {
         self.stop_clock(slot, Clock::First);
     }
 
-    fn close(&mut self, slot: u32, at: Millis) {
+    /// Closes a contact; `expired`: at the state horizon, its source never having closed it.
+    fn close(&mut self, slot: u32, at: Millis, expired: bool) {
         for clock in Clock::ALL {
             self.stop_clock(slot, clock);
         }
@@ -638,8 +642,75 @@ impl Engine {
         let st = &mut self.queues[q as usize].state;
         st.waiting.remove(&(arrived, slot));
         st.open_contacts = st.open_contacts.saturating_sub(1);
-        self.contacts.remove(slot, at);
+        if expired {
+            self.contacts.expire(slot);
+        } else {
+            self.contacts.remove(slot, at);
+        }
         self.mark(q);
+    }
+
+    /// A late event of a contact expired at the state horizon: taken, and its outcome counted
+    /// (an answer days later is a late answer, not an unknown contact).
+    fn late(
+        &mut self,
+        id: &str,
+        key: u64,
+        x: contacts::Expired,
+        step: ContactStep,
+        at: Millis,
+    ) -> Result<Applied, Refused> {
+        let cfg = self.cfg();
+        let st = &mut self.queues[x.queue as usize].state;
+        let profile = &cfg.queues[st.profile];
+        match step {
+            ContactStep::Arrived => return Ok(Applied::Duplicate),
+            ContactStep::Answered | ContactStep::AgentReplied => {
+                if x.answered_at != 0 {
+                    return Ok(if step == ContactStep::Answered {
+                        Applied::Duplicate
+                    } else {
+                        Applied::New
+                    });
+                }
+                st.record(
+                    at,
+                    Outcome::Answered {
+                        wait: at - x.arrived,
+                    },
+                    profile,
+                );
+                if let Some(e) = self.contacts.expired_mut(key) {
+                    e.answered_at = at;
+                }
+            }
+            ContactStep::CustomerReplied => {}
+            ContactStep::Abandoned => {
+                if x.answered_at != 0 {
+                    return Err(refuse(
+                        Some("event"),
+                        format!("contact \"{id}\" was already answered and cannot be abandoned"),
+                    ));
+                }
+                st.record(
+                    at,
+                    Outcome::Abandoned {
+                        wait: at - x.arrived,
+                    },
+                    profile,
+                );
+                self.contacts.close_expired(key, at);
+            }
+            ContactStep::Resolved => {
+                if x.answered_at != 0 {
+                    let handle = at - x.answered_at;
+                    st.record(at, Outcome::Handled { handle }, profile);
+                }
+                self.contacts.close_expired(key, at);
+            }
+        }
+        self.mark(x.queue);
+        Ok(Applied::New)
     }
 
     fn start_clock(&mut self, slot: u32, clock: Clock, from: Millis) {
@@ -887,7 +958,7 @@ impl Engine {
                     for clock in Clock::ALL {
                         self.stop_clock(t.slot, clock);
                     }
-                    self.close(t.slot, now);
+                    self.close(t.slot, now, true);
                 }
             }
         }

@@ -1054,6 +1054,40 @@ fn a_raise_into_the_crisis_policy_pages_its_people_at_once() {
     assert_eq!(f.dispatched.len(), 3);
 }
 
+/// An e-mail nobody answered before the state horizon leaves the open contacts, but a reply
+/// days later is taken and counted, not refused as an unknown contact.
+#[test]
+fn a_late_reply_to_an_expired_email_is_taken() {
+    let mut f = Floor::new("");
+    f.at(0);
+    f.contact("e-1", ContactStep::Arrived, Some("email-a"))
+        .unwrap();
+    assert_eq!(f.e.open_contacts(), 1);
+    let horizon = f.e.cfg.state_horizon() / 1000;
+    f.at(horizon + 2 * 3600);
+    assert_eq!(f.e.open_contacts(), 0, "expired at the horizon");
+    assert_eq!(
+        f.contact("e-1", ContactStep::AgentReplied, None),
+        Ok(Applied::New)
+    );
+    let m = f.e.queue_metrics();
+    assert_eq!(m[0].answered, 1, "the late answer counts: {m:?}");
+    assert_eq!(
+        f.contact("e-1", ContactStep::Answered, None),
+        Ok(Applied::Duplicate)
+    );
+    assert_eq!(
+        f.contact("e-1", ContactStep::Resolved, None),
+        Ok(Applied::New)
+    );
+    assert_eq!(
+        f.contact("e-1", ContactStep::Resolved, None),
+        Ok(Applied::Duplicate)
+    );
+    // A contact never seen is still refused.
+    assert!(f.contact("e-2", ContactStep::AgentReplied, None).is_err());
+}
+
 const UNDERSTAFFED: &str = r#"
 [[rule]]
 name = "understaffed"
