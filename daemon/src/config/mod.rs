@@ -35,13 +35,7 @@ pub fn load(path: &std::path::Path) -> Result<Config, ConfigErrors> {
     let src = String::from_utf8(bytes).map_err(|e| {
         let bytes = e.as_bytes();
         let bad = e.utf8_error().valid_up_to();
-        let line = bytes[..bad].iter().filter(|b| **b == b'\n').count() + 1;
-        let column = bad
-            - bytes[..bad]
-                .iter()
-                .rposition(|b| *b == b'\n')
-                .map_or(0, |p| p + 1)
-            + 1;
+        let (line, column) = line_column(bytes, bad);
         fail(
             line,
             column,
@@ -52,6 +46,17 @@ pub fn load(path: &std::path::Path) -> Result<Config, ConfigErrors> {
         )
     })?;
     parse_config(&src, &name, path.parent())
+}
+
+/// Line and column (1-based, the column in bytes) of byte `offset` of `text`.
+pub fn line_column(text: &[u8], offset: usize) -> (usize, usize) {
+    let before = &text[..offset];
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |p| p + 1);
+    (line, offset - line_start + 1)
 }
 
 /// Milliseconds: the engine's unit of time and duration.

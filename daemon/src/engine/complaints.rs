@@ -10,9 +10,11 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
 use floorwatch_protocol::Channel;
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
-use super::contacts::CLOSED_KEPT;
+#[cfg(test)]
+use super::closed_ids::CLOSED_KEPT;
+use super::closed_ids::ClosedIds;
 use crate::config::{GroupBy, Millis, SpikeRule};
 
 pub const HOUR: Millis = 3_600_000;
@@ -38,36 +40,27 @@ pub struct DeadlineTimer {
 #[derive(Debug, Default)]
 pub struct Complaints {
     pub open: FxHashMap<u64, OpenComplaint>,
-    closed: FxHashSet<u64>,
-    closed_order: VecDeque<(Millis, u64)>,
-    /// Handling time of the latest handled id forgotten early (past `CLOSED_KEPT`).
-    forgotten_until: Option<Millis>,
+    /// Handled ids, so a re-sent event of a handled complaint is a duplicate.
+    closed: ClosedIds,
     timers: BinaryHeap<Reverse<DeadlineTimer>>,
     pub categories: FxHashMap<Box<str>, u16>,
 }
 
 impl Complaints {
     pub fn was_closed(&self, id: u64) -> bool {
-        self.closed.contains(&id)
+        self.closed.contains(id)
     }
 
     pub fn close(&mut self, id: u64, at: Millis) -> Option<OpenComplaint> {
         let c = self.open.remove(&id)?;
-        if self.closed.insert(id) {
-            self.closed_order.push_back((at, id));
-        }
-        while self.closed_order.len() > CLOSED_KEPT {
-            let (at, h) = self.closed_order.pop_front().expect("over the cap");
-            self.closed.remove(&h);
-            self.forgotten_until = Some(self.forgotten_until.map_or(at, |f| f.max(at)));
-        }
+        self.closed.insert(id, at);
         Some(c)
     }
 
     /// A complaint opened at `at` may be a re-send of one whose id was forgotten early: the
     /// time of the latest handling forgotten early, if `at` is not after it.
     pub fn maybe_forgotten(&self, at: Millis) -> Option<Millis> {
-        self.forgotten_until.filter(|f| at <= *f)
+        self.closed.maybe_forgotten(at)
     }
 
     /// Adds a deadline timer; drops the timers of handled complaints first when they would
@@ -89,13 +82,7 @@ impl Complaints {
     }
 
     pub fn forget_closed_before(&mut self, before: Millis) {
-        while let Some(&(at, id)) = self.closed_order.front() {
-            if at >= before {
-                break;
-            }
-            self.closed.remove(&id);
-            self.closed_order.pop_front();
-        }
+        self.closed.forget_before(before);
     }
 }
 

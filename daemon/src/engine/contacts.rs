@@ -26,15 +26,15 @@ use std::collections::{BinaryHeap, VecDeque};
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use floorwatch_protocol::{Channel, Priority};
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
+
+use super::closed_ids::ClosedIds;
 
 use crate::config::Millis;
 
 pub const SEEN_ANSWERED: u8 = 1;
 
-/// Closed contact ids remembered at most. Under the load limit of a 2^18-slot table, so the set
-/// (and the queue of their order) stop growing there.
-pub const CLOSED_KEPT: usize = 200_000;
+pub use super::closed_ids::CLOSED_KEPT;
 
 /// The heap is not compacted below this many timers.
 const TIMERS_FLOOR: usize = 4096;
@@ -94,10 +94,7 @@ pub struct Contacts {
     by_id: FxHashMap<u64, u32>,
     timers: BinaryHeap<Reverse<Timer>>,
     /// Hashes of recently closed ids, so a re-sent event of a closed contact is a duplicate.
-    closed: FxHashSet<u64>,
-    closed_order: VecDeque<(Millis, u64)>,
-    /// Closing time of the latest closed id forgotten early (past `CLOSED_KEPT`).
-    forgotten_until: Option<Millis>,
+    closed: ClosedIds,
     /// Timers that applied at the last compaction of the heap.
     timers_live: usize,
     /// Contacts expired at the state horizon, oldest first in `expired_order`.
@@ -124,7 +121,7 @@ impl Contacts {
     }
 
     pub fn was_closed(&self, id: u64) -> bool {
-        self.closed.contains(&id)
+        self.closed.contains(id)
     }
 
     /// Closed contacts remembered now.
@@ -142,7 +139,7 @@ impl Contacts {
     /// An arrival at `at` may be a re-send of a contact whose id was forgotten early: the time
     /// of the latest closure forgotten early, if `at` is not after it.
     pub fn maybe_forgotten(&self, at: Millis) -> Option<Millis> {
-        self.forgotten_until.filter(|f| at <= *f)
+        self.closed.maybe_forgotten(at)
     }
 
     pub fn get(&self, slot: u32) -> &Contact {
@@ -173,7 +170,7 @@ impl Contacts {
     /// Closes a contact: frees its slot and remembers its id until `forget_before` passes it.
     pub fn remove(&mut self, slot: u32, at: Millis) {
         let id = self.free_slot(slot);
-        self.remember_closed(id, at);
+        self.closed.insert(id, at);
     }
 
     /// Expires a contact still open at the state horizon: frees its slot and remembers what its
@@ -207,7 +204,7 @@ impl Contacts {
     /// An expired contact's last event came: it is closed now.
     pub fn close_expired(&mut self, id: u64, at: Millis) {
         if self.expired.remove(&id).is_some() {
-            self.remember_closed(id, at);
+            self.closed.insert(id, at);
         }
     }
 
@@ -220,26 +217,9 @@ impl Contacts {
         id
     }
 
-    fn remember_closed(&mut self, id: u64, at: Millis) {
-        if self.closed.insert(id) {
-            self.closed_order.push_back((at, id));
-        }
-        while self.closed_order.len() > CLOSED_KEPT {
-            let (at, h) = self.closed_order.pop_front().expect("over the cap");
-            self.closed.remove(&h);
-            self.forgotten_until = Some(self.forgotten_until.map_or(at, |f| f.max(at)));
-        }
-    }
-
     /// Forgets closed ids older than `before` (events that old are refused anyway).
     pub fn forget_closed_before(&mut self, before: Millis) {
-        while let Some(&(at, h)) = self.closed_order.front() {
-            if at >= before {
-                break;
-            }
-            self.closed.remove(&h);
-            self.closed_order.pop_front();
-        }
+        self.closed.forget_before(before);
     }
 
     pub fn schedule(&mut self, t: Timer) {

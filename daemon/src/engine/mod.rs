@@ -8,6 +8,7 @@
 //! incidents, so tests and `floorwatch replay` need no sleeping.
 
 pub mod calendar;
+mod closed_ids;
 mod complaints;
 mod contacts;
 mod escalation;

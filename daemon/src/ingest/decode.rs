@@ -94,7 +94,8 @@ pub fn decode_bytes(body: &[u8]) -> Vec<Item<'_>> {
     let one_document = rest.starts_with('[')
         || (rest.starts_with('{') && serde_json::from_str::<&RawValue>(&lossy).is_ok());
     if one_document {
-        let (line, column) = position(body, e.valid_up_to());
+        let (line, column) = crate::config::line_column(body, e.valid_up_to());
+        let line = line as u64;
         return vec![refused_item(
             line,
             0,
@@ -129,19 +130,6 @@ pub fn decode_bytes(body: &[u8]) -> Vec<Item<'_>> {
         index += 1;
     }
     items
-}
-
-/// Line and column (1-based, in bytes) of byte `offset` of `body`.
-fn position(body: &[u8], offset: usize) -> (u64, usize) {
-    let before = &body[..offset];
-    let line = before.iter().filter(|b| **b == b'\n').count() as u64 + 1;
-    let column = offset
-        - before
-            .iter()
-            .rposition(|b| *b == b'\n')
-            .map_or(0, |p| p + 1)
-        + 1;
-    (line, column)
 }
 
 fn refused_item(line: u64, index: u64, error: String) -> Item<'static> {
