@@ -3,8 +3,11 @@
 //! Where things are:
 //! - an event enters through `http` (`POST /api/v1/events`), is decoded and validated in
 //!   `ingest`, and handed to the `watch`, which journals it and applies it to the `engine`;
-//! - a rule is decided in `engine` (a pure state machine with an injected clock);
-//! - what was decided is kept by `store` (SQLite) and leaves through the `watch::Notifier`;
+//! - a rule is decided in `engine` (a pure state machine with an injected clock), which feeds
+//!   each rule kind of `rules` its figures: a kind's keys, parsing, judging and wording live in
+//!   its own module there;
+//! - what was decided is kept by `store` (SQLite); pages leave through its outbox, delivered by
+//!   `notify` (webhooks, e-mail);
 //! - `config` reads alerts.toml, `check` runs the tests it carries, `sim` plays a contact center,
 //!   `export` writes the post-crisis review, `server` runs it all;
 //! - `limits` holds the bounds of names, texts and request times that every input is held to;
@@ -21,6 +24,7 @@ pub mod ingest;
 pub mod limits;
 pub mod live;
 pub mod notify;
+pub mod rules;
 pub mod server;
 pub mod sim;
 pub mod store;

@@ -565,21 +565,111 @@ pub struct QueueMetrics {
     pub window_s: f64,
 }
 
+/// A figure of a queue that a rule can watch, by its name in alerts.toml.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Metric {
+    Waiting,
+    LongestWaitS,
+    ServiceLevel,
+    AsaS,
+    AbandonmentRate,
+    AhtS,
+    AgentsAvailable,
+    AgentsBusy,
+    AgentsRequired,
+    AgentsShort,
+    Offered,
+    Answered,
+    Abandoned,
+    OpenContacts,
+}
+
+impl Metric {
+    pub const ALL: [Metric; 14] = [
+        Metric::Waiting,
+        Metric::LongestWaitS,
+        Metric::ServiceLevel,
+        Metric::AsaS,
+        Metric::AbandonmentRate,
+        Metric::AhtS,
+        Metric::AgentsAvailable,
+        Metric::AgentsBusy,
+        Metric::AgentsRequired,
+        Metric::AgentsShort,
+        Metric::Offered,
+        Metric::Answered,
+        Metric::Abandoned,
+        Metric::OpenContacts,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Metric::Waiting => "waiting",
+            Metric::LongestWaitS => "longest_wait_s",
+            Metric::ServiceLevel => "service_level",
+            Metric::AsaS => "asa_s",
+            Metric::AbandonmentRate => "abandonment_rate",
+            Metric::AhtS => "aht_s",
+            Metric::AgentsAvailable => "agents_available",
+            Metric::AgentsBusy => "agents_busy",
+            Metric::AgentsRequired => "agents_required",
+            Metric::AgentsShort => "agents_short",
+            Metric::Offered => "offered",
+            Metric::Answered => "answered",
+            Metric::Abandoned => "abandoned",
+            Metric::OpenContacts => "open_contacts",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+
+    /// Every name, for error messages.
+    pub fn expected() -> String {
+        Self::ALL.map(Metric::as_str).join(", ")
+    }
+
+    /// A share between 0 and 1.
+    pub fn is_ratio(self) -> bool {
+        matches!(self, Metric::ServiceLevel | Metric::AbandonmentRate)
+    }
+
+    /// An average or share over the window, meaningless with too few contacts in it.
+    pub fn needs_volume(self) -> bool {
+        matches!(
+            self,
+            Metric::ServiceLevel | Metric::AbandonmentRate | Metric::AsaS | Metric::AhtS
+        )
+    }
+
+    /// Derived from the Erlang C staffing model.
+    pub fn needs_erlang(self) -> bool {
+        matches!(self, Metric::AgentsRequired | Metric::AgentsShort)
+    }
+}
+
+impl fmt::Display for Metric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl QueueMetrics {
-    /// A metric by its name in alerts.toml.
-    pub fn get(&self, metric: &str) -> Option<f64> {
+    /// One figure, if the queue has it now.
+    pub fn get(&self, metric: Metric) -> Option<f64> {
         Some(match metric {
-            "waiting" => self.waiting as f64,
-            "longest_wait_s" => self.longest_wait_s,
-            "service_level" => self.service_level?,
-            "asa_s" => self.asa_s?,
-            "abandonment_rate" => self.abandonment_rate?,
-            "aht_s" => self.aht_s?,
-            "agents_available" => self.agents_available? as f64,
-            "agents_busy" => self.agents_busy? as f64,
-            "agents_required" => self.agents_required? as f64,
+            Metric::Waiting => self.waiting as f64,
+            Metric::LongestWaitS => self.longest_wait_s,
+            Metric::ServiceLevel => self.service_level?,
+            Metric::AsaS => self.asa_s?,
+            Metric::AbandonmentRate => self.abandonment_rate?,
+            Metric::AhtS => self.aht_s?,
+            Metric::AgentsAvailable => self.agents_available? as f64,
+            Metric::AgentsBusy => self.agents_busy? as f64,
+            Metric::AgentsRequired => self.agents_required? as f64,
             // Nobody is short while agents sit free and nobody waits, whatever the model says.
-            "agents_short" => {
+            Metric::AgentsShort => {
                 let staffed = self.agents_available? + self.agents_busy?;
                 if self.agents_available? > 0 && self.waiting == 0 {
                     0.0
@@ -587,31 +677,12 @@ impl QueueMetrics {
                     self.agents_required? as f64 - staffed as f64
                 }
             }
-            "offered" => self.offered as f64,
-            "answered" => self.answered as f64,
-            "abandoned" => self.abandoned as f64,
-            "open_contacts" => self.open_contacts as f64,
-            _ => return None,
+            Metric::Offered => self.offered as f64,
+            Metric::Answered => self.answered as f64,
+            Metric::Abandoned => self.abandoned as f64,
+            Metric::OpenContacts => self.open_contacts as f64,
         })
     }
-
-    /// Every metric name `get` knows.
-    pub const METRICS: &'static [&'static str] = &[
-        "waiting",
-        "longest_wait_s",
-        "service_level",
-        "asa_s",
-        "abandonment_rate",
-        "aht_s",
-        "agents_available",
-        "agents_busy",
-        "agents_required",
-        "agents_short",
-        "offered",
-        "answered",
-        "abandoned",
-        "open_contacts",
-    ];
 }
 
 /// The whole live state: what `GET /api/v1/state` answers and what the wall-board starts from.
@@ -675,23 +746,28 @@ mod tests {
             agents_required: Some(15),
             ..Default::default()
         };
-        assert_eq!(m.get("waiting"), Some(7.0));
-        assert_eq!(m.get("agents_short"), Some(3.0));
+        assert_eq!(m.get(Metric::Waiting), Some(7.0));
+        assert_eq!(m.get(Metric::AgentsShort), Some(3.0));
         let idle = QueueMetrics {
             waiting: 0,
             ..m.clone()
         };
         assert_eq!(
-            idle.get("agents_short"),
+            idle.get(Metric::AgentsShort),
             Some(0.0),
             "free agents, nobody waiting"
         );
-        assert_eq!(m.get("service_level"), None);
-        assert!(QueueMetrics::METRICS.iter().all(|n| *n == "service_level"
-            || *n == "asa_s"
-            || *n == "abandonment_rate"
-            || *n == "aht_s"
-            || m.get(n).is_some()));
+        assert_eq!(m.get(Metric::ServiceLevel), None);
+        assert!(
+            Metric::ALL
+                .into_iter()
+                .all(|n| n.needs_volume() || m.get(n).is_some())
+        );
+        assert!(
+            Metric::ALL
+                .into_iter()
+                .all(|n| Metric::parse(n.as_str()) == Some(n))
+        );
     }
 }
 

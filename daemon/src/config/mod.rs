@@ -5,7 +5,7 @@
 //! names resolve, thresholds are ordered, cron expressions parse.
 
 mod duration;
-mod parse;
+pub(crate) mod parse;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use chrono_tz::Tz;
 use floorwatch_protocol::{Channel, Grade, Priority, Severity};
 
+pub use crate::rules::RuleKind;
 pub use duration::{format_duration, parse_duration};
 pub use parse::{ConfigError, ConfigErrors, check_cron, parse_config};
 
@@ -436,37 +437,6 @@ impl ResponseStandards {
     }
 }
 
-/// Thresholds by severity, in the rule's unit. For rules that fire below a level (service level)
-/// the order is reversed.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Thresholds {
-    pub levels: [Option<f64>; 4],
-}
-
-impl Thresholds {
-    pub fn get(&self, s: Severity) -> Option<f64> {
-        self.levels[s as usize]
-    }
-    pub fn is_empty(&self) -> bool {
-        self.levels.iter().all(Option::is_none)
-    }
-    /// The worst severity whose threshold `value` reaches.
-    pub fn level_of(&self, value: f64, below: bool) -> Option<Severity> {
-        Severity::ALL
-            .into_iter()
-            .rev()
-            .find(|s| match self.get(*s) {
-                Some(t) if below => value <= t,
-                Some(t) => value >= t,
-                None => false,
-            })
-    }
-    /// The least severe threshold: the level at which the rule starts to breach.
-    pub fn first(&self) -> Option<f64> {
-        self.levels.iter().flatten().copied().next()
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct Rule {
     pub name: String,
@@ -475,39 +445,16 @@ pub struct Rule {
     /// Queue names or globs; empty means every queue.
     pub queues: Vec<String>,
     pub channels: Vec<Channel>,
-    pub thresholds: Thresholds,
-    /// Thresholds that replace `thresholds` while a schedule is open (first match wins).
-    pub overrides: Vec<(usize, Thresholds)>,
-    /// Hysteresis: the level the metric must get back past to clear (default: the first threshold).
-    pub clear: Option<f64>,
     pub hold: Millis,
     pub clear_hold: Millis,
     pub cooldown: Millis,
-    /// Fewer contacts than this in the window and ratio metrics are not judged.
-    pub min_volume: u32,
     /// Index into `Config::escalations`: the policy this rule's incidents follow.
     pub escalation: Option<usize>,
 }
 
 impl Rule {
-    /// Whether the rule fires when its metric goes *below* the thresholds.
-    pub fn fires_below(&self) -> bool {
-        match &self.kind {
-            RuleKind::ServiceLevel => true,
-            RuleKind::Metric { below, .. } => *below,
-            _ => false,
-        }
-    }
-
-    pub fn watches_queues(&self) -> bool {
-        !matches!(
-            self.kind,
-            RuleKind::ComplaintSpike(_) | RuleKind::ComplaintDeadline { .. }
-        )
-    }
-
     pub fn matches_queue(&self, name: &str, channel: Channel) -> bool {
-        self.watches_queues()
+        self.kind.watches_queues()
             && (self.queues.is_empty() || self.queues.iter().any(|p| glob_match(p, name)))
             && (self.channels.is_empty() || self.channels.contains(&channel))
     }
@@ -515,98 +462,6 @@ impl Rule {
     pub fn kind_name(&self) -> &'static str {
         self.kind.name()
     }
-}
-
-#[derive(Debug, Clone)]
-pub enum RuleKind {
-    QueueDepth,
-    LongestWait,
-    ServiceLevel,
-    Metric {
-        metric: String,
-        below: bool,
-    },
-    ResponseTime {
-        clock: Clock,
-        priorities: Vec<Priority>,
-        /// Breaches are counted over this window.
-        window: Millis,
-        /// This many breaches in the window fire at `severity`.
-        breaches: u32,
-        /// This many contacts approaching breach at once fire a warning (if set).
-        approaching: Option<u32>,
-        severity: Severity,
-    },
-    ComplaintSpike(SpikeRule),
-    ComplaintDeadline {
-        grades: Vec<Grade>,
-        /// Replaces the grade's deadline from `[complaints]` for this rule.
-        deadline: Option<Millis>,
-        severity: Severity,
-    },
-}
-
-impl RuleKind {
-    pub const NAMES: &'static [&'static str] = &[
-        "queue_depth",
-        "longest_wait",
-        "service_level",
-        "metric",
-        "response_time",
-        "complaint_spike",
-        "complaint_deadline",
-    ];
-
-    pub fn name(&self) -> &'static str {
-        match self {
-            RuleKind::QueueDepth => "queue_depth",
-            RuleKind::LongestWait => "longest_wait",
-            RuleKind::ServiceLevel => "service_level",
-            RuleKind::Metric { .. } => "metric",
-            RuleKind::ResponseTime { .. } => "response_time",
-            RuleKind::ComplaintSpike(_) => "complaint_spike",
-            RuleKind::ComplaintDeadline { .. } => "complaint_deadline",
-        }
-    }
-}
-
-/// How complaints are grouped for a spike rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GroupBy {
-    All,
-    Category,
-    Channel,
-    Keyword,
-}
-
-impl GroupBy {
-    pub const NAMES: &'static [&'static str] = &["all", "category", "channel", "keyword"];
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "all" => Self::All,
-            "category" => Self::Category,
-            "channel" => Self::Channel,
-            "keyword" => Self::Keyword,
-            _ => return None,
-        })
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct SpikeRule {
-    pub window: Millis,
-    pub by: GroupBy,
-    /// Lower-cased keywords, for `by = "keyword"`.
-    pub keywords: Vec<String>,
-    pub min_count: u32,
-    pub min_ratio: f64,
-    /// Fire when the Poisson tail probability of the observed count is at most this.
-    pub p_value: f64,
-    /// Complaints per hour assumed for an hour of the week with no history yet.
-    pub prior_per_hour: f64,
-    /// Clears once observed / expected falls below this (hysteresis).
-    pub clear_ratio: f64,
-    pub severity: Severity,
 }
 
 /// A test carried in the config: given these events, expect these incidents.
@@ -655,11 +510,7 @@ impl Config {
     /// The longest window any figure looks back over: older events are refused.
     pub fn longest_window(&self) -> Millis {
         let queues = self.queues.iter().map(|q| q.window);
-        let rules = self.rules.iter().map(|r| match &r.kind {
-            RuleKind::ResponseTime { window, .. } => *window,
-            RuleKind::ComplaintSpike(s) => s.window,
-            _ => 0,
-        });
+        let rules = self.rules.iter().map(|r| r.kind.window().unwrap_or(0));
         queues.chain(rules).max().unwrap_or(0).max(60_000)
     }
 
@@ -672,7 +523,7 @@ impl Config {
             .flat_map(|q| q.response.limits.iter().flatten().flatten().copied());
         let deadlines = self.complaints.deadlines.iter().copied();
         let rule_deadlines = self.rules.iter().filter_map(|r| match &r.kind {
-            RuleKind::ComplaintDeadline { deadline, .. } => *deadline,
+            RuleKind::ComplaintDeadline(d) => d.deadline,
             _ => None,
         });
         // Clocks on business hours can span nights and weekends.

@@ -17,8 +17,8 @@ use toml::de::{DeTable, DeValue};
 
 use super::*;
 
-type Span = Range<usize>;
-type Val<'i> = Spanned<DeValue<'i>>;
+pub(crate) type Span = Range<usize>;
+pub(crate) type Val<'i> = Spanned<DeValue<'i>>;
 
 /// One mistake in the configuration, located in the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,19 +96,20 @@ pub fn parse_config(
 }
 
 /// A table being read, with a description of it for messages.
-struct Tab<'a, 'i> {
+pub(crate) struct Tab<'a, 'i> {
     t: &'a DeTable<'i>,
-    span: Span,
-    what: String,
+    pub(crate) span: Span,
+    /// Names the table in messages, e.g. `[[rule]] "phone-depth"`.
+    pub(crate) what: String,
 }
 
 impl<'a, 'i> Tab<'a, 'i> {
-    fn get(&self, key: &str) -> Option<&'a Val<'i>> {
+    pub(crate) fn get(&self, key: &str) -> Option<&'a Val<'i>> {
         self.t.get(key)
     }
 }
 
-struct Cx<'s> {
+pub(crate) struct Cx<'s> {
     src: &'s str,
     file: &'s str,
     errors: Vec<ConfigError>,
@@ -116,7 +117,7 @@ struct Cx<'s> {
 
 impl<'s> Cx<'s> {
     /// Reports a second definition of the same name.
-    fn unique<'n>(
+    pub(crate) fn unique<'n>(
         &mut self,
         mut names: impl Iterator<Item = &'n str>,
         name: &str,
@@ -128,7 +129,7 @@ impl<'s> Cx<'s> {
         }
     }
 
-    fn err(&mut self, span: &Span, message: impl Into<String>) {
+    pub(crate) fn err(&mut self, span: &Span, message: impl Into<String>) {
         let offset = span.start.min(self.src.len());
         let before = &self.src[..offset];
         let line = before.matches('\n').count() + 1;
@@ -142,7 +143,7 @@ impl<'s> Cx<'s> {
     }
 
     /// Opens `v` as a table whose keys must be among `allowed`.
-    fn table<'a, 'i>(
+    pub(crate) fn table<'a, 'i>(
         &mut self,
         v: &'a Val<'i>,
         what: String,
@@ -177,7 +178,7 @@ impl<'s> Cx<'s> {
         })
     }
 
-    fn sub_table<'a, 'i>(
+    pub(crate) fn sub_table<'a, 'i>(
         &mut self,
         tab: &Tab<'a, 'i>,
         key: &str,
@@ -188,7 +189,7 @@ impl<'s> Cx<'s> {
     }
 
     /// The entries of an array of tables (`[[key]]`).
-    fn table_array<'a, 'i>(&mut self, tab: &Tab<'a, 'i>, key: &str) -> Vec<&'a Val<'i>> {
+    pub(crate) fn table_array<'a, 'i>(&mut self, tab: &Tab<'a, 'i>, key: &str) -> Vec<&'a Val<'i>> {
         match tab.get(key) {
             None => Vec::new(),
             Some(v) => match v.get_ref().as_array() {
@@ -207,7 +208,7 @@ impl<'s> Cx<'s> {
         }
     }
 
-    fn required<'a, 'i>(&mut self, tab: &Tab<'a, 'i>, key: &str) -> Option<&'a Val<'i>> {
+    pub(crate) fn required<'a, 'i>(&mut self, tab: &Tab<'a, 'i>, key: &str) -> Option<&'a Val<'i>> {
         let v = tab.get(key);
         if v.is_none() {
             self.err(
@@ -219,7 +220,7 @@ impl<'s> Cx<'s> {
     }
 
     /// The longest string `key` may hold: names and patterns are short, inline test events long.
-    fn max_len(key: &str) -> usize {
+    pub(crate) fn max_len(key: &str) -> usize {
         match key {
             "events" => usize::MAX,
             "description" | "title" | "comment" | "text" => crate::limits::MAX_TEXT_BYTES,
@@ -230,13 +231,13 @@ impl<'s> Cx<'s> {
     }
 
     /// Refuses a string longer than its key allows; an error here does not stop the parse.
-    fn check_len(&mut self, tab: &Tab, key: &str, s: &str, span: &Span) {
+    pub(crate) fn check_len(&mut self, tab: &Tab, key: &str, s: &str, span: &Span) {
         if let Err(e) = crate::limits::check_len(key, s, Self::max_len(key)) {
             self.err(span, format!("{e} (in {})", tab.what));
         }
     }
 
-    fn string(&mut self, tab: &Tab, key: &str) -> Option<(String, Span)> {
+    pub(crate) fn string(&mut self, tab: &Tab, key: &str) -> Option<(String, Span)> {
         let v = tab.get(key)?;
         match v.get_ref().as_str() {
             Some(s) => {
@@ -257,13 +258,13 @@ impl<'s> Cx<'s> {
         }
     }
 
-    fn required_string(&mut self, tab: &Tab, key: &str) -> Option<(String, Span)> {
+    pub(crate) fn required_string(&mut self, tab: &Tab, key: &str) -> Option<(String, Span)> {
         self.required(tab, key)?;
         self.string(tab, key)
     }
 
     /// A string or an array of strings.
-    fn strings(&mut self, tab: &Tab, key: &str) -> Vec<(String, Span)> {
+    pub(crate) fn strings(&mut self, tab: &Tab, key: &str) -> Vec<(String, Span)> {
         let Some(v) = tab.get(key) else {
             return Vec::new();
         };
@@ -302,7 +303,7 @@ impl<'s> Cx<'s> {
     }
 
     /// A closed set of words, e.g. severities; `parse` says which words are valid.
-    fn word<T>(
+    pub(crate) fn word<T>(
         &mut self,
         tab: &Tab,
         key: &str,
@@ -323,7 +324,7 @@ impl<'s> Cx<'s> {
         v
     }
 
-    fn words<T>(
+    pub(crate) fn words<T>(
         &mut self,
         tab: &Tab,
         key: &str,
@@ -346,7 +347,7 @@ impl<'s> Cx<'s> {
         out
     }
 
-    fn duration(&mut self, tab: &Tab, key: &str) -> Option<Millis> {
+    pub(crate) fn duration(&mut self, tab: &Tab, key: &str) -> Option<Millis> {
         let v = tab.get(key)?;
         let Some(s) = v.get_ref().as_str() else {
             self.err(
@@ -368,7 +369,7 @@ impl<'s> Cx<'s> {
         }
     }
 
-    fn number(&mut self, tab: &Tab, key: &str) -> Option<(f64, Span)> {
+    pub(crate) fn number(&mut self, tab: &Tab, key: &str) -> Option<(f64, Span)> {
         let v = tab.get(key)?;
         let n = match v.get_ref() {
             DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix())
@@ -390,7 +391,7 @@ impl<'s> Cx<'s> {
         n.map(|n| (n, v.span()))
     }
 
-    fn count(&mut self, tab: &Tab, key: &str) -> Option<u64> {
+    pub(crate) fn count(&mut self, tab: &Tab, key: &str) -> Option<u64> {
         let (n, span) = self.number(tab, key)?;
         if n < 0.0 || n.fract() != 0.0 {
             self.err(
@@ -402,7 +403,7 @@ impl<'s> Cx<'s> {
         Some(n as u64)
     }
 
-    fn ratio(&mut self, tab: &Tab, key: &str) -> Option<f64> {
+    pub(crate) fn ratio(&mut self, tab: &Tab, key: &str) -> Option<f64> {
         let (n, span) = self.number(tab, key)?;
         if !(0.0..=1.0).contains(&n) {
             self.err(
@@ -417,7 +418,7 @@ impl<'s> Cx<'s> {
         Some(n)
     }
 
-    fn timezone(&mut self, tab: &Tab, key: &str) -> Option<Tz> {
+    pub(crate) fn timezone(&mut self, tab: &Tab, key: &str) -> Option<Tz> {
         let (s, span) = self.string(tab, key)?;
         match s.parse::<Tz>() {
             Ok(tz) => Some(tz),
@@ -431,7 +432,7 @@ impl<'s> Cx<'s> {
         }
     }
 
-    fn cron(&mut self, tab: &Tab, key: &str) -> Option<cron::Schedule> {
+    pub(crate) fn cron(&mut self, tab: &Tab, key: &str) -> Option<cron::Schedule> {
         let (s, span) = self.string(tab, key)?;
         match check_cron(&s) {
             Ok(c) => Some(c),
@@ -444,7 +445,7 @@ impl<'s> Cx<'s> {
 
     // ---- the sections ----
 
-    fn config(&mut self, root: &Tab, base_dir: Option<&Path>) -> Config {
+    pub(crate) fn config(&mut self, root: &Tab, base_dir: Option<&Path>) -> Config {
         self.table(
             &Spanned::new(root.span.clone(), DeValue::Table(root.t.clone())),
             "the top level".into(),
@@ -701,7 +702,7 @@ impl<'s> Cx<'s> {
         }
     }
 
-    fn webhook(&mut self, v: &Val) -> Option<Webhook> {
+    pub(crate) fn webhook(&mut self, v: &Val) -> Option<Webhook> {
         let tab = self.table(
             v,
             "[[webhook]]".into(),
@@ -743,7 +744,7 @@ impl<'s> Cx<'s> {
     }
 
     /// A secret read from the environment variable that `key` names.
-    fn env_secret(&mut self, tab: &Tab, key: &str) -> Option<String> {
+    pub(crate) fn env_secret(&mut self, tab: &Tab, key: &str) -> Option<String> {
         let (var, span) = self.string(tab, key)?;
         match std::env::var(&var) {
             Ok(s) if !s.is_empty() => Some(s),
@@ -760,7 +761,7 @@ impl<'s> Cx<'s> {
         }
     }
 
-    fn smtp(&mut self, root: &Tab) -> Option<Smtp> {
+    pub(crate) fn smtp(&mut self, root: &Tab) -> Option<Smtp> {
         let t = self.sub_table(
             root,
             "smtp",
@@ -848,7 +849,7 @@ impl<'s> Cx<'s> {
         })
     }
 
-    fn email(&mut self, v: &Val) -> Option<EmailList> {
+    pub(crate) fn email(&mut self, v: &Val) -> Option<EmailList> {
         let tab = self.table(v, "[[email]]".into(), &["name", "to", "language"])?;
         let name = self.required_string(&tab, "name").map(|(s, _)| s);
         let tab = Tab {
@@ -886,7 +887,7 @@ impl<'s> Cx<'s> {
         })
     }
 
-    fn oncall(&mut self, v: &Val, default_tz: Tz) -> Option<OnCallSchedule> {
+    pub(crate) fn oncall(&mut self, v: &Val, default_tz: Tz) -> Option<OnCallSchedule> {
         let tab = self.table(
             v,
             "[[oncall]]".into(),
@@ -966,7 +967,7 @@ impl<'s> Cx<'s> {
         })
     }
 
-    fn escalation(
+    pub(crate) fn escalation(
         &mut self,
         v: &Val,
         webhooks: &[Webhook],
@@ -1054,7 +1055,7 @@ impl<'s> Cx<'s> {
         })
     }
 
-    fn delivery(&mut self, root: &Tab) -> DeliverySettings {
+    pub(crate) fn delivery(&mut self, root: &Tab) -> DeliverySettings {
         let mut d = DeliverySettings {
             deadline: 3_600_000,
             first_retry: 1_000,
@@ -1082,7 +1083,7 @@ impl<'s> Cx<'s> {
         d
     }
 
-    fn live(&mut self, root: &Tab) -> LiveSettings {
+    pub(crate) fn live(&mut self, root: &Tab) -> LiveSettings {
         let mut l = LiveSettings::default();
         let Some(t) = self.sub_table(
             root,
@@ -1133,7 +1134,7 @@ impl<'s> Cx<'s> {
         l
     }
 
-    fn boolean(&mut self, tab: &Tab, key: &str) -> Option<bool> {
+    pub(crate) fn boolean(&mut self, tab: &Tab, key: &str) -> Option<bool> {
         let v = tab.get(key)?;
         let b = v.get_ref().as_bool();
         if b.is_none() {
@@ -1145,7 +1146,7 @@ impl<'s> Cx<'s> {
         b
     }
 
-    fn daemon(&mut self, root: &Tab) -> DaemonSettings {
+    pub(crate) fn daemon(&mut self, root: &Tab) -> DaemonSettings {
         let mut d = DaemonSettings {
             listen: "127.0.0.1:8070".parse().unwrap(),
             data_dir: "floorwatch-data".into(),
@@ -1257,7 +1258,7 @@ impl<'s> Cx<'s> {
         d
     }
 
-    fn complaints(&mut self, root: &Tab) -> ComplaintSettings {
+    pub(crate) fn complaints(&mut self, root: &Tab) -> ComplaintSettings {
         // 一般 / 重点 / 紧急: a day, four hours, one hour.
         let mut c = ComplaintSettings {
             deadlines: [24 * 3_600_000, 4 * 3_600_000, 3_600_000],
@@ -1279,7 +1280,7 @@ impl<'s> Cx<'s> {
         c
     }
 
-    fn schedule(&mut self, v: &Val, default_tz: Tz) -> Option<ScheduleSpec> {
+    pub(crate) fn schedule(&mut self, v: &Val, default_tz: Tz) -> Option<ScheduleSpec> {
         let tab = self.table(
             v,
             "[[schedule]]".into(),
@@ -1329,7 +1330,7 @@ impl<'s> Cx<'s> {
         })
     }
 
-    fn window(&mut self, tab: &Tab) -> Option<CronWindow> {
+    pub(crate) fn window(&mut self, tab: &Tab) -> Option<CronWindow> {
         self.required(tab, "cron");
         self.required(tab, "length");
         let cron = self.cron(tab, "cron");
@@ -1346,7 +1347,7 @@ impl<'s> Cx<'s> {
         })
     }
 
-    fn queue(&mut self, v: &Val, schedules: &[ScheduleSpec]) -> Option<QueueProfile> {
+    pub(crate) fn queue(&mut self, v: &Val, schedules: &[ScheduleSpec]) -> Option<QueueProfile> {
         let tab = self.table(
             v,
             "[[queue]]".into(),
@@ -1450,14 +1451,14 @@ impl<'s> Cx<'s> {
         Some(q)
     }
 
-    fn rule(
+    pub(crate) fn rule(
         &mut self,
         v: &Val,
         schedules: &[ScheduleSpec],
         queues: &[QueueProfile],
         escalations: &[EscalationPolicy],
     ) -> Option<Rule> {
-        let common = [
+        const COMMON: &[&str] = &[
             "name",
             "kind",
             "escalation",
@@ -1468,15 +1469,6 @@ impl<'s> Cx<'s> {
             "clear_hold",
             "cooldown",
         ];
-        let thresholds = [
-            "info",
-            "warning",
-            "critical",
-            "crisis",
-            "clear",
-            "when",
-            "min_volume",
-        ];
         // Read `kind` first so the allowed keys can depend on it.
         let kind_name = v
             .get_ref()
@@ -1484,35 +1476,9 @@ impl<'s> Cx<'s> {
             .and_then(|t| t.get("kind"))
             .and_then(|k| k.get_ref().as_str())
             .unwrap_or("");
-        let mut allowed: Vec<&str> = common.to_vec();
-        match kind_name {
-            "queue_depth" | "longest_wait" | "service_level" => allowed.extend(thresholds),
-            "metric" => {
-                allowed.extend(thresholds);
-                allowed.extend(["metric", "direction"]);
-            }
-            "response_time" => allowed.extend([
-                "clock",
-                "priorities",
-                "window",
-                "breaches",
-                "approaching",
-                "severity",
-            ]),
-            "complaint_spike" => allowed.extend([
-                "window",
-                "by",
-                "keywords",
-                "min_count",
-                "min_ratio",
-                "p_value",
-                "prior_per_hour",
-                "clear_ratio",
-                "severity",
-            ]),
-            "complaint_deadline" => allowed.extend(["grades", "deadline", "severity"]),
-            _ => {}
-        }
+        let spec = crate::rules::kind_spec(kind_name);
+        let mut allowed: Vec<&str> = COMMON.to_vec();
+        allowed.extend(spec.iter().flat_map(|s| s.keys.iter().copied().flatten()));
         let tab = self.table(v, "[[rule]]".into(), &allowed)?;
         let name = self.required_string(&tab, "name").map(|(s, _)| s);
         let tab = Tab {
@@ -1539,25 +1505,13 @@ impl<'s> Cx<'s> {
             }
         }
         let channels = self.words(&tab, "channels", Channel::parse, &Channel::expected());
-        let severity_words = Severity::ALL.map(|s| s.as_str()).join(", ");
-        let mut rule = Rule {
-            name: String::new(),
-            description,
-            kind: RuleKind::QueueDepth,
-            queues: queue_patterns.into_iter().map(|(p, _)| p).collect(),
-            channels,
-            thresholds: Thresholds::default(),
-            overrides: Vec::new(),
-            clear: None,
-            hold: self.duration(&tab, "hold").unwrap_or(0),
-            clear_hold: self.duration(&tab, "clear_hold").unwrap_or(0),
-            cooldown: self.duration(&tab, "cooldown").unwrap_or(600_000),
-            min_volume: 0,
-            escalation: None,
-        };
+        let hold = self.duration(&tab, "hold").unwrap_or(0);
+        let clear_hold = self.duration(&tab, "clear_hold").unwrap_or(0);
+        let cooldown = self.duration(&tab, "cooldown").unwrap_or(600_000);
+        let mut escalation = None;
         if let Some((e, span)) = self.string(&tab, "escalation") {
-            rule.escalation = escalations.iter().position(|x| x.name == e);
-            if rule.escalation.is_none() {
+            escalation = escalations.iter().position(|x| x.name == e);
+            if escalation.is_none() {
                 self.err(
                     &span,
                     format!(
@@ -1568,242 +1522,40 @@ impl<'s> Cx<'s> {
                 );
             }
         }
-        let is_duration = kind_name == "longest_wait";
-        rule.kind = match kind_name {
-            "queue_depth" => RuleKind::QueueDepth,
-            "longest_wait" => RuleKind::LongestWait,
-            "service_level" => RuleKind::ServiceLevel,
-            "metric" => {
-                let metric = self.required_string(&tab, "metric");
-                if let Some((m, span)) = &metric
-                    && !floorwatch_protocol::QueueMetrics::METRICS.contains(&m.as_str())
-                {
-                    self.err(
-                        span,
-                        format!(
-                            "{}: unknown metric \"{m}\"; expected one of: {}",
-                            tab.what,
-                            floorwatch_protocol::QueueMetrics::METRICS.join(", ")
-                        ),
-                    );
-                }
-                let below = self
-                    .word(
-                        &tab,
-                        "direction",
-                        |s| match s {
-                            "above" => Some(false),
-                            "below" => Some(true),
-                            _ => None,
-                        },
-                        "above, below",
-                    )
-                    .unwrap_or(false);
-                RuleKind::Metric {
-                    metric: metric.map(|m| m.0).unwrap_or_default(),
-                    below,
-                }
-            }
-            "response_time" => {
-                self.required(&tab, "clock");
-                let clock = self.word(&tab, "clock", Clock::parse, "first, next, follow_up");
-                RuleKind::ResponseTime {
-                    clock: clock.unwrap_or(Clock::First),
-                    priorities: self.words(
-                        &tab,
-                        "priorities",
-                        Priority::parse,
-                        &Priority::expected(),
-                    ),
-                    window: self.duration(&tab, "window").unwrap_or(15 * 60_000),
-                    breaches: self.count(&tab, "breaches").unwrap_or(1).max(1) as u32,
-                    approaching: self.count(&tab, "approaching").map(|n| n.max(1) as u32),
-                    severity: self
-                        .word(&tab, "severity", Severity::parse, &severity_words)
-                        .unwrap_or(Severity::Critical),
-                }
-            }
-            "complaint_spike" => {
-                let by = self
-                    .word(&tab, "by", GroupBy::parse, &GroupBy::NAMES.join(", "))
-                    .unwrap_or(GroupBy::All);
-                let keywords: Vec<String> = self
-                    .strings(&tab, "keywords")
-                    .into_iter()
-                    .map(|(k, _)| k.to_lowercase())
-                    .collect();
-                if by == GroupBy::Keyword && keywords.is_empty() {
-                    self.err(
-                        &tab.span,
-                        format!("{}: `by = \"keyword\"` needs `keywords = [...]`", tab.what),
-                    );
-                }
-                let p_value = self.ratio(&tab, "p_value").unwrap_or(0.001);
-                let min_ratio = self.number(&tab, "min_ratio").map(|n| n.0).unwrap_or(3.0);
-                let clear_ratio = self.number(&tab, "clear_ratio").map(|n| n.0).unwrap_or(1.5);
-                if clear_ratio > min_ratio {
-                    self.err(&tab.get("clear_ratio").map(|v| v.span()).unwrap_or(tab.span.clone()), format!("{}: `clear_ratio` ({clear_ratio}) must not exceed `min_ratio` ({min_ratio})", tab.what));
-                }
-                RuleKind::ComplaintSpike(SpikeRule {
-                    window: self.duration(&tab, "window").unwrap_or(15 * 60_000),
-                    by,
-                    keywords,
-                    min_count: self.count(&tab, "min_count").unwrap_or(5) as u32,
-                    min_ratio,
-                    p_value,
-                    prior_per_hour: self
-                        .number(&tab, "prior_per_hour")
-                        .map(|n| n.0)
-                        .unwrap_or(2.0),
-                    clear_ratio,
-                    severity: self
-                        .word(&tab, "severity", Severity::parse, &severity_words)
-                        .unwrap_or(Severity::Crisis),
-                })
-            }
-            "complaint_deadline" => RuleKind::ComplaintDeadline {
-                grades: self.words(&tab, "grades", Grade::parse, &Grade::expected()),
-                deadline: self.duration(&tab, "deadline"),
-                severity: self
-                    .word(&tab, "severity", Severity::parse, &severity_words)
-                    .unwrap_or(Severity::Critical),
-            },
-            other => {
-                self.err(
-                    &kind_span,
-                    format!(
-                        "{}: unknown kind \"{other}\"; expected one of: {}",
-                        tab.what,
-                        RuleKind::NAMES.join(", ")
-                    ),
-                );
-                return None;
-            }
+        let Some(spec) = spec else {
+            self.err(
+                &kind_span,
+                format!(
+                    "{}: unknown kind \"{kind_name}\"; expected one of: {}",
+                    tab.what,
+                    crate::rules::kind_names()
+                ),
+            );
+            return None;
         };
-        if rule.queues.is_empty() && rule.watches_queues() && queues.is_empty() {
+        let kind = (spec.parse)(self, &tab, &crate::rules::Context { schedules })?;
+        if queue_patterns.is_empty() && kind.watches_queues() && queues.is_empty() {
             self.err(
                 &tab.span,
                 format!("{} watches queues, but no [[queue]] is defined", tab.what),
             );
         }
-        if matches!(
-            rule.kind,
-            RuleKind::QueueDepth
-                | RuleKind::LongestWait
-                | RuleKind::ServiceLevel
-                | RuleKind::Metric { .. }
-        ) {
-            let below = rule.fires_below();
-            rule.thresholds = self.thresholds(&tab, is_duration, below, true);
-            let is_ratio = match &rule.kind {
-                RuleKind::ServiceLevel => true,
-                RuleKind::Metric { metric, .. } => {
-                    metric == "service_level" || metric == "abandonment_rate"
-                }
-                _ => false,
-            };
-            if is_ratio {
-                for s in Severity::ALL.iter().map(|s| s.as_str()).chain(["clear"]) {
-                    if let Some((v, span)) = self.level(&tab, s, false)
-                        && !(0.0..=1.0).contains(&v)
-                    {
-                        self.err(&span, format!("{}: `{s}` must be a ratio between 0 and 1 (0.8 for 80%), found {v}", tab.what));
-                    }
-                }
-            }
-            if let Some((c, span)) = self.level(&tab, "clear", is_duration) {
-                if let Some(first) = rule.thresholds.first() {
-                    let wrong_side = if below { c < first } else { c > first };
-                    if wrong_side {
-                        self.err(&span, format!("{}: `clear` ({c}) must be {} the first threshold ({first}) so the rule can clear", tab.what, if below { "at or above" } else { "at or below" }));
-                    }
-                }
-                rule.clear = Some(c);
-            }
-            rule.min_volume = self.count(&tab, "min_volume").unwrap_or(match rule.kind {
-                RuleKind::ServiceLevel => 10,
-                _ => 0,
-            }) as u32;
-            for w in self.table_array(&tab, "when") {
-                let mut allowed = vec!["schedule"];
-                allowed.extend(Severity::ALL.map(|s| s.as_str()));
-                let Some(wt) = self.table(w, format!("[[rule.when]] of {}", tab.what), &allowed)
-                else {
-                    continue;
-                };
-                let sched = self.required_string(&wt, "schedule");
-                let th = self.thresholds(&wt, is_duration, below, false);
-                if let Some((s, span)) = sched {
-                    match schedules.iter().position(|x| x.name == s) {
-                        Some(i) => rule.overrides.push((i, th)),
-                        None => self.err(
-                            &span,
-                            format!(
-                                "{}: unknown schedule \"{s}\" (defined: {})",
-                                wt.what,
-                                names(schedules.iter().map(|s| &s.name))
-                            ),
-                        ),
-                    }
-                }
-            }
-        }
-        rule.name = name?;
-        Some(rule)
-    }
-
-    /// A threshold value: a number, or a duration string in seconds for `longest_wait`.
-    fn level(&mut self, tab: &Tab, key: &str, is_duration: bool) -> Option<(f64, Span)> {
-        let v = tab.get(key)?;
-        if is_duration {
-            let ms = self.duration(tab, key)?;
-            Some((ms as f64 / 1000.0, v.span()))
-        } else {
-            self.number(tab, key)
-        }
-    }
-
-    fn thresholds(
-        &mut self,
-        tab: &Tab,
-        is_duration: bool,
-        below: bool,
-        required: bool,
-    ) -> Thresholds {
-        let mut th = Thresholds::default();
-        let mut prev: Option<(Severity, f64)> = None;
-        for s in Severity::ALL {
-            let Some((v, span)) = self.level(tab, s.as_str(), is_duration) else {
-                continue;
-            };
-            if let Some((ps, pv)) = prev {
-                let reversed = if below { v > pv } else { v < pv };
-                if reversed {
-                    self.err(&span, format!(
-                        "{}: `{s}` ({v}) and `{ps}` ({pv}) are reversed: a worse severity needs a {} value",
-                        tab.what,
-                        if below { "lower" } else { "higher" }
-                    ));
-                }
-            }
-            prev = Some((s, v));
-            th.levels[s as usize] = Some(v);
-        }
-        if required && th.is_empty() {
-            self.err(
-                &tab.span,
-                format!(
-                    "{} has no thresholds: set at least one of info, warning, critical, crisis",
-                    tab.what
-                ),
-            );
-        }
-        th
+        Some(Rule {
+            name: name?,
+            description,
+            kind,
+            queues: queue_patterns.into_iter().map(|(p, _)| p).collect(),
+            channels,
+            hold,
+            clear_hold,
+            cooldown,
+            escalation,
+        })
     }
 
     /// A test's events and its `at` must lie within `MAX_TEST_SPAN` of its first event: the
     /// engine ticks through the span on a virtual clock.
-    fn test_span(&mut self, tab: &Tab, events: &str, at: Option<Millis>) {
+    pub(crate) fn test_span(&mut self, tab: &Tab, events: &str, at: Option<Millis>) {
         const MAX_TEST_SPAN: Millis = 7 * 86_400_000;
         let times: Vec<(u64, Millis)> = crate::ingest::decode(events)
             .iter()
@@ -1841,7 +1593,12 @@ impl<'s> Cx<'s> {
         }
     }
 
-    fn test(&mut self, v: &Val, rules: &[Rule], base_dir: Option<&Path>) -> Option<ConfigTest> {
+    pub(crate) fn test(
+        &mut self,
+        v: &Val,
+        rules: &[Rule],
+        base_dir: Option<&Path>,
+    ) -> Option<ConfigTest> {
         let tab = self.table(
             v,
             "[[test]]".into(),
@@ -1983,7 +1740,7 @@ pub fn check_cron(expr: &str) -> Result<cron::Schedule, String> {
         .map_err(|e| format!("cron \"{expr}\" does not parse: {e}"))
 }
 
-fn names<'a>(it: impl Iterator<Item = &'a String>) -> String {
+pub(crate) fn names<'a>(it: impl Iterator<Item = &'a String>) -> String {
     let v: Vec<&str> = it.map(String::as_str).collect();
     if v.is_empty() {
         "none".into()

@@ -9,13 +9,12 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
-use floorwatch_protocol::Channel;
 use rustc_hash::FxHashMap;
 
 #[cfg(test)]
 use super::closed_ids::CLOSED_KEPT;
 use super::closed_ids::ClosedIds;
-use crate::config::{GroupBy, Millis, SpikeRule};
+use crate::config::Millis;
 
 pub const HOUR: Millis = 3_600_000;
 pub const HOURS_PER_WEEK: usize = 168;
@@ -170,75 +169,6 @@ impl Group {
     }
 }
 
-/// The groups a complaint counts in for a spike rule.
-pub fn group_keys(
-    rule: &SpikeRule,
-    channel: Option<Channel>,
-    category: Option<&str>,
-    text: Option<&str>,
-) -> Vec<String> {
-    match rule.by {
-        GroupBy::All => vec!["complaints".into()],
-        GroupBy::Category => vec![format!("category:{}", category.unwrap_or("uncategorised"))],
-        GroupBy::Channel => vec![format!(
-            "channel:{}",
-            channel.map(|c| c.as_str()).unwrap_or("other")
-        )],
-        GroupBy::Keyword => {
-            let Some(text) = text else { return Vec::new() };
-            let lower = text.to_lowercase();
-            rule.keywords
-                .iter()
-                .filter(|k| lower.contains(k.as_str()))
-                .map(|k| format!("keyword:{k}"))
-                .collect()
-        }
-    }
-}
-
-/// P(X >= k) for X ~ Poisson(lambda): how surprising `k` complaints are when `lambda` were
-/// expected.
-pub fn poisson_tail(k: u32, lambda: f64) -> f64 {
-    if k == 0 {
-        return 1.0;
-    }
-    if lambda <= 0.0 {
-        return 0.0;
-    }
-    let kf = f64::from(k);
-    if kf <= lambda {
-        // The tail holds most of the mass: 1 - P(X < k), summing the k lower terms.
-        let mut term = (-lambda).exp();
-        let mut cdf = term;
-        for i in 1..k {
-            term *= lambda / f64::from(i);
-            cdf += term;
-        }
-        return (1.0 - cdf).clamp(0.0, 1.0);
-    }
-    // Sum upward from the k-th term (computed in log space) until the terms vanish.
-    let mut term = (-lambda + kf * lambda.ln() - ln_factorial(k)).exp();
-    let mut sum = 0.0;
-    let mut i = kf;
-    while term > sum * 1e-12 && i < kf + 10_000.0 {
-        sum += term;
-        i += 1.0;
-        term *= lambda / i;
-    }
-    sum.clamp(0.0, 1.0)
-}
-
-fn ln_factorial(n: u32) -> f64 {
-    if n < 256 {
-        (2..=n).map(|i| f64::from(i).ln()).sum()
-    } else {
-        // Stirling's series: exact to ~1e-10 at this size.
-        let x = f64::from(n) + 1.0;
-        (x - 0.5) * x.ln() - x + 0.5 * (2.0 * std::f64::consts::PI).ln() + 1.0 / (12.0 * x)
-            - 1.0 / (360.0 * x.powi(3))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,19 +222,6 @@ mod tests {
         assert!(cs.maybe_forgotten(10).is_some());
         assert!(cs.maybe_forgotten(600_000).is_none());
         assert!(cs.pop_due(29 * day).is_none());
-    }
-
-    #[test]
-    fn poisson_tail_known_values() {
-        // P(X >= 1 | 1) = 1 - e^-1
-        assert!((poisson_tail(1, 1.0) - (1.0 - (-1.0f64).exp())).abs() < 1e-12);
-        // P(X >= 10 | 2) = 4.65e-5 (tables)
-        let p = poisson_tail(10, 2.0);
-        assert!((p - 4.6498e-5).abs() < 1e-8, "{p}");
-        assert_eq!(poisson_tail(0, 3.0), 1.0);
-        assert!(poisson_tail(3, 10.0) > 0.99);
-        // Large counts go through Stirling without overflow.
-        assert!(poisson_tail(400, 300.0) < 1e-6);
     }
 
     #[test]

@@ -27,7 +27,16 @@ pub struct Observation<'a> {
     pub describe: &'a dyn Fn() -> Detail,
 }
 
-impl Observation<'_> {
+impl<'a> Observation<'a> {
+    pub fn new(v: crate::rules::Verdict, describe: &'a dyn Fn() -> Detail) -> Self {
+        Observation {
+            level: v.level,
+            clear: v.clear,
+            badness: v.badness,
+            describe,
+        }
+    }
+
     pub fn detail(&self) -> Detail {
         (self.describe)()
     }

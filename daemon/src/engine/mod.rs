@@ -25,12 +25,15 @@ use floorwatch_protocol::{
 };
 use rustc_hash::FxHashMap;
 
-use crate::config::{Clock, Config, Millis, Rule, RuleKind, Thresholds, format_duration};
+use crate::config::{Clock, Config, Millis, Rule, format_duration};
+use crate::rules::RuleKind;
+use crate::rules::complaint_spike::{GroupBy, group_keys};
 use calendar::{Schedule, ms_to_utc};
-use complaints::{Complaints, DeadlineTimer, Group, HOUR, OpenComplaint, group_keys, poisson_tail};
+use complaints::{Complaints, DeadlineTimer, Group, HOUR, OpenComplaint};
 use contacts::{Contact, Contacts, SEEN_ANSWERED, Timer, TimerKind, id_hash};
 pub use incidents::ENGINE_ACTOR;
-use incidents::{Book, Detail, Figures, Instance, Observation, Phase, Record, RuleView};
+use incidents::{Book, Instance, Observation, Phase, Record, RuleView};
+pub(crate) use incidents::{Detail, Figures};
 pub use queue::erlang_c_agents;
 use queue::{Outcome, QueueState, Reading};
 
@@ -260,7 +263,7 @@ impl Engine {
         };
         for (i, r) in e.cfg.clone().rules.iter().enumerate() {
             if let RuleKind::ComplaintSpike(s) = &r.kind
-                && s.by == crate::config::GroupBy::All
+                && s.by == GroupBy::All
             {
                 e.group(i as u16, "complaints");
             }
@@ -373,8 +376,10 @@ impl Engine {
         let mut state = QueueState::new(name, profile, p);
         state.advance(self.now);
         let needs_erlang = rules.iter().any(|r| {
-            matches!(&cfg.rules[*r as usize].kind,
-                RuleKind::Metric { metric, .. } if metric == "agents_required" || metric == "agents_short")
+            cfg.rules[*r as usize]
+                .kind
+                .metric()
+                .is_some_and(|m| m.needs_erlang())
         });
         self.queues.push(QueueRt {
             needs_erlang,
@@ -775,13 +780,8 @@ impl Engine {
         let rt = &mut self.queues[q as usize];
         for (i, r) in rt.rules.iter().enumerate() {
             let rule = &cfg.rules[*r as usize];
-            if let RuleKind::ResponseTime {
-                clock: rc,
-                priorities,
-                ..
-            } = &rule.kind
-                && *rc == clock
-                && (priorities.is_empty() || priorities.contains(&priority))
+            if let RuleKind::ResponseTime(rr) = &rule.kind
+                && rr.watches(clock, priority)
                 && (rule.channels.is_empty() || rule.channels.contains(&channel))
             {
                 f(&mut rt.response[i]);
@@ -863,10 +863,8 @@ impl Engine {
                 let cfg = self.cfg.clone();
                 for (i, rule) in cfg.rules.iter().enumerate() {
                     match &rule.kind {
-                        RuleKind::ComplaintDeadline {
-                            grades, deadline, ..
-                        } if grades.is_empty() || grades.contains(&grade) => {
-                            let due = at + deadline.unwrap_or(cfg.complaints.deadline(grade));
+                        RuleKind::ComplaintDeadline(d) if d.watches(grade) => {
+                            let due = at + d.deadline.unwrap_or(cfg.complaints.deadline(grade));
                             self.complaints.schedule(
                                 DeadlineTimer {
                                     due,
@@ -974,9 +972,9 @@ impl Engine {
         for rt in &mut self.queues {
             rt.state.advance(now);
             for (i, r) in rt.rules.iter().enumerate() {
-                if let RuleKind::ResponseTime { window, .. } = cfg.rules[*r as usize].kind {
+                if let RuleKind::ResponseTime(rr) = &cfg.rules[*r as usize].kind {
                     let b = &mut rt.response[i].breaches;
-                    while b.front().is_some_and(|t| *t < now - window) {
+                    while b.front().is_some_and(|t| *t < now - rr.window) {
                         b.pop_front();
                     }
                 }
@@ -1035,15 +1033,6 @@ impl Engine {
         }
     }
 
-    fn thresholds_now(&mut self, rule: &Rule) -> Thresholds {
-        for (sched, th) in &rule.overrides {
-            if self.schedules[*sched].contains(self.now) {
-                return *th;
-            }
-        }
-        rule.thresholds
-    }
-
     fn evaluate_queue(&mut self, q: u16, fx: &mut Vec<Effect>) {
         let cfg = self.cfg.clone();
         let rt = &self.queues[q as usize];
@@ -1059,46 +1048,37 @@ impl Engine {
         // this same pass holds back the lesser incidents.
         let mut judged = Vec::with_capacity(rt.rules.len());
         for (i, &r) in rt.rules.iter().enumerate() {
-            let rule = &cfg.rules[r as usize];
-            let j = match &rule.kind {
-                RuleKind::ResponseTime { .. } => {
-                    let resp = &rt.response[i];
-                    Judged::Response(resp.breaches.len() as u32, resp.approaching)
+            let (response, approaching) = {
+                let resp = &rt.response[i];
+                (resp.breaches.len() as u32, resp.approaching)
+            };
+            let (th, v) = match &cfg.rules[r as usize].kind {
+                RuleKind::Threshold(t) => {
+                    let now = self.now;
+                    let schedules = &mut self.schedules;
+                    let th = t.thresholds_now(|s| schedules[s].contains(now));
+                    (Some(th), t.judge(&th, &metrics))
                 }
-                _ => Judged::Threshold(rule.thresholds),
+                RuleKind::ResponseTime(rr) => (None, rr.judge(response, approaching)),
+                _ => continue,
             };
-            judged.push((r, j));
+            judged.push((r, th, (response, approaching), v));
         }
-        for (r, j) in &mut judged {
-            if let Judged::Threshold(th) = j {
-                *th = self.thresholds_now(&cfg.rules[*r as usize]);
-            }
-        }
-        let mut judged: Vec<_> = judged
-            .into_iter()
-            .map(|(r, j)| {
-                let rule = &cfg.rules[r as usize];
-                let (level, clear, badness) = match &j {
-                    Judged::Threshold(th) => judge_threshold(rule, th, &metrics),
-                    Judged::Response(n, a) => judge_response(rule, *n, *a),
-                };
-                (r, j, level, clear, badness)
-            })
-            .collect();
-        judged.sort_by_key(|(_, _, level, _, _)| std::cmp::Reverse(*level));
-        for (r, j, level, clear, badness) in judged {
+        judged.sort_by_key(|(_, _, _, v)| std::cmp::Reverse(v.level));
+        for (r, th, (n, approaching), v) in judged {
             let rule = &cfg.rules[r as usize];
-            let describe = || match &j {
-                Judged::Threshold(th) => describe_threshold(rule, th, &metrics),
-                Judged::Response(n, a) => describe_response(rule, &metrics.queue, *n, *a),
+            let describe = || match (&rule.kind, &th) {
+                (RuleKind::Threshold(t), Some(th)) => t.describe(th, &metrics),
+                (RuleKind::ResponseTime(rr), _) => rr.describe(&metrics.queue, n, approaching),
+                _ => unreachable!("only queue rules are judged here"),
             };
-            let obs = Observation {
-                level,
-                clear,
-                badness,
-                describe: &describe,
-            };
-            self.step(r, scope, &metrics.queue, Some(&obs), fx);
+            self.step(
+                r,
+                scope,
+                &metrics.queue,
+                Some(&Observation::new(v, &describe)),
+                fx,
+            );
         }
     }
 
@@ -1127,7 +1107,6 @@ impl Engine {
                 RuleKind::ComplaintSpike(s) => {
                     for g in 0..self.groups[i].len() {
                         let group = &self.groups[i][g];
-                        let observed = group.observed(self.now);
                         let expected = expected_in(
                             group,
                             self.now - s.window,
@@ -1135,68 +1114,30 @@ impl Engine {
                             s.prior_per_hour,
                             &hours,
                         );
-                        let ratio = f64::from(observed) / expected.max(0.01);
-                        // The tail probability only matters once count and ratio are high enough.
-                        let p = if observed >= s.min_count && ratio >= s.min_ratio {
-                            poisson_tail(observed, expected.max(0.01))
-                        } else {
-                            1.0
-                        };
-                        let spiking =
-                            observed >= s.min_count && ratio >= s.min_ratio && p <= s.p_value;
-                        let level = spiking.then_some(s.severity);
-                        let clear = !spiking && (ratio < s.clear_ratio || observed < s.min_count);
-                        if level.is_none() && !self.busy(i as u16, group.scope) {
+                        let reading = s.read(group.observed(self.now), expected);
+                        let v = s.judge(&reading);
+                        if v.level.is_none() && !self.busy(i as u16, group.scope) {
                             continue;
                         }
                         let (scope, key) = (group.scope, group.key.clone());
-                        let describe = || Detail {
-                            figures: Figures(vec![
-                                ("ratio", round(ratio)),
-                                ("observed", f64::from(observed)),
-                                ("expected", round(expected)),
-                                ("p_value", p),
-                            ]),
-                            summary: format!(
-                                "{observed} complaints in {} on {key}: {ratio:.1}x the usual {expected:.1} for this hour of the week (p={p:.2e})",
-                                format_duration(s.window),
-                            ),
-                        };
-                        let obs = Observation {
-                            level,
-                            clear,
-                            badness: ratio,
-                            describe: &describe,
-                        };
-                        self.step(i as u16, scope, &key, Some(&obs), fx);
+                        let describe = || s.describe(&key, &reading);
+                        self.step(
+                            i as u16,
+                            scope,
+                            &key,
+                            Some(&Observation::new(v, &describe)),
+                            fx,
+                        );
                     }
                 }
-                RuleKind::ComplaintDeadline {
-                    severity, grades, ..
-                } => {
+                RuleKind::ComplaintDeadline(d) => {
                     let n = self.overdue[i];
                     let scope = self.scope("complaints");
                     if n == 0 && !self.busy(i as u16, scope) {
                         continue;
                     }
-                    let describe = || {
-                        let what = if grades.is_empty() {
-                            "complaints".to_string()
-                        } else {
-                            let g: Vec<_> = grades.iter().map(|g| g.as_str()).collect();
-                            format!("{} complaints", g.join("/"))
-                        };
-                        Detail {
-                            figures: Figures(vec![("overdue", f64::from(n))]),
-                            summary: format!("{n} {what} past their handling deadline"),
-                        }
-                    };
-                    let obs = Observation {
-                        level: (n > 0).then_some(*severity),
-                        clear: n == 0,
-                        badness: f64::from(n),
-                        describe: &describe,
-                    };
+                    let describe = || d.describe(n);
+                    let obs = Observation::new(d.judge(n), &describe);
                     self.step(i as u16, scope, "complaints", Some(&obs), fx);
                 }
                 _ => {}
@@ -1451,183 +1392,10 @@ impl Engine {
     }
 }
 
-/// The figure a threshold rule watches, if it can be judged now.
-fn threshold_value(rule: &Rule, m: &QueueMetrics) -> Option<(&'static str, f64)> {
-    let enough = QueueState::volume(m) >= rule.min_volume;
-    match &rule.kind {
-        RuleKind::QueueDepth => Some(("waiting", f64::from(m.waiting))),
-        RuleKind::LongestWait => Some(("longest_wait_s", m.longest_wait_s)),
-        RuleKind::ServiceLevel => enough.then_some(("service_level", m.service_level?)),
-        RuleKind::Metric { metric, .. } => {
-            let name = floorwatch_protocol::QueueMetrics::METRICS
-                .iter()
-                .find(|n| **n == metric.as_str())?;
-            let ratio = matches!(
-                *name,
-                "service_level" | "abandonment_rate" | "asa_s" | "aht_s"
-            );
-            if ratio && !enough {
-                return None;
-            }
-            Some((name, m.get(metric)?))
-        }
-        _ => None,
-    }
-}
-
-/// What a rule judges from: its thresholds now, or a response-time rule's breaches and
-/// contacts approaching breach.
-enum Judged {
-    Threshold(Thresholds),
-    Response(u32, u32),
-}
-
-/// Level, clear and badness of a threshold rule.
-fn judge_threshold(
-    rule: &Rule,
-    th: &Thresholds,
-    m: &QueueMetrics,
-) -> (Option<Severity>, bool, f64) {
-    // Too few contacts to judge (or no reading of this figure): not a breach, and a firing
-    // incident clears rather than staying open through a quiet night.
-    let Some((_, value)) = threshold_value(rule, m) else {
-        return (None, true, f64::NEG_INFINITY);
-    };
-    let below = rule.fires_below();
-    let level = th.level_of(value, below);
-    let first = th.first().unwrap_or(value);
-    let clear_at = match rule.clear {
-        Some(c) if below => c.max(first),
-        Some(c) => c.min(first),
-        None => first,
-    };
-    let clear = if below {
-        value > clear_at
-    } else {
-        value < clear_at
-    };
-    (level, clear, if below { -value } else { value })
-}
-
-fn describe_threshold(rule: &Rule, th: &Thresholds, m: &QueueMetrics) -> Detail {
-    let Some((name, value)) = threshold_value(rule, m) else {
-        return Detail {
-            figures: Figures(vec![("volume", f64::from(QueueState::volume(m)))]),
-            summary: format!(
-                "{}: too few contacts to judge ({} in the window, {} needed)",
-                m.queue,
-                QueueState::volume(m),
-                rule.min_volume
-            ),
-        };
-    };
-    let level = th.level_of(value, rule.fires_below());
-    let shown = |v: f64| match rule.kind {
-        RuleKind::LongestWait => format_duration((v.round() * 1000.0) as Millis),
-        RuleKind::ServiceLevel => format!("{:.0}%", v * 100.0),
-        _ if name.ends_with("rate") => format!("{:.1}%", v * 100.0),
-        _ => format!("{}", round(v)),
-    };
-    let bound = level
-        .and_then(|l| th.get(l).map(|t| (l, t)))
-        .map(|(l, t)| format!(" ({l} at {})", shown(t)))
-        .unwrap_or_default();
-    let summary = match &rule.kind {
-        RuleKind::QueueDepth => format!("{}: {} contacts waiting{bound}", m.queue, m.waiting),
-        RuleKind::LongestWait => format!(
-            "{}: oldest contact waiting {}{bound}",
-            m.queue,
-            shown(value)
-        ),
-        RuleKind::ServiceLevel => format!(
-            "{}: service level {} over {}, target {:.0}% within {}s{bound}",
-            m.queue,
-            shown(value),
-            format_duration((m.window_s * 1000.0) as Millis),
-            m.service_level_target * 100.0,
-            m.service_level_threshold_s
-        ),
-        _ => format!("{}: {name} = {}{bound}", m.queue, shown(value)),
-    };
-    let mut figures = vec![(name, round(value))];
-    for (k, v) in [
-        ("waiting", Some(f64::from(m.waiting))),
-        ("longest_wait_s", Some(m.longest_wait_s)),
-        ("service_level", m.service_level),
-        ("abandonment_rate", m.abandonment_rate),
-        ("agents_available", m.agents_available.map(f64::from)),
-    ] {
-        if k != name
-            && let Some(v) = v
-        {
-            figures.push((k, round(v)));
-        }
-    }
-    Detail {
-        figures: Figures(figures),
-        summary,
-    }
-}
-
-/// Level, clear and badness of a response-time rule with `n` breaches in its window and
-/// `approaching` contacts near breach.
-fn judge_response(rule: &Rule, n: u32, approaching: u32) -> (Option<Severity>, bool, f64) {
-    let RuleKind::ResponseTime {
-        breaches,
-        approaching: warn_at,
-        severity,
-        ..
-    } = &rule.kind
-    else {
-        unreachable!("judge_response on a {} rule", rule.kind_name())
-    };
-    let level = if n >= *breaches {
-        Some(*severity)
-    } else if warn_at.is_some_and(|m| approaching >= m) {
-        Some(Severity::Warning)
-    } else {
-        None
-    };
-    let clear = n == 0 && warn_at.is_none_or(|m| approaching < m);
-    (level, clear, f64::from(n) + f64::from(approaching) / 1000.0)
-}
-
-fn describe_response(rule: &Rule, queue: &str, n: u32, approaching: u32) -> Detail {
-    let RuleKind::ResponseTime {
-        clock,
-        window,
-        breaches,
-        ..
-    } = &rule.kind
-    else {
-        unreachable!("describe_response on a {} rule", rule.kind_name())
-    };
-    Detail {
-        figures: Figures(vec![
-            ("breaches", f64::from(n)),
-            ("approaching", f64::from(approaching)),
-        ]),
-        summary: format!(
-            "{queue}: {n} {} breaches in {} ({breaches} fire it); {approaching} contacts approaching breach",
-            clock.describe(),
-            format_duration(*window),
-        ),
-    }
-}
-
 /// The peak figure of a restored incident, in the rule's direction of worse.
 fn badness_of(rule: &Rule, values: &Values) -> f64 {
-    let key = match &rule.kind {
-        RuleKind::QueueDepth => "waiting",
-        RuleKind::LongestWait => "longest_wait_s",
-        RuleKind::ServiceLevel => "service_level",
-        RuleKind::Metric { metric, .. } => metric.as_str(),
-        RuleKind::ResponseTime { .. } => "breaches",
-        RuleKind::ComplaintSpike(_) => "ratio",
-        RuleKind::ComplaintDeadline { .. } => "overdue",
-    };
-    match values.get(key) {
-        Some(v) if rule.fires_below() => -v,
+    match values.get(rule.kind.peak_figure()) {
+        Some(v) if rule.kind.fires_below() => -v,
         Some(v) => *v,
         None => f64::NEG_INFINITY,
     }
@@ -1670,7 +1438,8 @@ fn hour_of_week(t: Millis, cfg: &Config) -> usize {
     local.weekday().num_days_from_monday() as usize * 24 + local.hour() as usize
 }
 
-fn round(v: f64) -> f64 {
+/// Three decimals: figures as they are stored and shown.
+pub(crate) fn round(v: f64) -> f64 {
     (v * 1000.0).round() / 1000.0
 }
 

@@ -237,11 +237,6 @@ impl QueueState {
             window_s,
         }
     }
-
-    /// Contacts that count towards a ratio's volume (for `min_volume`).
-    pub fn volume(m: &QueueMetrics) -> u32 {
-        m.answered + m.abandoned
-    }
 }
 
 /// Agents needed so that `target` of contacts are answered within `t_s`, by Erlang C, for
