@@ -140,3 +140,24 @@ fn live_stream_settings() {
         "`trend_window` in [live] must be at least one `trend_step`",
     );
 }
+
+#[test]
+fn burn_rate_tiers_are_checked() {
+    let e = errors(&format!(
+        "{QUEUE}[[rule]]\nname = \"b\"\nkind = \"burn_rate\"\nstandard = \"servce_level\"\ntarget = 1.0\ncritical = {{ long = \"5m\", short = \"1h\", burn = 0 }}\nwarning = {{ long = \"30s\", short = \"5m\" }}\n"
+    ));
+    has(&e, "7:12", "`standard`");
+    has(&e, "8:10", "`target` must be below 1");
+    has(
+        &e,
+        "9:12",
+        "`short` (1h) must not be longer than `long` (5m)",
+    );
+    has(&e, "9:48", "`burn` must be above 0");
+    has(&e, "10:11", "missing required key `burn`");
+    has(&e, "10:20", "`long`");
+    let none = errors(&format!(
+        "{QUEUE}[[rule]]\nname = \"b\"\nkind = \"burn_rate\"\n"
+    ));
+    has(&none, "4:1", "has no tiers");
+}

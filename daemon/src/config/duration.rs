@@ -24,6 +24,11 @@ pub fn bounds(key: &str) -> (Millis, Millis) {
         "within" => (SEC, 7 * DAY),
         "short_abandon" => (0, 10 * MIN),
         "hold" | "clear_hold" => (0, DAY),
+        // Burn-rate windows (their ledgers keep a bucket a minute) and budget periods.
+        "long" | "short" => (MIN, DAY),
+        "budget_period" => (HOUR, 31 * DAY),
+        // How far ahead a prediction looks.
+        "horizon" => (MIN, 2 * HOUR),
         "cooldown" => (0, 7 * DAY),
         "wait" => (0, 7 * DAY),
         "timeout" => (100, 5 * MIN),

@@ -43,6 +43,7 @@ impl<'a> Observation<'a> {
 }
 
 /// What an observation says, for titles and timeline entries.
+#[derive(Default)]
 pub struct Detail {
     pub figures: Figures,
     /// One line saying what is wrong.

@@ -7,6 +7,7 @@
 //! the daemon persists and acts on. Replaying the same events with the same ticks gives the same
 //! incidents, so tests and `floorwatch replay` need no sleeping.
 
+mod budget;
 pub mod calendar;
 mod closed_ids;
 mod complaints;
@@ -26,8 +27,9 @@ use floorwatch_protocol::{
 use rustc_hash::FxHashMap;
 
 use crate::config::{Clock, Config, Millis, Rule, format_duration};
-use crate::rules::RuleKind;
+use crate::rules::burn_rate::{self, Counts};
 use crate::rules::complaint_spike::{GroupBy, group_keys};
+use crate::rules::{RuleKind, Thresholds};
 use calendar::{Schedule, ms_to_utc};
 use complaints::{Complaints, DeadlineTimer, Group, HOUR, OpenComplaint};
 use contacts::{Contact, Contacts, SEEN_ANSWERED, Timer, TimerKind, id_hash};
@@ -375,6 +377,14 @@ impl Engine {
         let q = self.queues.len() as u16;
         let mut state = QueueState::new(name, profile, p);
         state.advance(self.now);
+        let ledger_span = rules
+            .iter()
+            .filter_map(|r| match &cfg.rules[*r as usize].kind {
+                RuleKind::BurnRate(b) => Some(b.span()),
+                _ => None,
+            })
+            .max();
+        state.ledger = ledger_span.map(budget::Ledger::new);
         let needs_erlang = rules.iter().any(|r| {
             cfg.rules[*r as usize]
                 .kind
@@ -527,8 +537,8 @@ impl Engine {
                 if c.flags & SEEN_ANSWERED == 0 {
                     self.answer(slot, at);
                 }
-                self.stop_clock(slot, Clock::First);
-                self.stop_clock(slot, Clock::Next);
+                self.meet_clock(slot, Clock::First, at);
+                self.meet_clock(slot, Clock::Next, at);
             }
             ContactStep::CustomerReplied => {
                 if at <= c.last_customer {
@@ -635,13 +645,17 @@ impl Engine {
         st.waiting.remove(&(arrived, slot));
         let wait = at - arrived;
         st.record(at, Outcome::Answered { wait }, &cfg.queues[st.profile]);
-        self.stop_clock(slot, Clock::First);
+        self.meet_clock(slot, Clock::First, at);
     }
 
     /// Closes a contact; `expired`: at the state horizon, its source never having closed it.
     fn close(&mut self, slot: u32, at: Millis, expired: bool) {
         for clock in Clock::ALL {
-            self.stop_clock(slot, clock);
+            if expired {
+                self.stop_clock(slot, clock);
+            } else {
+                self.meet_clock(slot, clock, at);
+            }
         }
         let c = self.contacts.get(slot);
         let (q, arrived) = (c.queue, c.arrived);
@@ -754,6 +768,24 @@ impl Engine {
             generation,
             kind: TimerKind::Breach(k),
         });
+    }
+
+    /// Stops a clock that the contact's step answers: met when within its limit, else a breach
+    /// (one the clock's timer had not yet counted, as ticks come at intervals).
+    fn meet_clock(&mut self, slot: u32, clock: Clock, at: Millis) {
+        let c = self.contacts.get(slot);
+        let (due, q) = (c.due[clock as usize], c.queue);
+        if due == 0 {
+            return;
+        }
+        let met = at <= due;
+        if !met {
+            self.count_response(slot, clock, |r| r.breaches.push_back(due));
+        }
+        self.queues[q as usize]
+            .state
+            .record_clock(at.min(due), clock, met);
+        self.stop_clock(slot, clock);
     }
 
     fn stop_clock(&mut self, slot: u32, clock: Clock) {
@@ -951,6 +983,10 @@ impl Engine {
                     let clock = Clock::ALL[k as usize];
                     self.stop_clock(t.slot, clock);
                     let due = t.due;
+                    let q = self.contacts.get(t.slot).queue;
+                    self.queues[q as usize]
+                        .state
+                        .record_clock(due, clock, false);
                     self.count_response(t.slot, clock, |r| r.breaches.push_back(due));
                 }
                 TimerKind::Expire => {
@@ -1048,29 +1084,46 @@ impl Engine {
         // this same pass holds back the lesser incidents.
         let mut judged = Vec::with_capacity(rt.rules.len());
         for (i, &r) in rt.rules.iter().enumerate() {
-            let (response, approaching) = {
-                let resp = &rt.response[i];
-                (resp.breaches.len() as u32, resp.approaching)
-            };
-            let (th, v) = match &cfg.rules[r as usize].kind {
+            let (reading, v) = match &cfg.rules[r as usize].kind {
                 RuleKind::Threshold(t) => {
                     let now = self.now;
                     let schedules = &mut self.schedules;
                     let th = t.thresholds_now(|s| schedules[s].contains(now));
-                    (Some(th), t.judge(&th, &metrics))
+                    (QueueReading::Threshold(th), t.judge(&th, &metrics))
                 }
-                RuleKind::ResponseTime(rr) => (None, rr.judge(response, approaching)),
+                RuleKind::ResponseTime(rr) => {
+                    let resp = &rt.response[i];
+                    let (n, a) = (resp.breaches.len() as u32, resp.approaching);
+                    (QueueReading::Response(n, a), rr.judge(n, a))
+                }
+                RuleKind::BurnRate(b) => {
+                    let Some(ledger) = &rt.state.ledger else {
+                        continue;
+                    };
+                    let now = self.now;
+                    let reading = b.read(profile.service_level_target, |w| {
+                        let (met, missed) = ledger.counts(now, w, b.standard);
+                        Counts { met, missed }
+                    });
+                    let v = b.judge(&reading);
+                    (QueueReading::Burn(reading), v)
+                }
                 _ => continue,
             };
-            judged.push((r, th, (response, approaching), v));
+            judged.push((r, reading, v));
         }
-        judged.sort_by_key(|(_, _, _, v)| std::cmp::Reverse(v.level));
-        for (r, th, (n, approaching), v) in judged {
+        judged.sort_by_key(|(_, _, v)| std::cmp::Reverse(v.level));
+        for (r, reading, v) in judged {
             let rule = &cfg.rules[r as usize];
-            let describe = || match (&rule.kind, &th) {
-                (RuleKind::Threshold(t), Some(th)) => t.describe(th, &metrics),
-                (RuleKind::ResponseTime(rr), _) => rr.describe(&metrics.queue, n, approaching),
-                _ => unreachable!("only queue rules are judged here"),
+            let describe = || match (&rule.kind, &reading) {
+                (RuleKind::Threshold(t), QueueReading::Threshold(th)) => t.describe(th, &metrics),
+                (RuleKind::ResponseTime(rr), QueueReading::Response(n, a)) => {
+                    rr.describe(&metrics.queue, *n, *a)
+                }
+                (RuleKind::BurnRate(b), QueueReading::Burn(reading)) => {
+                    b.describe(&metrics.queue, reading)
+                }
+                _ => unreachable!("a reading is made by its own rule's kind"),
             };
             self.step(
                 r,
@@ -1390,6 +1443,14 @@ impl Engine {
             incidents,
         }
     }
+}
+
+/// What a queue rule read, kept for wording it.
+enum QueueReading {
+    Threshold(Thresholds),
+    /// Breaches in the window, contacts approaching breach.
+    Response(u32, u32),
+    Burn(burn_rate::Reading),
 }
 
 /// The peak figure of a restored incident, in the rule's direction of worse.

@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 
 use floorwatch_protocol::QueueMetrics;
 
-use crate::config::{Millis, QueueProfile, SlFormula};
+use super::budget::Ledger;
+use crate::config::{Clock, Millis, QueueProfile, SlFormula};
+use crate::rules::burn_rate::Standard;
 
 /// The window is kept as this many buckets; its edge moves one bucket at a time.
 const BUCKETS: usize = 60;
@@ -68,6 +70,8 @@ pub struct QueueState {
     pub open_contacts: u32,
     /// Erlang C's answer and the window bucket it was worked out in.
     erlang: Cell<Option<(i64, Option<u32>)>>,
+    /// Contacts that met or missed each standard, when a burn-rate rule watches the queue.
+    pub ledger: Option<Ledger>,
 }
 
 /// What happened to a contact, for the window.
@@ -90,6 +94,7 @@ impl QueueState {
             reading: None,
             open_contacts: 0,
             erlang: Cell::new(None),
+            ledger: None,
         }
     }
 
@@ -116,6 +121,11 @@ impl QueueState {
         } else if self.head - b >= BUCKETS as i64 {
             return;
         }
+        if let Some(met) = meets_service_level(&what, profile)
+            && let Some(l) = &mut self.ledger
+        {
+            l.record(at, Standard::ServiceLevel, met);
+        }
         let bucket = &mut self.buckets[b.rem_euclid(BUCKETS as i64) as usize];
         match what {
             Outcome::Arrived => bucket.offered += 1,
@@ -139,6 +149,13 @@ impl QueueState {
                 bucket.handled += 1;
                 bucket.handle_sum_ms += handle.max(0);
             }
+        }
+    }
+
+    /// A response clock stopped at `at`: within its limit (`met`) or breached.
+    pub fn record_clock(&mut self, at: Millis, clock: Clock, met: bool) {
+        if let Some(l) = &mut self.ledger {
+            l.record(at, Standard::Clock(clock), met);
         }
     }
 
@@ -236,6 +253,25 @@ impl QueueState {
             open_contacts: self.open_contacts,
             window_s,
         }
+    }
+}
+
+/// Whether a contact leaving the queue met the service level (`None`: it does not count, by
+/// the queue's formula): the same rule as the window's service level, one contact at a time.
+fn meets_service_level(what: &Outcome, profile: &QueueProfile) -> Option<bool> {
+    let t = profile.service_level_threshold;
+    match *what {
+        Outcome::Answered { wait } => Some(wait <= t),
+        Outcome::Abandoned { wait } => {
+            let counted = match profile.service_level_formula {
+                SlFormula::ExcludeShortAbandons => wait >= profile.short_abandon,
+                SlFormula::AbandonsAfterThreshold => wait > t,
+                SlFormula::AllAbandons => true,
+                SlFormula::AnsweredOnly => false,
+            };
+            counted.then_some(false)
+        }
+        _ => None,
     }
 }
 

@@ -5,6 +5,7 @@
 //! Adding a kind: a module here, a variant of `RuleKind`, its entry in `KINDS`, and the one
 //! place in the engine that feeds it its figures.
 
+pub mod burn_rate;
 pub mod complaint_deadline;
 pub mod complaint_spike;
 pub mod response_time;
@@ -14,6 +15,7 @@ use floorwatch_protocol::{Metric, Severity};
 
 use crate::config::parse::{Cx, Tab};
 use crate::config::{Millis, ScheduleSpec};
+pub use burn_rate::BurnRule;
 pub use complaint_deadline::DeadlineRule;
 pub use complaint_spike::{GroupBy, SpikeRule};
 pub use response_time::ResponseRule;
@@ -25,6 +27,7 @@ pub enum RuleKind {
     /// `queue_depth`, `longest_wait`, `service_level`, `metric`.
     Threshold(ThresholdRule),
     ResponseTime(ResponseRule),
+    BurnRate(BurnRule),
     ComplaintSpike(SpikeRule),
     ComplaintDeadline(DeadlineRule),
 }
@@ -60,6 +63,7 @@ pub(crate) const KINDS: &[KindSpec] = &[
     threshold::SERVICE_LEVEL,
     threshold::METRIC,
     response_time::SPEC,
+    burn_rate::SPEC,
     complaint_spike::SPEC,
     complaint_deadline::SPEC,
 ];
@@ -78,6 +82,7 @@ impl RuleKind {
         match self {
             RuleKind::Threshold(t) => t.named.as_str(),
             RuleKind::ResponseTime(_) => response_time::SPEC.name,
+            RuleKind::BurnRate(_) => burn_rate::SPEC.name,
             RuleKind::ComplaintSpike(_) => complaint_spike::SPEC.name,
             RuleKind::ComplaintDeadline(_) => complaint_deadline::SPEC.name,
         }
@@ -85,7 +90,10 @@ impl RuleKind {
 
     /// Whether the rule judges queues (else complaints).
     pub fn watches_queues(&self) -> bool {
-        matches!(self, RuleKind::Threshold(_) | RuleKind::ResponseTime(_))
+        matches!(
+            self,
+            RuleKind::Threshold(_) | RuleKind::ResponseTime(_) | RuleKind::BurnRate(_)
+        )
     }
 
     /// Whether the rule fires when its figure goes *below* its thresholds.
@@ -106,6 +114,7 @@ impl RuleKind {
         match self {
             RuleKind::Threshold(t) => t.metric.as_str(),
             RuleKind::ResponseTime(_) => response_time::PEAK,
+            RuleKind::BurnRate(_) => burn_rate::PEAK,
             RuleKind::ComplaintSpike(_) => complaint_spike::PEAK,
             RuleKind::ComplaintDeadline(_) => complaint_deadline::PEAK,
         }
@@ -116,6 +125,7 @@ impl RuleKind {
         match self {
             RuleKind::ResponseTime(r) => Some(r.window),
             RuleKind::ComplaintSpike(s) => Some(s.window),
+            RuleKind::BurnRate(b) => Some(b.span()),
             _ => None,
         }
     }
