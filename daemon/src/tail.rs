@@ -149,8 +149,15 @@ pub fn render(state: &LiveState, stale_since: Option<Timestamp>) -> String {
             q.agents_available.map_or("-".into(), |v| v.to_string()),
         );
     }
-    let _ = writeln!(s, "\nOPEN INCIDENTS ({})", state.incidents.len());
-    for i in &state.incidents {
+    let folded = floorwatch_protocol::situations(&state.incidents);
+    let _ = writeln!(
+        s,
+        "\nOPEN SITUATIONS ({}; {} incidents)",
+        folded.len(),
+        state.incidents.len()
+    );
+    for sit in &folded {
+        let i = sit.lead;
         let ack = match &i.acknowledged_by {
             Some(by) => format!("ack by {by}"),
             None => "NOT ACKED".into(),
@@ -172,6 +179,14 @@ pub fn render(state: &LiveState, stale_since: Option<Timestamp>) -> String {
             if i.drill { "[DRILL] " } else { "" },
             i.title
         );
+        if !sit.members.is_empty() {
+            let also: Vec<String> = sit
+                .members
+                .iter()
+                .map(|m| format!("#{} {} {}", m.id, m.severity.as_str(), m.scope))
+                .collect();
+            let _ = writeln!(s, "       + {}", also.join(", "));
+        }
     }
     s
 }
@@ -207,6 +222,17 @@ mod tests {
             Values::new(),
         );
         inc.acknowledged_by = Some("alice".into());
+        let mut member = Incident::new(
+            8,
+            "wait".into(),
+            "longest_wait".into(),
+            "phone-b".into(),
+            Severity::Warning,
+            "phone-b: oldest waiting 2m".into(),
+            at,
+            Values::new(),
+        );
+        member.situation = Some(7);
         state
             .apply(LiveFrame::Snapshot(LiveSnapshot {
                 seq: 1,
@@ -225,7 +251,7 @@ mod tests {
                         ..Default::default()
                     },
                 ],
-                incidents: vec![inc],
+                incidents: vec![inc, member],
                 trends: vec![],
                 trend_step_s: 30,
                 trend_len: 60,
@@ -243,6 +269,10 @@ mod tests {
                 .any(|l| l.starts_with("[ok]") && l.contains("chat"))
         );
         assert!(text.contains("#7") && text.contains("1:35") && text.contains("ack by alice"));
+        // The member is folded under its situation's lead, not listed on its own.
+        assert!(text.contains("OPEN SITUATIONS (1; 2 incidents)"), "{text}");
+        assert!(text.contains("+ #8 warning phone-b"), "{text}");
+        assert!(!text.contains("oldest waiting 2m"), "{text}");
         assert!(!text.contains("STALE"));
         assert!(render(&state, Some(at)).contains("STALE: no data since"));
     }

@@ -463,12 +463,24 @@ fn IncidentPanel() -> impl IntoView {
     let rows = Memo::new(move |_| {
         live.state.with(|s| {
             ctx.kiosk.with_value(|k| {
-                s.incidents
-                    .iter()
-                    .filter(|i| {
-                        incident_shown(s.queue(&i.scope).is_some(), k.shows_queue(&i.scope))
+                // One row per situation, its members folded into it.
+                floorwatch_protocol::situations(&s.incidents)
+                    .into_iter()
+                    .filter(|sit| {
+                        std::iter::once(sit.lead)
+                            .chain(sit.members.iter().copied())
+                            .any(|i| {
+                                incident_shown(s.queue(&i.scope).is_some(), k.shows_queue(&i.scope))
+                            })
                     })
-                    .cloned()
+                    .map(|sit| {
+                        let members: Vec<String> = sit
+                            .members
+                            .iter()
+                            .map(|m| format!("{} · {}", m.scope, i18n::severity(lang, m.severity)))
+                            .collect();
+                        (sit.lead.clone(), members)
+                    })
                     .collect::<Vec<_>>()
             })
         })
@@ -493,7 +505,7 @@ fn IncidentPanel() -> impl IntoView {
                 {move || {
                     rows.get()
                         .into_iter()
-                        .map(|i| incident_row(i, ctx, error))
+                        .map(|(i, members)| incident_row(i, members, ctx, error))
                         .collect::<Vec<_>>()
                 }}
             </ul>
@@ -501,7 +513,13 @@ fn IncidentPanel() -> impl IntoView {
     }
 }
 
-fn incident_row(i: Incident, ctx: Ctx, error: RwSignal<Option<String>>) -> AnyView {
+/// One situation: its lead, with the members that joined it folded into a line.
+fn incident_row(
+    i: Incident,
+    members: Vec<String>,
+    ctx: Ctx,
+    error: RwSignal<Option<String>>,
+) -> AnyView {
     let lang = ctx.lang;
     let live = ctx.live;
     let id = i.id;
@@ -550,6 +568,10 @@ fn incident_row(i: Incident, ctx: Ctx, error: RwSignal<Option<String>>) -> AnyVi
             <span class="sev">{severity_label(lang, sev)}</span>
             <span class="title">{drill_tag(lang, i.drill)} {i.title.clone()}</span>
             <span class="scope">{i.scope.clone()}</span>
+            {(!members.is_empty())
+                .then(|| {
+                    text_span("members", tf(lang, K::AlsoInSituation, &[&members.join(", ")]))
+                })}
             <span class="age">{age}</span>
             <span class="esc">{escalation}</span>
             <span class="ack">{acknowledgement}</span>

@@ -97,7 +97,8 @@ strings! {
     NextLevelAt => "next level at {}", "下一级于 {}";
     Told => "Told", "已通知";
     SilencedBy => "Silenced by", "静默原因";
-    InhibitedBy => "Held back by incident", "被事件抑制";
+    Situation => "Part of the situation led by", "所属事态（主事件）";
+    AlsoInSituation => "also: {}", "同时：{}";
     Reopened => "Reopened", "重新开启次数";
     Yes => "yes", "是";
     ValuesAtOpen => "Values at open", "开启时数值";
@@ -180,6 +181,7 @@ pub fn timeline_kind(lang: Lang, k: TimelineKind) -> &'static str {
             Note => "note",
             Inhibited => "held back",
             Released => "released",
+            Joined => "situation",
             Escalated => "escalated",
             Delivered => "delivered",
             DeliveryRetry => "delivery retry",
@@ -197,6 +199,7 @@ pub fn timeline_kind(lang: Lang, k: TimelineKind) -> &'static str {
             Note => "备注",
             Inhibited => "被抑制",
             Released => "解除抑制",
+            Joined => "合并事态",
             Escalated => "已升级",
             Delivered => "已送达",
             DeliveryRetry => "重试投递",

@@ -147,9 +147,9 @@ pub fn detail_html(d: &IncidentDetail, lang: Lang, time: TimeFmt) -> String {
     if let Some(s) = &i.silenced_by {
         fields.push((K::SilencedBy, esc(s)));
     }
-    if let Some(n) = i.inhibited_by {
+    if let Some(n) = i.situation {
         fields.push((
-            K::InhibitedBy,
+            K::Situation,
             format!("<a href=\"#/incidents/{n}\">#{n}</a>"),
         ));
     }

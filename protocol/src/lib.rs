@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 pub mod live;
 pub use live::{
-    LiveDelta, LiveFrame, LiveSnapshot, LiveState, QueuePoint, SequenceGap, Trend, TrendPoint,
-    sort_worst_first,
+    LiveDelta, LiveFrame, LiveSnapshot, LiveState, QueuePoint, SequenceGap, Situation, Trend,
+    TrendPoint, situations, sort_worst_first,
 };
 
 pub type Timestamp = DateTime<Utc>;
@@ -285,9 +285,10 @@ pub struct Incident {
     pub resolved_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolved_by: Option<String>,
-    /// Set while a crisis on the same scope holds this incident back (recorded, not paged).
+    /// Part of the situation led by this incident (one cause, one page): recorded on the lead's
+    /// timeline and paged through it, never on its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub inhibited_by: Option<u64>,
+    pub situation: Option<u64>,
     /// How often a flapping rule reopened this incident inside its cool-down.
     #[serde(default)]
     pub reopened: u32,
@@ -336,7 +337,7 @@ impl Incident {
             acknowledged_by: None,
             resolved_at: None,
             resolved_by: None,
-            inhibited_by: None,
+            situation: None,
             reopened: 0,
             values_at_peak: values.clone(),
             peak_at: (!values.is_empty()).then_some(at),
@@ -465,6 +466,9 @@ pub enum TimelineKind {
     Note,
     Inhibited,
     Released,
+    /// An incident joined a situation (on the member: whose; on the lead: who joined), or took
+    /// over as its lead.
+    Joined,
     /// The escalation policy notified a level (or told everyone of a change).
     Escalated,
     Delivered,
@@ -486,6 +490,7 @@ impl TimelineKind {
             TimelineKind::Note => "note",
             TimelineKind::Inhibited => "inhibited",
             TimelineKind::Released => "released",
+            TimelineKind::Joined => "joined",
             TimelineKind::Escalated => "escalated",
             TimelineKind::Delivered => "delivered",
             TimelineKind::DeliveryRetry => "delivery_retry",
@@ -507,6 +512,7 @@ impl TimelineKind {
             Note,
             Inhibited,
             Released,
+            Joined,
             Escalated,
             Delivered,
             DeliveryRetry,

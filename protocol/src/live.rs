@@ -254,6 +254,34 @@ pub fn sort_worst_first(v: &mut [Incident]) {
     });
 }
 
+/// One situation of the open incidents: its lead and the members that joined it.
+pub struct Situation<'a> {
+    pub lead: &'a Incident,
+    pub members: Vec<&'a Incident>,
+}
+
+/// Open incidents folded by situation, in the order of the leads in `incidents` (worst first
+/// when sorted so). A member whose lead is not among them stands on its own.
+pub fn situations(incidents: &[Incident]) -> Vec<Situation<'_>> {
+    let present = |id: u64| incidents.iter().any(|i| i.id == id);
+    let mut out: Vec<Situation> = incidents
+        .iter()
+        .filter(|i| i.situation.is_none_or(|l| !present(l)))
+        .map(|lead| Situation {
+            lead,
+            members: Vec::new(),
+        })
+        .collect();
+    for m in incidents {
+        if let Some(l) = m.situation
+            && let Some(s) = out.iter_mut().find(|s| s.lead.id == l)
+        {
+            s.members.push(m);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,6 +310,23 @@ mod tests {
             at(opened),
             Values::new(),
         )
+    }
+
+    #[test]
+    fn situations_fold_members_under_their_lead() {
+        let lead = incident(1, Severity::Crisis, 0);
+        let mut member = incident(2, Severity::Warning, 1);
+        member.situation = Some(1);
+        let mut orphan = incident(3, Severity::Critical, 2);
+        orphan.situation = Some(99);
+        let alone = incident(4, Severity::Info, 3);
+        let all = [lead, member, orphan, alone];
+        let s = situations(&all);
+        let shape: Vec<(u64, Vec<u64>)> = s
+            .iter()
+            .map(|s| (s.lead.id, s.members.iter().map(|m| m.id).collect()))
+            .collect();
+        assert_eq!(shape, vec![(1, vec![2]), (3, vec![]), (4, vec![])]);
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub fn bounds(key: &str) -> (Millis, Millis) {
         "timeout" => (100, 5 * MIN),
         "first_retry" => (10, HOUR),
         "max_backoff" => (100, DAY),
-        "snapshot_stale_after" | "max_future_skew" => (0, DAY),
+        "snapshot_stale_after" | "max_future_skew" | "group_window" => (0, DAY),
         "ack_link_valid" => (MIN, 30 * DAY),
         "length" => (SEC, 31 * DAY),
         // Response clocks, complaint and delivery deadlines.

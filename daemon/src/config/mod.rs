@@ -301,6 +301,8 @@ pub struct DaemonSettings {
     pub snapshot_stale_after: Millis,
     /// Events stamped further ahead of the daemon's clock than this are refused.
     pub max_future_skew: Millis,
+    /// Incidents opening within this of a situation's latest opening join it (one page).
+    pub group_window: Millis,
     pub limits: Limits,
 }
 

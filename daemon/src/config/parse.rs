@@ -1155,6 +1155,7 @@ impl<'s> Cx<'s> {
             tick: 250,
             snapshot_stale_after: 60_000,
             max_future_skew: 300_000,
+            group_window: 600_000,
             limits: Limits {
                 max_body_bytes: 16 << 20,
                 max_queues: 1_000,
@@ -1173,6 +1174,7 @@ impl<'s> Cx<'s> {
                 "tick",
                 "snapshot_stale_after",
                 "max_future_skew",
+                "group_window",
                 "limits",
             ],
         ) else {
@@ -1227,6 +1229,9 @@ impl<'s> Cx<'s> {
         }
         if let Some(t) = self.duration(&tab, "max_future_skew") {
             d.max_future_skew = t;
+        }
+        if let Some(t) = self.duration(&tab, "group_window") {
+            d.group_window = t;
         }
         if let Some(l) = self.sub_table(
             &tab,

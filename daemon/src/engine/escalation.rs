@@ -338,7 +338,7 @@ impl Engine {
             fx.push(Effect::Incident(Box::new(rec.incident.clone())));
             let paging = muted.is_none()
                 && rec.incident.status == IncidentStatus::Firing
-                && rec.incident.inhibited_by.is_none();
+                && rec.incident.situation.is_none();
             if paging {
                 match &mut rec.incident.escalation {
                     None => climb(rec, &cfg, now, 0, DispatchReason::Opened, fx),
@@ -428,6 +428,7 @@ impl Engine {
             scope,
             seq: 0,
             notified: false,
+            last_joined: now,
         };
         Book::entry(
             &mut rec,

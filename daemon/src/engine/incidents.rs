@@ -2,6 +2,11 @@
 //! time) -> firing (an incident is open) -> clearing (back past the clear level, for the clear
 //! hold) -> resolved. A rule that breaches again inside its cool-down reopens the same incident
 //! instead of paging again.
+//!
+//! One cause, one page: an incident opening on a scope that already has an open incident, or
+//! within `daemon.group_window` of a situation's latest opening, joins that situation. Its lead
+//! pages; members are written on the lead's timeline and page only by raising the lead's
+//! severity. When the lead clears first, the worst open member takes over its escalation.
 
 use std::collections::BTreeMap;
 
@@ -109,6 +114,9 @@ pub struct Book {
     pub open: BTreeMap<u64, Record>,
     pub recent: BTreeMap<u64, Record>,
     pub next_id: u64,
+    /// An incident opening this soon after the latest opening of a situation joins it, whatever
+    /// its scope (`daemon.group_window`); one on a scope with an open incident always does.
+    pub group_window: Millis,
 }
 
 /// An incident as the engine keeps it.
@@ -121,6 +129,8 @@ pub struct Record {
     pub seq: u32,
     /// Paged at least once (an inhibited incident is paged when released).
     pub notified: bool,
+    /// A situation's lead: when an incident last opened in it (itself or a member).
+    pub last_joined: Millis,
 }
 
 impl Book {
@@ -147,7 +157,8 @@ impl Book {
     }
 
     pub fn notify(rec: &mut Record, reason: NotifyReason, fx: &mut Vec<Effect>) {
-        if rec.incident.inhibited_by.is_some() {
+        // A member of a situation is paged through its lead.
+        if rec.incident.situation.is_some() {
             return;
         }
         rec.notified = true;
@@ -156,18 +167,6 @@ impl Book {
             reason,
             severity: rec.incident.severity,
         }));
-    }
-
-    /// The open incident with the worst severity on `scope`, if it is a crisis.
-    fn crisis_on(&self, scope: u32, except: u64) -> Option<u64> {
-        self.open
-            .values()
-            .find(|r| {
-                r.scope == scope
-                    && r.incident.id != except
-                    && r.incident.severity == Severity::Crisis
-            })
-            .map(|r| r.incident.id)
     }
 
     /// Advances one instance with a new observation.
@@ -243,9 +242,6 @@ impl Book {
                         );
                         Book::notify(rec, NotifyReason::Raised, fx);
                         fx.push(Effect::Incident(Box::new(rec.incident.clone())));
-                        if level == Severity::Crisis {
-                            self.inhibit_others(scope, id, now, fx);
-                        }
                     }
                 } else if o.clear {
                     let since = clearing_since.unwrap_or(now);
@@ -311,6 +307,11 @@ impl Book {
                 values.clone(),
                 fx,
             );
+            let lead = rec.incident.situation.filter(|l| self.open.contains_key(l));
+            rec.incident.situation = lead;
+            if let Some(lead) = lead {
+                self.raise_lead(lead, old, level, &d, now, fx);
+            }
             // Back worse than it was: those its new severity pages were never told.
             if level > was {
                 rec.incident.title = d.summary.clone();
@@ -351,6 +352,7 @@ impl Book {
             scope,
             seq: 0,
             notified: false,
+            last_joined: now,
         };
         let held = if rule.hold > 0 {
             format!(" (held {})", crate::config::format_duration(rule.hold))
@@ -363,23 +365,30 @@ impl Book {
             ENGINE_ACTOR,
             TimelineKind::Opened,
             format!("{level}: {}{held}", d.summary),
-            values,
+            values.clone(),
             fx,
         );
-        let crisis = (level < Severity::Crisis)
-            .then(|| self.crisis_on(scope, id))
-            .flatten();
-        if let Some(c) = crisis {
-            rec.incident.inhibited_by = Some(c);
+        // One cause, one page: an incident on a scope already in trouble, or opening right
+        // after another, joins that situation instead of paging on its own.
+        if let Some(lead) = self.situation_for(scope, now) {
+            rec.incident.situation = Some(lead);
             Book::entry(
                 &mut rec,
                 now,
                 ENGINE_ACTOR,
-                TimelineKind::Inhibited,
-                format!("held back by crisis incident #{c} on {scope_name}: recorded, not paged"),
+                TimelineKind::Joined,
+                format!("part of situation #{lead}: recorded on its timeline, paged through it"),
                 Values::new(),
                 fx,
             );
+            fx.push(Effect::Incident(Box::new(rec.incident.clone())));
+            self.open.insert(id, rec);
+            inst.phase = Phase::Firing {
+                id,
+                clearing_since: None,
+            };
+            self.raise_lead(lead, id, level, &d, now, fx);
+            return;
         }
         Book::notify(&mut rec, NotifyReason::Opened, fx);
         fx.push(Effect::Incident(Box::new(rec.incident.clone())));
@@ -388,36 +397,137 @@ impl Book {
             id,
             clearing_since: None,
         };
-        if level == Severity::Crisis {
-            self.inhibit_others(scope, id, now, fx);
-        }
     }
 
-    /// A crisis on `scope` holds back the lesser incidents open there.
-    fn inhibit_others(&mut self, scope: u32, crisis: u64, now: Millis, fx: &mut Vec<Effect>) {
-        for rec in self.open.values_mut() {
-            if rec.scope == scope
-                && rec.incident.id != crisis
-                && rec.incident.severity < Severity::Crisis
-                && rec.incident.inhibited_by.is_none()
-            {
-                rec.incident.inhibited_by = Some(crisis);
-                let scope_name = rec.incident.scope.clone();
-                Book::entry(
-                    rec,
-                    now,
-                    ENGINE_ACTOR,
-                    TimelineKind::Inhibited,
-                    format!("held back by crisis incident #{crisis} on {scope_name}"),
-                    Values::new(),
-                    fx,
-                );
-                fx.push(Effect::Incident(Box::new(rec.incident.clone())));
-            }
-        }
+    /// The situation an incident opening now on `scope` joins: the one with an incident open
+    /// on the same scope, else the one whose latest opening is within the group window.
+    fn situation_for(&self, scope: u32, now: Millis) -> Option<u64> {
+        let lead_of = |r: &Record| r.incident.situation.unwrap_or(r.incident.id);
+        let same_scope = self
+            .open
+            .values()
+            .find(|r| r.scope == scope && !r.incident.drill)
+            .map(lead_of);
+        same_scope.or_else(|| {
+            self.open
+                .values()
+                .filter(|r| {
+                    r.incident.situation.is_none()
+                        && !r.incident.drill
+                        && now - r.last_joined <= self.group_window
+                })
+                .max_by_key(|r| r.last_joined)
+                .map(|r| r.incident.id)
+        })
     }
 
-    /// Closes an incident (by the engine or a person) and releases what it held back.
+    /// Writes member `id`'s joining (or coming back) on its lead's timeline, and raises the
+    /// situation when the member is worse: that raise is what pages.
+    fn raise_lead(
+        &mut self,
+        lead: u64,
+        id: u64,
+        level: Severity,
+        d: &Detail,
+        now: Millis,
+        fx: &mut Vec<Effect>,
+    ) {
+        let Some(rec) = self.open.get_mut(&lead) else {
+            return;
+        };
+        rec.last_joined = now;
+        Book::entry(
+            rec,
+            now,
+            ENGINE_ACTOR,
+            TimelineKind::Joined,
+            format!("#{id} joined the situation: {level}: {}", d.summary),
+            d.figures.to_values(),
+            fx,
+        );
+        if level > rec.incident.severity {
+            let from = rec.incident.severity;
+            rec.incident.severity = level;
+            rec.incident.title = d.summary.clone();
+            Book::entry(
+                rec,
+                now,
+                ENGINE_ACTOR,
+                TimelineKind::SeverityRaised,
+                format!("{from} -> {level} by #{id}: {}", d.summary),
+                d.figures.to_values(),
+                fx,
+            );
+            Book::notify(rec, NotifyReason::Raised, fx);
+        }
+        fx.push(Effect::Incident(Box::new(rec.incident.clone())));
+    }
+
+    /// A resolved lead hands its situation to the worst member still open, which carries on
+    /// where it stood (paged or not, acknowledged or not, its escalation): nobody is paged
+    /// again and nobody is told "resolved" while part of the situation goes on. `None` when no
+    /// member is open.
+    fn hand_over(&mut self, old: &mut Record, now: Millis, fx: &mut Vec<Effect>) -> Option<u64> {
+        let old_id = old.incident.id;
+        let members: Vec<u64> = self
+            .open
+            .values()
+            .filter(|r| r.incident.situation == Some(old_id))
+            .map(|r| r.incident.id)
+            .collect();
+        let next = *members.iter().max_by_key(|m| {
+            let i = &self.open[m].incident;
+            (i.severity, std::cmp::Reverse(i.id))
+        })?;
+        let worst = members
+            .iter()
+            .map(|m| self.open[m].incident.severity)
+            .max()
+            .unwrap_or(Severity::Info);
+        for m in members.iter().filter(|m| **m != next) {
+            let member = &mut self.open.get_mut(m).unwrap().incident;
+            member.situation = Some(next);
+            fx.push(Effect::Incident(Box::new(member.clone())));
+        }
+        let rec = self.open.get_mut(&next).unwrap();
+        let inc = &mut rec.incident;
+        inc.situation = None;
+        inc.severity = inc.severity.max(worst);
+        inc.escalation = old.incident.escalation.take();
+        if old.incident.status == IncidentStatus::Acknowledged {
+            inc.status = IncidentStatus::Acknowledged;
+            inc.acknowledged_at = old.incident.acknowledged_at;
+            inc.acknowledged_by = old.incident.acknowledged_by.clone();
+        }
+        rec.notified = old.notified;
+        rec.last_joined = old.last_joined;
+        Book::entry(
+            rec,
+            now,
+            ENGINE_ACTOR,
+            TimelineKind::Joined,
+            format!(
+                "leads the situation now: #{old_id} cleared, {} incident{} still open",
+                members.len(),
+                if members.len() == 1 { "" } else { "s" }
+            ),
+            Values::new(),
+            fx,
+        );
+        fx.push(Effect::Incident(Box::new(rec.incident.clone())));
+        Book::entry(
+            old,
+            now,
+            ENGINE_ACTOR,
+            TimelineKind::Note,
+            format!("the situation goes on under #{next}"),
+            Values::new(),
+            fx,
+        );
+        Some(next)
+    }
+
+    /// Closes an incident (by the engine or a person); a situation's lead hands it over.
     pub fn resolve(
         &mut self,
         id: u64,
@@ -449,34 +559,29 @@ impl Book {
             values,
             fx,
         );
-        if rec.notified {
+        let handed_over = match rec.incident.situation {
+            Some(lead) => {
+                if let Some(l) = self.open.get_mut(&lead) {
+                    Book::entry(
+                        l,
+                        now,
+                        actor,
+                        TimelineKind::Note,
+                        format!("#{id} of the situation cleared"),
+                        Values::new(),
+                        fx,
+                    );
+                }
+                true
+            }
+            None => self.hand_over(&mut rec, now, fx).is_some(),
+        };
+        if rec.notified && !handed_over {
             Book::notify(&mut rec, NotifyReason::Resolved, fx);
         }
         fx.push(Effect::Incident(Box::new(rec.incident.clone())));
         self.recent.insert(id, rec);
-        self.release(id, now, fx);
         true
-    }
-
-    fn release(&mut self, crisis: u64, now: Millis, fx: &mut Vec<Effect>) {
-        for rec in self.open.values_mut() {
-            if rec.incident.inhibited_by == Some(crisis) {
-                rec.incident.inhibited_by = None;
-                Book::entry(
-                    rec,
-                    now,
-                    ENGINE_ACTOR,
-                    TimelineKind::Released,
-                    format!("crisis incident #{crisis} resolved: no longer held back"),
-                    Values::new(),
-                    fx,
-                );
-                if !rec.notified {
-                    Book::notify(rec, NotifyReason::Opened, fx);
-                }
-                fx.push(Effect::Incident(Box::new(rec.incident.clone())));
-            }
-        }
     }
 
     /// Forgets resolved incidents whose cool-down is over.

@@ -238,6 +238,7 @@ impl Engine {
     /// A fresh engine whose clock starts at `now`.
     pub fn new(cfg: Arc<Config>, now: Millis) -> Self {
         let n = cfg.rules.len();
+        let cfg_group_window = cfg.daemon.group_window;
         let mut e = Engine {
             schedules: cfg.schedules.iter().cloned().map(Schedule::new).collect(),
             longest_window: cfg.longest_window(),
@@ -258,7 +259,10 @@ impl Engine {
             instances: FxHashMap::default(),
             scopes: Vec::new(),
             scope_ix: FxHashMap::default(),
-            book: Book::default(),
+            book: Book {
+                group_window: cfg_group_window,
+                ..Book::default()
+            },
             silences: Vec::new(),
             drill_due: Vec::new(),
             hour: now.div_euclid(HOUR),
@@ -1335,6 +1339,7 @@ impl Engine {
                     scope,
                     seq,
                     notified: true,
+                    last_joined: incident.opened_at.timestamp_millis(),
                     incident,
                 },
             );

@@ -660,7 +660,7 @@ fn complaints_past_their_grade_deadline_fire() {
 }
 
 #[test]
-fn a_crisis_on_a_queue_holds_back_lesser_incidents_there() {
+fn one_cause_one_page_incidents_opening_together_form_one_situation() {
     let rules = r#"
 [[rule]]
 name = "depth"
@@ -676,22 +676,84 @@ clear = 20
     f.at(0).reading("phone-a", 40);
     let depth = f.of("depth")[0].clone();
     let crisis = f.of("meltdown")[0].clone();
-    assert_eq!(depth.inhibited_by, Some(crisis.id));
+    // The worst is judged first and leads; the lesser one on the same queue joins it.
+    assert_eq!(crisis.situation, None);
+    assert_eq!(depth.situation, Some(crisis.id));
     assert!(
         !f.notified.iter().any(|n| n.0 == depth.id),
-        "held back: not paged"
+        "a member is paged through its lead only"
     );
-    assert!(f.notified.contains(&(crisis.id, NotifyReason::Opened)));
-    // Another queue is not held back.
-    f.reading("phone-b", 12);
-    let other = f.incidents.values().find(|i| i.scope == "phone-b").unwrap();
-    assert_eq!(other.inhibited_by, None);
-    // The crisis clears: the lesser incident is released and paged now.
-    f.at(10).reading("phone-a", 15);
-    f.at(11);
+    assert_eq!(f.notified, vec![(crisis.id, NotifyReason::Opened)]);
+    // Another queue in trouble within the group window joins the same situation.
+    f.at(60).reading("phone-b", 12);
+    let other = f
+        .incidents
+        .values()
+        .find(|i| i.scope == "phone-b")
+        .unwrap()
+        .clone();
+    assert_eq!(other.situation, Some(crisis.id));
+    assert_eq!(f.notified.len(), 1, "{:?}", f.notified);
+    // The crisis clears first: the worst member still open leads now, nobody is paged again
+    // and nobody is told "resolved" while the situation goes on.
+    f.at(70).reading("phone-a", 15);
+    f.at(71);
     assert_eq!(f.incidents[&crisis.id].status, IncidentStatus::Resolved);
-    assert_eq!(f.incidents[&depth.id].inhibited_by, None);
-    assert!(f.notified.contains(&(depth.id, NotifyReason::Opened)));
+    let lead = &f.incidents[&depth.id];
+    assert_eq!(
+        lead.situation, None,
+        "the oldest of the worst members leads"
+    );
+    assert_eq!(f.incidents[&other.id].situation, Some(depth.id));
+    assert_eq!(f.notified.len(), 1, "{:?}", f.notified);
+    // Everything clears: phone-a's lead hands over to phone-b's incident, whose clearing
+    // tells that the situation is over: one "resolved" after one page.
+    f.at(80).reading("phone-a", 2).reading("phone-b", 2);
+    f.at(81);
+    assert!(
+        f.incidents
+            .values()
+            .all(|i| i.status == IncidentStatus::Resolved)
+    );
+    assert_eq!(
+        f.notified,
+        vec![
+            (crisis.id, NotifyReason::Opened),
+            (other.id, NotifyReason::Resolved)
+        ]
+    );
+    // Past the group window, trouble on another queue is a situation of its own: it pages.
+    f.at(81 + 11 * 60).reading("phone-c", 12);
+    let c = f.incidents.values().find(|i| i.scope == "phone-c").unwrap();
+    assert_eq!(c.situation, None);
+    assert_eq!(f.notified.last(), Some(&(c.id, NotifyReason::Opened)));
+}
+
+#[test]
+fn a_worse_member_raises_its_situation_and_that_raise_pages() {
+    let rules = r#"
+[[rule]]
+name = "depth"
+kind = "queue_depth"
+warning = 10
+critical = 25
+"#;
+    let mut f = Floor::new(rules);
+    f.at(0).reading("phone-a", 12);
+    let lead = f.only().clone();
+    f.at(30).reading("phone-b", 30);
+    let member = f.incidents.values().find(|i| i.scope == "phone-b").unwrap();
+    assert_eq!(member.situation, Some(lead.id));
+    let lead = &f.incidents[&lead.id];
+    assert_eq!(lead.severity, Severity::Critical);
+    assert!(lead.title.starts_with("phone-b"), "{}", lead.title);
+    assert_eq!(
+        f.notified,
+        vec![
+            (lead.id, NotifyReason::Opened),
+            (lead.id, NotifyReason::Raised)
+        ]
+    );
 }
 
 #[test]
