@@ -51,7 +51,10 @@ impl<'a> Observation<'a> {
 #[derive(Default)]
 pub struct Detail {
     pub figures: Figures,
-    /// One line saying what is wrong.
+    /// What is wrong in the floor's words, short enough to read across the room: the incident's
+    /// title on the board and in pages.
+    pub title: String,
+    /// The same with the figures behind it (thresholds, baselines, p-values): the timeline's.
     pub summary: String,
 }
 
@@ -230,7 +233,7 @@ impl Book {
                         let from = rec.incident.severity;
                         let d = o.detail();
                         rec.incident.severity = level;
-                        rec.incident.title = d.summary.clone();
+                        rec.incident.title = d.title.clone();
                         Book::entry(
                             rec,
                             now,
@@ -314,7 +317,7 @@ impl Book {
             }
             // Back worse than it was: those its new severity pages were never told.
             if level > was {
-                rec.incident.title = d.summary.clone();
+                rec.incident.title = d.title.clone();
                 Book::entry(
                     &mut rec,
                     now,
@@ -344,7 +347,7 @@ impl Book {
                 rule.kind.to_string(),
                 scope_name.to_string(),
                 level,
-                d.summary.clone(),
+                d.title.clone(),
                 at,
                 values.clone(),
             ),
@@ -448,7 +451,7 @@ impl Book {
         if level > rec.incident.severity {
             let from = rec.incident.severity;
             rec.incident.severity = level;
-            rec.incident.title = d.summary.clone();
+            rec.incident.title = d.title.clone();
             Book::entry(
                 rec,
                 now,

@@ -268,7 +268,23 @@ impl BurnRule {
         } else {
             String::new()
         };
+        let title = match self.standard {
+            Standard::ServiceLevel => format!(
+                "{queue}: service level {} over {} (target {:.0}%)",
+                share(l),
+                format_duration(t.long),
+                r.target * 100.0
+            ),
+            Standard::Clock(c) => format!(
+                "{queue}: {} of {}s in time over {} (target {:.0}%)",
+                share(l),
+                c.describe(),
+                format_duration(t.long),
+                r.target * 100.0
+            ),
+        };
         Detail {
+            title,
             figures: Figures(vec![
                 (PEAK, round(burn)),
                 ("short_burn_rate", round(s.burn(budget))),

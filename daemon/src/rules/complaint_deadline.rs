@@ -55,9 +55,11 @@ impl DeadlineRule {
             let g: Vec<_> = self.grades.iter().map(|g| g.as_str()).collect();
             format!("{} complaints", g.join("/"))
         };
+        let summary = format!("{n} {what} past their handling deadline");
         Detail {
             figures: Figures(vec![(PEAK, f64::from(n))]),
-            summary: format!("{n} {what} past their handling deadline"),
+            title: summary.clone(),
+            summary,
         }
     }
 }

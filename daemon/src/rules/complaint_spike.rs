@@ -150,7 +150,19 @@ impl SpikeRule {
     }
 
     pub fn describe(&self, key: &str, r: &Reading) -> Detail {
+        let about = match self.by {
+            GroupBy::All => "Complaints".to_string(),
+            GroupBy::Category => format!("Complaints about {}", label(key)),
+            GroupBy::Channel => format!("Complaints via {}", label(key)),
+            GroupBy::Keyword => format!("Complaints mentioning \"{}\"", label(key)),
+        };
         Detail {
+            title: format!(
+                "{about}: {:.0}x usual ({} in {})",
+                r.ratio,
+                r.observed,
+                format_duration(self.window)
+            ),
             figures: Figures(vec![
                 (PEAK, round(r.ratio)),
                 ("observed", f64::from(r.observed)),
@@ -193,6 +205,11 @@ pub fn group_keys(
                 .collect()
         }
     }
+}
+
+/// What a group key of `group_keys` names (the category, channel or keyword).
+fn label(key: &str) -> &str {
+    key.split_once(':').map_or(key, |(_, v)| v)
 }
 
 /// P(X >= k) for X ~ Poisson(lambda): how surprising `k` complaints are when `lambda` were
@@ -241,6 +258,39 @@ fn ln_factorial(n: u32) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn titles_say_what_and_how_much_details_keep_the_statistics() {
+        let rule = SpikeRule {
+            window: 600_000,
+            by: GroupBy::Category,
+            keywords: Vec::new(),
+            min_count: 4,
+            min_ratio: 3.0,
+            p_value: 0.01,
+            prior_per_hour: 2.5,
+            clear_ratio: 1.5,
+            severity: Severity::Critical,
+        };
+        let r = rule.read(20, 2.0);
+        assert_eq!(rule.judge(&r).level, Some(Severity::Critical));
+        let d = rule.describe("category:network", &r);
+        assert_eq!(d.title, "Complaints about network: 10x usual (20 in 10m)");
+        assert!(!d.title.contains("p="));
+        assert!(
+            d.summary.contains("p=") && d.summary.contains("usual 2.0"),
+            "{}",
+            d.summary
+        );
+        let all = SpikeRule {
+            by: GroupBy::All,
+            ..rule.clone()
+        };
+        assert_eq!(
+            all.describe("complaints", &r).title,
+            "Complaints: 10x usual (20 in 10m)"
+        );
+    }
 
     #[test]
     fn poisson_tail_known_values() {

@@ -74,11 +74,24 @@ impl ResponseRule {
     }
 
     pub fn describe(&self, queue: &str, n: u32, approaching: u32) -> Detail {
+        let title = if n >= self.breaches || approaching == 0 {
+            format!(
+                "{queue}: {n} {}s late in {}",
+                self.clock.describe(),
+                format_duration(self.window)
+            )
+        } else {
+            format!(
+                "{queue}: {approaching} contacts about to miss the {} limit",
+                self.clock.describe()
+            )
+        };
         Detail {
             figures: Figures(vec![
                 (PEAK, f64::from(n)),
                 ("approaching", f64::from(approaching)),
             ]),
+            title,
             summary: format!(
                 "{queue}: {n} {} breaches in {} ({} fire it); {approaching} contacts approaching breach",
                 self.clock.describe(),

@@ -324,6 +324,7 @@ impl ThresholdRule {
         let Some(value) = self.value(m) else {
             return Detail {
                 figures: Figures(vec![("volume", f64::from(volume(m)))]),
+                title: format!("{}: too few contacts to judge", m.queue),
                 summary: format!(
                     "{}: too few contacts to judge ({} in the window, {} needed)",
                     m.queue,
@@ -371,8 +372,42 @@ impl ThresholdRule {
         }
         Detail {
             figures: Figures(figures),
+            title: self.title(m, value),
             summary,
         }
+    }
+
+    /// The reading in the floor's words.
+    fn title(&self, m: &QueueMetrics, value: f64) -> String {
+        let q = &m.queue;
+        let who = who_waits(m.channel);
+        match self.metric {
+            Metric::Waiting => format!("{q}: {} {who} waiting", m.waiting),
+            Metric::LongestWaitS => {
+                format!("{q}: oldest of the {who} waiting {}", self.shown(value))
+            }
+            Metric::ServiceLevel => format!(
+                "{q}: {} answered within {}s (target {:.0}%)",
+                self.shown(value),
+                m.service_level_threshold_s,
+                m.service_level_target * 100.0
+            ),
+            Metric::AbandonmentRate => format!("{q}: {} of {who} give up", self.shown(value)),
+            Metric::AgentsShort => format!("{q}: {} agents short", round(value)),
+            Metric::AsaS => format!("{q}: answered in {} on average", self.shown(value)),
+            other => format!("{q}: {other} {}", self.shown(value)),
+        }
+    }
+}
+
+/// Who waits in a queue of this channel, in a title.
+pub fn who_waits(channel: Option<floorwatch_protocol::Channel>) -> &'static str {
+    use floorwatch_protocol::Channel;
+    match channel {
+        Some(Channel::Phone) => "callers",
+        Some(Channel::Chat) => "chats",
+        Some(Channel::Email) => "e-mails",
+        _ => "contacts",
     }
 }
 

@@ -63,6 +63,7 @@ struct Floor {
     notified: Vec<(u64, NotifyReason)>,
     /// (when, target, why) of every notification sent to the outbox.
     dispatched: Vec<(Millis, String, DispatchReason)>,
+    timeline: Vec<floorwatch_protocol::TimelineEntry>,
 }
 
 impl Floor {
@@ -73,6 +74,7 @@ impl Floor {
             incidents: Default::default(),
             notified: Vec::new(),
             dispatched: Vec::new(),
+            timeline: Vec::new(),
         }
     }
 
@@ -84,6 +86,7 @@ impl Floor {
                     self.incidents.insert(i.id, *i);
                 }
                 Effect::Notify(n) => self.notified.push((n.incident_id, n.reason)),
+                Effect::Timeline(e) => self.timeline.push(e),
                 _ => {}
             }
         }
