@@ -15,6 +15,7 @@ mod contacts;
 mod escalation;
 mod incidents;
 mod queue;
+mod weekly;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -29,6 +30,7 @@ use rustc_hash::FxHashMap;
 use crate::config::{Clock, Config, Millis, Rule, format_duration};
 use crate::rules::burn_rate::{self, Counts};
 use crate::rules::complaint_spike::{GroupBy, group_keys};
+use crate::rules::predicted::Forecast;
 use crate::rules::{RuleKind, Thresholds};
 use calendar::{Schedule, ms_to_utc};
 use complaints::{Complaints, DeadlineTimer, Group, HOUR, OpenComplaint};
@@ -184,19 +186,24 @@ pub enum CommandError {
     UnknownDrill(String),
 }
 
-/// Response-time rule state for one queue: recent breaches and contacts near breach.
+/// One rule's state on one queue: a response-time rule's recent breaches and contacts near
+/// breach; a predicted service level's latest forecast and when it was made.
 #[derive(Debug, Default, Clone)]
-struct ResponseState {
+struct RuleState {
     breaches: VecDeque<Millis>,
     approaching: u32,
+    forecast: Option<(Millis, Option<Forecast>)>,
 }
+
+/// A forecast is worked out again at most this often: Erlang A is the costly figure.
+const FORECAST_EVERY: Millis = 15_000;
 
 struct QueueRt {
     state: QueueState,
     /// Rules watching this queue, by index.
     rules: Vec<u16>,
-    /// Per entry of `rules`: response-time state (unused for other kinds).
-    response: Vec<ResponseState>,
+    /// Per entry of `rules`: its state (response times, forecasts).
+    response: Vec<RuleState>,
     scope: u32,
     dirty: bool,
     /// A rule of this queue reads `agents_required` (Erlang C, the costly figure).
@@ -389,6 +396,12 @@ impl Engine {
             })
             .max();
         state.ledger = ledger_span.map(budget::Ledger::new);
+        if rules
+            .iter()
+            .any(|r| matches!(cfg.rules[*r as usize].kind, RuleKind::Predicted(_)))
+        {
+            state.arrivals = Some(weekly::HourOfWeek::default());
+        }
         let needs_erlang = rules.iter().any(|r| {
             cfg.rules[*r as usize]
                 .kind
@@ -398,7 +411,7 @@ impl Engine {
         self.queues.push(QueueRt {
             needs_erlang,
             state,
-            response: vec![ResponseState::default(); rules.len()],
+            response: vec![RuleState::default(); rules.len()],
             rules,
             scope,
             dirty: false,
@@ -809,7 +822,7 @@ impl Engine {
 
     /// Applies `f` to the response state of each response-time rule that watches this contact's
     /// clock, and marks the queue for evaluation.
-    fn count_response(&mut self, slot: u32, clock: Clock, f: impl Fn(&mut ResponseState)) {
+    fn count_response(&mut self, slot: u32, clock: Clock, f: impl Fn(&mut RuleState)) {
         let c = self.contacts.get(slot);
         let (q, channel, priority) = (c.queue, c.channel, c.priority);
         let cfg = self.cfg.clone();
@@ -1052,21 +1065,32 @@ impl Engine {
         }
         let from = self.hour.max(hour - complaints::HOURS_PER_WEEK as i64);
         self.hour = hour;
+        let cfg = self.cfg.clone();
+        // Arrival histories are learned on a warm-up replay too: the journal is all they have.
+        if self.queues.iter().any(|q| q.state.arrivals.is_some()) {
+            for h in from..hour {
+                let how = hour_of_week(h * HOUR, &cfg);
+                for q in &mut self.queues {
+                    if let Some(a) = &mut q.state.arrivals {
+                        a.fold(h, how);
+                    }
+                }
+            }
+        }
         if self.warming {
             return;
         }
-        let cfg = self.cfg.clone();
         for h in from..hour {
             let how = hour_of_week(h * HOUR, &cfg);
             for (i, groups) in self.groups.iter_mut().enumerate() {
                 for g in groups {
-                    g.learn(h, how, g.count_in_hour(h));
+                    g.week.fold(h, how);
                     fx.push(Effect::Baseline(BaselineRow {
                         rule: cfg.rules[i].name.clone(),
                         group: g.key.to_string(),
                         hour_of_week: how as u16,
-                        mean: g.baseline[how],
-                        samples: g.samples[how],
+                        mean: g.week.baseline[how],
+                        samples: g.week.samples[how],
                     }));
                 }
             }
@@ -1087,6 +1111,7 @@ impl Engine {
         // Judge every rule first (cheap), then step them worst first, so a crisis opening in
         // this same pass holds back the lesser incidents.
         let mut judged = Vec::with_capacity(rt.rules.len());
+        let mut forecasts = Vec::new();
         for (i, &r) in rt.rules.iter().enumerate() {
             let (reading, v) = match &cfg.rules[r as usize].kind {
                 RuleKind::Threshold(t) => {
@@ -1099,6 +1124,28 @@ impl Engine {
                     let resp = &rt.response[i];
                     let (n, a) = (resp.breaches.len() as u32, resp.approaching);
                     (QueueReading::Response(n, a), rr.judge(n, a))
+                }
+                RuleKind::Predicted(p) => {
+                    let now = self.now;
+                    let fresh = rt.response[i]
+                        .forecast
+                        .filter(|(at, _)| now - at < FORECAST_EVERY && *at <= now);
+                    let forecast = match fresh {
+                        Some((_, f)) => f,
+                        None => {
+                            let usual = rt.state.arrivals.as_ref().and_then(|a| {
+                                let hour = now.div_euclid(HOUR);
+                                a.learned(hour, hour_of_week(now, &cfg))
+                            });
+                            let f = rt
+                                .state
+                                .forecast_inputs(&metrics, usual)
+                                .and_then(|x| p.forecast(x));
+                            forecasts.push((i, (now, f)));
+                            f
+                        }
+                    };
+                    (QueueReading::Forecast(forecast), p.judge(forecast.as_ref()))
                 }
                 RuleKind::BurnRate(b) => {
                     let Some(ledger) = &rt.state.ledger else {
@@ -1116,6 +1163,9 @@ impl Engine {
             };
             judged.push((r, reading, v));
         }
+        for (i, f) in forecasts {
+            self.queues[q as usize].response[i].forecast = Some(f);
+        }
         judged.sort_by_key(|(_, _, v)| std::cmp::Reverse(v.level));
         for (r, reading, v) in judged {
             let rule = &cfg.rules[r as usize];
@@ -1126,6 +1176,9 @@ impl Engine {
                 }
                 (RuleKind::BurnRate(b), QueueReading::Burn(reading)) => {
                     b.describe(&metrics.queue, reading)
+                }
+                (RuleKind::Predicted(p), QueueReading::Forecast(f)) => {
+                    p.describe(&metrics.queue, f.as_ref())
                 }
                 _ => unreachable!("a reading is made by its own rule's kind"),
             };
@@ -1392,8 +1445,8 @@ impl Engine {
             }
             let g = self.group(r as u16, &row.group);
             let group = &mut self.groups[r][g];
-            group.baseline[how] = row.mean;
-            group.samples[how] = row.samples;
+            group.week.baseline[how] = row.mean;
+            group.week.samples[how] = row.samples;
         }
     }
 
@@ -1456,6 +1509,7 @@ enum QueueReading {
     /// Breaches in the window, contacts approaching breach.
     Response(u32, u32),
     Burn(burn_rate::Reading),
+    Forecast(Option<Forecast>),
 }
 
 /// The peak figure of a restored incident, in the rule's direction of worse.
@@ -1480,7 +1534,7 @@ fn expected_in(group: &Group, from: Millis, to: Millis, prior: f64, hours: &[(i6
             .find(|(h, _)| *h == hour)
             .map(|(_, how)| *how)
             .unwrap_or(0);
-        let rate = group.rate(hour, how, prior);
+        let rate = group.week.rate(hour, how, prior);
         total += rate * (end - t) as f64 / HOUR as f64;
         t = end;
     }

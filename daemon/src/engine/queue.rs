@@ -7,8 +7,10 @@ use std::collections::BTreeSet;
 use floorwatch_protocol::QueueMetrics;
 
 use super::budget::Ledger;
+use super::weekly::HourOfWeek;
 use crate::config::{Clock, Millis, QueueProfile, SlFormula};
 use crate::rules::burn_rate::Standard;
+use crate::rules::predicted::Inputs;
 
 /// The window is kept as this many buckets; its edge moves one bucket at a time.
 const BUCKETS: usize = 60;
@@ -27,6 +29,8 @@ struct Bucket {
     abandoned_short: u32,
     abandoned_after_t: u32,
     wait_sum_ms: i64,
+    /// How long those who gave up had waited.
+    abandon_wait_sum_ms: i64,
     handled: u32,
     handle_sum_ms: i64,
 }
@@ -40,6 +44,7 @@ impl Bucket {
         self.abandoned_short += o.abandoned_short;
         self.abandoned_after_t += o.abandoned_after_t;
         self.wait_sum_ms += o.wait_sum_ms;
+        self.abandon_wait_sum_ms += o.abandon_wait_sum_ms;
         self.handled += o.handled;
         self.handle_sum_ms += o.handle_sum_ms;
     }
@@ -72,6 +77,8 @@ pub struct QueueState {
     erlang: Cell<Option<(i64, Option<u32>)>>,
     /// Contacts that met or missed each standard, when a burn-rate rule watches the queue.
     pub ledger: Option<Ledger>,
+    /// Arrivals per hour of the week, when a predicted service level watches the queue.
+    pub arrivals: Option<HourOfWeek>,
 }
 
 /// What happened to a contact, for the window.
@@ -95,6 +102,7 @@ impl QueueState {
             open_contacts: 0,
             erlang: Cell::new(None),
             ledger: None,
+            arrivals: None,
         }
     }
 
@@ -127,6 +135,9 @@ impl QueueState {
             l.record(at, Standard::ServiceLevel, met);
         }
         let bucket = &mut self.buckets[b.rem_euclid(BUCKETS as i64) as usize];
+        if let (Outcome::Arrived, Some(a)) = (&what, &mut self.arrivals) {
+            a.count(at);
+        }
         match what {
             Outcome::Arrived => bucket.offered += 1,
             Outcome::Answered { wait } => {
@@ -138,6 +149,7 @@ impl QueueState {
             }
             Outcome::Abandoned { wait } => {
                 bucket.abandoned += 1;
+                bucket.abandon_wait_sum_ms += wait.max(0);
                 if wait < profile.short_abandon {
                     bucket.abandoned_short += 1;
                 }
@@ -167,6 +179,50 @@ impl QueueState {
             .map(|k| self.buckets[(self.head - k).rem_euclid(BUCKETS as i64) as usize].offered)
             .sum();
         f64::from(offered) / (n * self.bucket_ms) as f64 * 1000.0
+    }
+
+    /// What Erlang A needs to predict the service level from now: `None` without a fresh
+    /// reading of the agents staffed or without handle times. `usual_per_hour`: the arrivals
+    /// this hour of the week usually brings, blended with the last minutes' by how many
+    /// arrivals those minutes saw (a quiet queue leans on history, a busy one on the present).
+    pub fn forecast_inputs(&self, m: &QueueMetrics, usual_per_hour: Option<f64>) -> Option<Inputs> {
+        let agents = m.agents_available? + m.agents_busy?;
+        let aht_s = m.aht_s?;
+        let n = (DEMAND_SPAN / self.bucket_ms).clamp(1, BUCKETS as i64 - 1);
+        let seen: u32 = (1..=n)
+            .map(|k| self.buckets[(self.head - k).rem_euclid(BUCKETS as i64) as usize].offered)
+            .sum();
+        let recent = self.recent_rate(DEMAND_SPAN);
+        let usual = usual_per_hour.map(|u| u / 3600.0);
+        let arrivals_per_s = match usual {
+            Some(u) => {
+                let w = f64::from(seen) / (f64::from(seen) + 10.0);
+                w * recent + (1.0 - w) * u
+            }
+            None => recent,
+        };
+        let t = self.totals();
+        let waited_s = (t.wait_sum_ms + t.abandon_wait_sum_ms) as f64 / 1000.0;
+        let gave_up = t.abandoned - t.abandoned_short;
+        // Few abandons say little about patience: assume three minutes until they do.
+        let patience_s = if gave_up >= 3 {
+            (waited_s / f64::from(gave_up)).clamp(10.0, 3600.0)
+        } else {
+            180.0
+        };
+        Some(Inputs {
+            arrivals_per_s,
+            recent_per_s: recent,
+            usual_per_s: usual,
+            aht_s,
+            patience_s,
+            agents,
+            in_system: m.agents_busy? + m.waiting,
+            free_agents: m.agents_available?,
+            waiting: m.waiting,
+            threshold_s: m.service_level_threshold_s,
+            target: m.service_level_target,
+        })
     }
 
     fn totals(&self) -> Bucket {

@@ -8,6 +8,7 @@
 pub mod burn_rate;
 pub mod complaint_deadline;
 pub mod complaint_spike;
+pub mod predicted;
 pub mod response_time;
 pub mod threshold;
 
@@ -18,6 +19,7 @@ use crate::config::{Millis, ScheduleSpec};
 pub use burn_rate::BurnRule;
 pub use complaint_deadline::DeadlineRule;
 pub use complaint_spike::{GroupBy, SpikeRule};
+pub use predicted::ForecastRule;
 pub use response_time::ResponseRule;
 pub use threshold::{ThresholdRule, Thresholds};
 
@@ -28,6 +30,7 @@ pub enum RuleKind {
     Threshold(ThresholdRule),
     ResponseTime(ResponseRule),
     BurnRate(BurnRule),
+    Predicted(ForecastRule),
     ComplaintSpike(SpikeRule),
     ComplaintDeadline(DeadlineRule),
 }
@@ -64,6 +67,7 @@ pub(crate) const KINDS: &[KindSpec] = &[
     threshold::METRIC,
     response_time::SPEC,
     burn_rate::SPEC,
+    predicted::SPEC,
     complaint_spike::SPEC,
     complaint_deadline::SPEC,
 ];
@@ -83,6 +87,7 @@ impl RuleKind {
             RuleKind::Threshold(t) => t.named.as_str(),
             RuleKind::ResponseTime(_) => response_time::SPEC.name,
             RuleKind::BurnRate(_) => burn_rate::SPEC.name,
+            RuleKind::Predicted(_) => predicted::SPEC.name,
             RuleKind::ComplaintSpike(_) => complaint_spike::SPEC.name,
             RuleKind::ComplaintDeadline(_) => complaint_deadline::SPEC.name,
         }
@@ -92,13 +97,16 @@ impl RuleKind {
     pub fn watches_queues(&self) -> bool {
         matches!(
             self,
-            RuleKind::Threshold(_) | RuleKind::ResponseTime(_) | RuleKind::BurnRate(_)
+            RuleKind::Threshold(_)
+                | RuleKind::ResponseTime(_)
+                | RuleKind::BurnRate(_)
+                | RuleKind::Predicted(_)
         )
     }
 
     /// Whether the rule fires when its figure goes *below* its thresholds.
     pub fn fires_below(&self) -> bool {
-        matches!(self, RuleKind::Threshold(t) if t.below)
+        matches!(self, RuleKind::Threshold(t) if t.below) || matches!(self, RuleKind::Predicted(_))
     }
 
     /// The queue figure the rule watches, if it watches one.
@@ -115,6 +123,7 @@ impl RuleKind {
             RuleKind::Threshold(t) => t.metric.as_str(),
             RuleKind::ResponseTime(_) => response_time::PEAK,
             RuleKind::BurnRate(_) => burn_rate::PEAK,
+            RuleKind::Predicted(_) => predicted::PEAK,
             RuleKind::ComplaintSpike(_) => complaint_spike::PEAK,
             RuleKind::ComplaintDeadline(_) => complaint_deadline::PEAK,
         }

@@ -1368,3 +1368,4 @@ fn drills_run_the_real_escalation_marked_and_end_by_themselves() {
 }
 
 mod burn;
+mod forecast;

@@ -1,0 +1,78 @@
+//! The predicted service level on the virtual clock: an unplanned staffing drop warns before
+//! the service level breaks; a planned shift change that demand matches stays quiet.
+
+use super::*;
+
+const PREDICTED: &str = r#"
+[[rule]]
+name = "heading-for-breach"
+kind = "predicted_service_level"
+queues = ["phone-*"]
+horizon = "15m"
+margin = 0.05
+"#;
+
+/// Plays `seconds` of a phone queue from `from`: a call every `every` seconds, answered at
+/// once and handled in 3 minutes, and an ACD reading every 5 s with `staffed` agents of whom
+/// `busy` are on calls and `waiting` callers queued.
+fn floor(
+    f: &mut Floor,
+    from: i64,
+    seconds: i64,
+    every: i64,
+    staffed: u32,
+    busy: u32,
+    waiting: u32,
+) {
+    let mut t = from;
+    while t < from + seconds {
+        f.at(t);
+        if (t - from) % every == 0 {
+            let id = format!("c-{t}");
+            f.contact(&id, ContactStep::Arrived, Some("phone-a"))
+                .unwrap();
+            f.contact(&id, ContactStep::Answered, None).unwrap();
+            let done = format!("c-{}", t - 180);
+            if t - 180 >= 0 && f.e.contacts.slot_of(id_hash(&done)).is_some() {
+                f.contact(&done, ContactStep::Resolved, None).unwrap();
+            }
+        }
+        if t % 5 == 0 {
+            let at = f.e.now();
+            f.apply(Event::Queue {
+                queue: "phone-a",
+                at,
+                waiting: Some(waiting),
+                longest_wait_ms: None,
+                agents_available: Some(staffed.saturating_sub(busy)),
+                agents_busy: Some(busy.min(staffed)),
+            })
+            .unwrap();
+        }
+        t += 1;
+    }
+}
+
+#[test]
+fn an_unplanned_staffing_drop_warns_before_the_breach() {
+    let mut f = Floor::new(PREDICTED);
+    // Half an hour at 900 calls/h with 52 agents: nothing to say.
+    floor(&mut f, 0, 1800, 4, 52, 45, 0);
+    assert!(f.incidents.is_empty(), "{:#?}", f.incidents);
+    // A third of the agents gone, demand unchanged: a warning while calls are still answered.
+    floor(&mut f, 1800, 60, 4, 34, 34, 4);
+    let i = f.only();
+    assert_eq!(i.rule, "heading-for-breach");
+    assert_eq!(i.severity, Severity::Warning);
+    assert!(i.values_at_open["predicted_service_level"] < 0.75);
+    assert_eq!(i.values_at_open["agents"], 34.0);
+}
+
+#[test]
+fn a_planned_shift_change_that_demand_matches_stays_quiet() {
+    let mut f = Floor::new(PREDICTED);
+    floor(&mut f, 0, 1800, 4, 52, 45, 0);
+    // 40% fewer agents as demand falls 40%: 540 calls/h for 32 agents.
+    floor(&mut f, 1800, 1200, 7, 32, 26, 0);
+    assert!(f.incidents.is_empty(), "{:#?}", f.incidents);
+}

@@ -1,0 +1,280 @@
+//! `predicted_service_level` rules: a warning before the breach. From the queue as it stands
+//! now (the agents staffed and the contacts in the system, from the ACD's readings), the demand
+//! (arrivals of the last minutes blended with what this hour of the week usually brings), the
+//! handle time and the callers' patience, Erlang A (M/M/n+M: a queue whose callers give up)
+//! gives the service level to expect over the next `horizon`. It fires when that falls below
+//! the target by `margin`, and only while the floor feels it now (an agent free and nobody
+//! waiting is no emergency, whatever the model says): the last minutes' demand lags a planned
+//! shift change with demand falling to match, but agents sit free through it.
+
+use floorwatch_protocol::Severity;
+
+use super::{Context, KindSpec, RuleKind, Verdict};
+use crate::config::parse::{Cx, Tab};
+use crate::config::{Millis, format_duration};
+use crate::engine::{Detail, Figures, round};
+
+#[derive(Debug, Clone)]
+pub struct ForecastRule {
+    /// How far ahead the service level is predicted.
+    pub horizon: Millis,
+    /// Fires when the prediction is this far below the queue's target.
+    pub margin: f64,
+    pub severity: Severity,
+}
+
+pub(crate) const SPEC: KindSpec = KindSpec {
+    name: "predicted_service_level",
+    keys: &[&["horizon", "margin", "severity"]],
+    parse,
+};
+
+/// The figure a restored incident's peak is read from.
+pub const PEAK: &str = "predicted_service_level";
+
+fn parse(cx: &mut Cx, tab: &Tab, _: &Context) -> Option<RuleKind> {
+    Some(RuleKind::Predicted(ForecastRule {
+        horizon: cx.duration(tab, "horizon").unwrap_or(15 * 60_000),
+        margin: cx.ratio(tab, "margin").unwrap_or(0.05),
+        severity: super::severity(cx, tab, Severity::Warning),
+    }))
+}
+
+/// The queue as the model sees it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Inputs {
+    /// Arrivals per second to expect (blended).
+    pub arrivals_per_s: f64,
+    /// The arrivals per second of the last minutes, and what this hour usually brings (if
+    /// learned), before blending.
+    pub recent_per_s: f64,
+    pub usual_per_s: Option<f64>,
+    pub aht_s: f64,
+    /// Mean time a caller waits before giving up.
+    pub patience_s: f64,
+    pub agents: u32,
+    /// Contacts being served or waiting now.
+    pub in_system: u32,
+    /// Agents free now.
+    pub free_agents: u32,
+    pub waiting: u32,
+    /// The service-level threshold T and the target.
+    pub threshold_s: f64,
+    pub target: f64,
+}
+
+/// A prediction and what it was made from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Forecast {
+    pub service_level: f64,
+    pub inputs: Inputs,
+}
+
+impl ForecastRule {
+    pub fn forecast(&self, x: Inputs) -> Option<Forecast> {
+        Some(Forecast {
+            service_level: predict(&x, self.horizon as f64 / 1000.0)?,
+            inputs: x,
+        })
+    }
+
+    pub fn judge(&self, f: Option<&Forecast>) -> Verdict {
+        let Some(f) = f else {
+            return Verdict {
+                level: None,
+                clear: true,
+                badness: f64::NEG_INFINITY,
+            };
+        };
+        let floor = f.inputs.target - self.margin;
+        let pressed = f.inputs.free_agents == 0 || f.inputs.waiting > 0;
+        Verdict {
+            level: (f.service_level < floor && pressed).then_some(self.severity),
+            clear: f.service_level >= floor + self.margin / 2.0,
+            badness: -f.service_level,
+        }
+    }
+
+    pub fn describe(&self, queue: &str, f: Option<&Forecast>) -> Detail {
+        let Some(f) = f else {
+            return Detail {
+                title: format!("{queue}: no prediction (no staffing reading or no traffic)"),
+                summary: format!(
+                    "{queue}: the service level cannot be predicted without a fresh reading of the agents staffed and some traffic"
+                ),
+                ..Detail::default()
+            };
+        };
+        let x = &f.inputs;
+        let pct = |v: f64| format!("{:.0}%", v * 100.0);
+        let usual = x
+            .usual_per_s
+            .map(|u| format!(", usually {:.0}/h", u * 3600.0))
+            .unwrap_or_default();
+        Detail {
+            figures: Figures(vec![
+                (PEAK, round(f.service_level)),
+                ("arrivals_per_hour", round(x.arrivals_per_s * 3600.0)),
+                ("aht_s", round(x.aht_s)),
+                ("patience_s", round(x.patience_s)),
+                ("agents", f64::from(x.agents)),
+                ("waiting", f64::from(x.waiting)),
+                ("target", x.target),
+            ]),
+            title: format!(
+                "{queue}: service level heading for {} in the next {} (target {})",
+                pct(f.service_level),
+                format_duration(self.horizon),
+                pct(x.target)
+            ),
+            summary: format!(
+                "{queue}: {} expected over the next {} by Erlang A, target {} (fires below {}): {} agents, {} waiting, {:.0} arrivals/h (last minutes {:.0}/h{usual}), handle time {:.0}s, patience {:.0}s",
+                pct(f.service_level),
+                format_duration(self.horizon),
+                pct(x.target),
+                pct(x.target - self.margin),
+                x.agents,
+                x.waiting,
+                x.arrivals_per_s * 3600.0,
+                x.recent_per_s * 3600.0,
+                x.aht_s,
+                x.patience_s,
+            ),
+        }
+    }
+}
+
+/// The share of contacts arriving over the next `horizon_s` that are answered within the
+/// threshold, by Erlang A from the state now: the birth-death chain of contacts in the system
+/// (arrivals at λ; service at μ per busy agent; giving up at θ per waiting caller) run forward
+/// from the contacts in the system now, each moment's arrivals weighted by their chance of
+/// being answered within T before giving up. `None` without handle time or traffic.
+pub fn predict(x: &Inputs, horizon_s: f64) -> Option<f64> {
+    if x.aht_s <= 0.0 || x.arrivals_per_s <= 0.0 || horizon_s <= 0.0 {
+        return None;
+    }
+    if x.agents == 0 {
+        return Some(0.0);
+    }
+    let n = x.agents as usize;
+    let (lambda, mu) = (x.arrivals_per_s, 1.0 / x.aht_s);
+    let theta = 1.0 / x.patience_s.max(1.0);
+    let k0 = x.in_system as usize;
+    // Room above the agents for the queue to grow over the horizon (or to drain from now).
+    let room = (4.0 * (n as f64).sqrt()).ceil() as usize + 30;
+    let k_max = (n + room).max(k0 + room).min(n + 2_000);
+    let answered = answered_within(n, mu, theta, x.threshold_s, k_max);
+    let death = |k: usize| k.min(n) as f64 * mu + k.saturating_sub(n) as f64 * theta;
+    let max_rate = lambda + death(k_max);
+    let steps = ((horizon_s * max_rate / 0.4).ceil() as usize).clamp(50, 20_000);
+    let dt = horizon_s / steps as f64;
+    let mut p = vec![0.0; k_max + 1];
+    p[k0.min(k_max)] = 1.0;
+    let mut next = p.clone();
+    let mut total = 0.0;
+    for _ in 0..steps {
+        // Arrivals see the time average (PASTA).
+        total += p.iter().zip(&answered).map(|(p, a)| p * a).sum::<f64>() * dt;
+        for k in 0..=k_max {
+            let up = if k < k_max { lambda } else { 0.0 };
+            let inflow = if k > 0 { lambda * p[k - 1] } else { 0.0 }
+                + if k < k_max {
+                    death(k + 1) * p[k + 1]
+                } else {
+                    0.0
+                };
+            next[k] = p[k] + dt * (inflow - (up + death(k)) * p[k]);
+        }
+        std::mem::swap(&mut p, &mut next);
+    }
+    Some((total / horizon_s).clamp(0.0, 1.0))
+}
+
+/// Per state k (contacts in the system found on arrival): the chance of being answered within
+/// `t_s` before giving up. Below `n` an agent is free; at queue position j the caller moves up
+/// when an agent frees (nμ) or one ahead gives up ((j-1)θ), and gives up at θ.
+fn answered_within(n: usize, mu: f64, theta: f64, t_s: f64, k_max: usize) -> Vec<f64> {
+    let positions = k_max + 1 - n;
+    let rate = |j: usize| n as f64 * mu + (j as f64 - 1.0) * theta;
+    let steps = ((t_s * (rate(positions) + theta) / 0.4).ceil() as usize).clamp(20, 20_000);
+    let dt = t_s / steps as f64;
+    // u[j]: answered within the time left from position j; u[0] = 1 (being answered).
+    let mut u = vec![0.0; positions + 1];
+    u[0] = 1.0;
+    for _ in 0..steps {
+        // Descending, so u[j - 1] is still the previous step's value.
+        for j in (1..=positions).rev() {
+            u[j] += dt * (rate(j) * (u[j - 1] - u[j]) - theta * u[j]);
+        }
+    }
+    (0..=k_max)
+        .map(|k| if k < n { 1.0 } else { u[k - n + 1] })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inputs(per_hour: f64, agents: u32, in_system: u32) -> Inputs {
+        Inputs {
+            arrivals_per_s: per_hour / 3600.0,
+            recent_per_s: per_hour / 3600.0,
+            usual_per_s: None,
+            aht_s: 180.0,
+            patience_s: 150.0,
+            agents,
+            in_system,
+            free_agents: agents.saturating_sub(in_system),
+            waiting: in_system.saturating_sub(agents),
+            threshold_s: 20.0,
+            target: 0.8,
+        }
+    }
+
+    #[test]
+    fn staffed_to_demand_meets_the_target_short_staffed_does_not() {
+        // 900 calls/h of 3 minutes: 45 erlangs. 52 agents meet 80/20 comfortably.
+        let good = predict(&inputs(900.0, 52, 45), 900.0).unwrap();
+        assert!(good > 0.85, "{good}");
+        // Lose a third of them with demand unchanged: the service level collapses.
+        let short = predict(&inputs(900.0, 34, 34), 900.0).unwrap();
+        assert!(short < 0.4, "{short}");
+        // A planned shift change: agents and demand fall together; still fine.
+        let shift = predict(&inputs(540.0, 32, 27), 900.0).unwrap();
+        assert!(shift > 0.8, "{shift}");
+        // A backlog now drags the next minutes down even with enough agents.
+        let backlog = predict(&inputs(900.0, 52, 52 + 60), 300.0).unwrap();
+        assert!(backlog < good - 0.2, "{backlog} vs {good}");
+        assert_eq!(predict(&inputs(900.0, 0, 10), 900.0), Some(0.0));
+        assert_eq!(predict(&inputs(0.0, 10, 0), 900.0), None);
+    }
+
+    #[test]
+    fn fires_below_the_margin_and_says_why() {
+        let rule = ForecastRule {
+            horizon: 15 * 60_000,
+            margin: 0.05,
+            severity: Severity::Warning,
+        };
+        let f = rule.forecast(inputs(900.0, 34, 34)).unwrap();
+        assert_eq!(rule.judge(Some(&f)).level, Some(Severity::Warning));
+        let d = rule.describe("phone-general", Some(&f));
+        assert!(
+            d.title
+                .starts_with("phone-general: service level heading for")
+                && d.title.ends_with("in the next 15m (target 80%)"),
+            "{}",
+            d.title
+        );
+        assert!(d.summary.contains("34 agents"), "{}", d.summary);
+        let fine = rule.forecast(inputs(900.0, 52, 45)).unwrap();
+        let v = rule.judge(Some(&fine));
+        assert!(v.level.is_none() && v.clear);
+        assert!(rule.judge(None).clear);
+        // The model says trouble, but agents sit free and nobody waits: not yet.
+        let calm = rule.forecast(inputs(900.0, 34, 30)).unwrap();
+        assert!(calm.service_level < 0.75);
+        assert_eq!(rule.judge(Some(&calm)).level, None);
+    }
+}
