@@ -31,6 +31,7 @@ use crate::config::{Clock, Config, Millis, Rule, format_duration};
 use crate::rules::burn_rate::{self, Counts};
 use crate::rules::complaint_spike::{GroupBy, group_keys};
 use crate::rules::predicted::Forecast;
+use crate::rules::threshold::{self, TREND_SAMPLE, TREND_SPAN};
 use crate::rules::{RuleKind, Thresholds};
 use calendar::{Schedule, ms_to_utc};
 use complaints::{Complaints, DeadlineTimer, Group, HOUR, OpenComplaint};
@@ -187,12 +188,14 @@ pub enum CommandError {
 }
 
 /// One rule's state on one queue: a response-time rule's recent breaches and contacts near
-/// breach; a predicted service level's latest forecast and when it was made.
+/// breach; a predicted service level's latest forecast and when it was made; a trend's samples
+/// of its figure.
 #[derive(Debug, Default, Clone)]
 struct RuleState {
     breaches: VecDeque<Millis>,
     approaching: u32,
     forecast: Option<(Millis, Option<Forecast>)>,
+    samples: VecDeque<(Millis, f64)>,
 }
 
 /// A forecast is worked out again at most this often: Erlang A is the costly figure.
@@ -1112,13 +1115,28 @@ impl Engine {
         // this same pass holds back the lesser incidents.
         let mut judged = Vec::with_capacity(rt.rules.len());
         let mut forecasts = Vec::new();
+        let mut samples = Vec::new();
         for (i, &r) in rt.rules.iter().enumerate() {
             let (reading, v) = match &cfg.rules[r as usize].kind {
                 RuleKind::Threshold(t) => {
                     let now = self.now;
                     let schedules = &mut self.schedules;
                     let th = t.thresholds_now(|s| schedules[s].contains(now));
-                    (QueueReading::Threshold(th), t.judge(&th, &metrics))
+                    let slope = match (t.trend, t.value(&metrics)) {
+                        (Some(_), Some(v)) => {
+                            let past = &rt.response[i].samples;
+                            if past.back().is_none_or(|(at, _)| now - at >= TREND_SAMPLE) {
+                                samples.push((i, (now, v)));
+                            }
+                            let span = past.iter().copied().chain([(now, v)]);
+                            threshold::slope(span.filter(|(at, _)| now - at <= TREND_SPAN))
+                        }
+                        _ => None,
+                    };
+                    (
+                        QueueReading::Threshold(th, slope),
+                        t.judge(&th, &metrics, slope),
+                    )
                 }
                 RuleKind::ResponseTime(rr) => {
                     let resp = &rt.response[i];
@@ -1166,11 +1184,23 @@ impl Engine {
         for (i, f) in forecasts {
             self.queues[q as usize].response[i].forecast = Some(f);
         }
+        for (i, sample) in samples {
+            let past = &mut self.queues[q as usize].response[i].samples;
+            past.push_back(sample);
+            while past
+                .front()
+                .is_some_and(|(at, _)| sample.0 - at > TREND_SPAN)
+            {
+                past.pop_front();
+            }
+        }
         judged.sort_by_key(|(_, _, v)| std::cmp::Reverse(v.level));
         for (r, reading, v) in judged {
             let rule = &cfg.rules[r as usize];
             let describe = || match (&rule.kind, &reading) {
-                (RuleKind::Threshold(t), QueueReading::Threshold(th)) => t.describe(th, &metrics),
+                (RuleKind::Threshold(t), QueueReading::Threshold(th, slope)) => {
+                    t.describe(th, &metrics, *slope)
+                }
                 (RuleKind::ResponseTime(rr), QueueReading::Response(n, a)) => {
                     rr.describe(&metrics.queue, *n, *a)
                 }
@@ -1505,7 +1535,8 @@ impl Engine {
 
 /// What a queue rule read, kept for wording it.
 enum QueueReading {
-    Threshold(Thresholds),
+    /// The thresholds in force, and the figure's trend (per ms) for rules with one.
+    Threshold(Thresholds, Option<f64>),
     /// Breaches in the window, contacts approaching breach.
     Response(u32, u32),
     Burn(burn_rate::Reading),

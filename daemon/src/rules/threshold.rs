@@ -1,13 +1,15 @@
 //! Threshold rules: one queue figure against a level per severity, with hysteresis (`clear`), a
 //! minimum volume for figures that are shares or averages, and thresholds that differ while a
 //! schedule is open (`[[rule.when]]`). Written as `queue_depth`, `longest_wait`, `service_level`,
-//! or `metric` with any figure of `GET /api/v1/state`.
+//! or `metric` with any figure of `GET /api/v1/state`. With `trend = "10m"` a rule also warns when
+//! the figure's straight-line trend over the last `TREND_SPAN` reaches its first threshold within
+//! that time (as Prometheus' `predict_linear`): "waiting will reach 25 within 10m".
 
 use floorwatch_protocol::{Metric, QueueMetrics, Severity};
 
 use super::{Context, KindSpec, RuleKind, Verdict};
-use crate::config::format_duration;
 use crate::config::parse::{Cx, Span, Tab};
+use crate::config::{Millis, format_duration};
 use crate::engine::{Detail, Figures, round};
 
 /// Thresholds by severity, in the rule's unit. For rules that fire below a level (service level)
@@ -74,6 +76,8 @@ pub struct ThresholdRule {
     pub clear: Option<f64>,
     /// Fewer contacts than this in the window and shares or averages are not judged.
     pub min_volume: u32,
+    /// Warn when the trend reaches the first threshold within this.
+    pub trend: Option<Millis>,
 }
 
 const KEYS: &[&str] = &[
@@ -84,7 +88,13 @@ const KEYS: &[&str] = &[
     "clear",
     "when",
     "min_volume",
+    "trend",
 ];
+
+/// A trend is fitted over this much of the figure's recent history ...
+pub const TREND_SPAN: Millis = 5 * 60_000;
+/// ... sampled this often.
+pub const TREND_SAMPLE: Millis = 15_000;
 
 pub(crate) const QUEUE_DEPTH: KindSpec = KindSpec {
     name: "queue_depth",
@@ -152,6 +162,7 @@ fn parse(cx: &mut Cx, tab: &Tab, ctx: &Context, named: Named) -> Option<RuleKind
         overrides: Vec::new(),
         clear: None,
         min_volume: 0,
+        trend: cx.duration(tab, "trend"),
     };
     if metric.is_ratio() {
         for s in Severity::ALL.iter().map(|s| s.as_str()).chain(["clear"]) {
@@ -281,7 +292,8 @@ impl ThresholdRule {
         m.get(self.metric)
     }
 
-    pub fn judge(&self, th: &Thresholds, m: &QueueMetrics) -> Verdict {
+    /// `slope`: the figure's change per millisecond over `TREND_SPAN`, for rules with a trend.
+    pub fn judge(&self, th: &Thresholds, m: &QueueMetrics, slope: Option<f64>) -> Verdict {
         // Too few contacts to judge (or no reading of this figure): not a breach, and a firing
         // incident clears rather than staying open through a quiet night.
         let Some(value) = self.value(m) else {
@@ -298,15 +310,26 @@ impl ThresholdRule {
             Some(c) => c.min(first),
             None => first,
         };
+        let level = th.level_of(value, below);
+        let heading = self
+            .projected(value, slope)
+            .and_then(|p| th.level_of(p, below))
+            .map(|l| l.min(Severity::Warning));
         Verdict {
-            level: th.level_of(value, below),
-            clear: if below {
-                value > clear_at
-            } else {
-                value < clear_at
-            },
+            level: level.or(heading),
+            clear: heading.is_none()
+                && if below {
+                    value > clear_at
+                } else {
+                    value < clear_at
+                },
             badness: if below { -value } else { value },
         }
+    }
+
+    /// Where the trend takes the figure within `trend`.
+    fn projected(&self, value: f64, slope: Option<f64>) -> Option<f64> {
+        Some(value + slope? * self.trend? as f64)
     }
 
     /// A value of the figure as a person reads it.
@@ -320,7 +343,7 @@ impl ThresholdRule {
         }
     }
 
-    pub fn describe(&self, th: &Thresholds, m: &QueueMetrics) -> Detail {
+    pub fn describe(&self, th: &Thresholds, m: &QueueMetrics, slope: Option<f64>) -> Detail {
         let Some(value) = self.value(m) else {
             return Detail {
                 figures: Figures(vec![("volume", f64::from(volume(m)))]),
@@ -334,6 +357,38 @@ impl ThresholdRule {
             };
         };
         let level = th.level_of(value, self.below);
+        if level.is_none()
+            && let (Some(p), Some(within)) = (self.projected(value, slope), self.trend)
+            && let Some(l) = th.level_of(p, self.below)
+            && let Some(at) = th.get(l)
+        {
+            let per_min = slope.unwrap_or(0.0) * 60_000.0;
+            return Detail {
+                figures: Figures(vec![
+                    (self.metric.as_str(), round(value)),
+                    ("projected", round(p)),
+                    ("per_minute", round(per_min)),
+                ]),
+                title: format!(
+                    "{}: {} will reach {} within {}",
+                    m.queue,
+                    self.metric,
+                    self.shown(at),
+                    format_duration(within)
+                ),
+                summary: format!(
+                    "{}: {} is {} and moving {:+.2} a minute over the last {}: {} in {} ({l} at {})",
+                    m.queue,
+                    self.metric,
+                    self.shown(value),
+                    per_min,
+                    format_duration(TREND_SPAN),
+                    self.shown(p),
+                    format_duration(within),
+                    self.shown(at)
+                ),
+            };
+        }
         let bound = level
             .and_then(|l| th.get(l).map(|t| (l, t)))
             .map(|(l, t)| format!(" ({l} at {})", self.shown(t)))
@@ -398,6 +453,26 @@ impl ThresholdRule {
             other => format!("{q}: {other} {}", self.shown(value)),
         }
     }
+}
+
+/// The least-squares slope of `(time, value)` samples, per millisecond; `None` with fewer
+/// than three or no spread in time.
+pub fn slope(samples: impl Iterator<Item = (Millis, f64)> + Clone) -> Option<f64> {
+    let n = samples.clone().count();
+    if n < 3 {
+        return None;
+    }
+    let nf = n as f64;
+    let t0 = samples.clone().next()?.0;
+    let (st, sv) = samples
+        .clone()
+        .fold((0.0, 0.0), |(a, b), (t, v)| (a + (t - t0) as f64, b + v));
+    let (mt, mv) = (st / nf, sv / nf);
+    let (num, den) = samples.fold((0.0, 0.0), |(n, d), (t, v)| {
+        let dt = (t - t0) as f64 - mt;
+        (n + dt * (v - mv), d + dt * dt)
+    });
+    (den > 0.0).then(|| num / den)
 }
 
 /// Who waits in a queue of this channel, in a title.

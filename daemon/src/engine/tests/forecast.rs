@@ -76,3 +76,36 @@ fn a_planned_shift_change_that_demand_matches_stays_quiet() {
     floor(&mut f, 1800, 1200, 7, 32, 26, 0);
     assert!(f.incidents.is_empty(), "{:#?}", f.incidents);
 }
+
+#[test]
+fn a_trend_warns_before_the_threshold_and_a_steady_figure_does_not() {
+    let rules = r#"
+[[rule]]
+name = "depth"
+kind = "queue_depth"
+warning = 20
+critical = 40
+trend = "10m"
+"#;
+    let mut f = Floor::new(rules);
+    // Steady at 12 for five minutes: below the threshold and going nowhere.
+    for s in 0..20 {
+        f.at(s * 15).reading("phone-a", 12);
+    }
+    assert!(f.incidents.is_empty(), "{:#?}", f.incidents);
+    // Rising by one every 30 s (2 a minute): in 10 minutes it would be past 20.
+    for k in 0..6 {
+        f.at(300 + k * 30).reading("phone-a", 12 + k as u32);
+    }
+    let i = f.only().clone();
+    assert_eq!(i.severity, Severity::Warning, "a trend only ever warns");
+    assert_eq!(i.title, "phone-a: waiting will reach 20 within 10m");
+    assert!(
+        i.values_at_open["per_minute"] > 0.5,
+        "{:?}",
+        i.values_at_open
+    );
+    // At the threshold for real it is the threshold that speaks, and climbs as usual.
+    f.at(500).reading("phone-a", 45);
+    assert_eq!(f.only().severity, Severity::Critical);
+}
