@@ -6,10 +6,12 @@
 //! - a rule is decided in `engine` (a pure state machine with an injected clock);
 //! - what was decided is kept by `store` (SQLite) and leaves through the `watch::Notifier`;
 //! - `config` reads alerts.toml, `check` runs the tests it carries, `sim` plays a contact center,
-//!   `export` writes the post-crisis review, `server` runs it all;
+//!   `backtest` counts the pages a trace would send (against the sim's labels), `export` writes
+//!   the post-crisis review, `server` runs it all;
 //! - `limits` holds the bounds of names, texts and request times that every input is held to;
 //! - `live` streams the state to wall-boards (the `dashboard/` crate) and `floorwatch tail`.
 
+pub mod backtest;
 pub mod check;
 pub mod config;
 pub mod engine;
