@@ -487,4 +487,56 @@ mod tests {
         // The outage (8 min at x8) brings far more complaints than the 5 quiet minutes.
         assert!(complaints_in(5 * 60_000, 13 * 60_000) > 3 * complaints_in(0, 5 * 60_000).max(1));
     }
+
+    #[test]
+    fn readings_show_the_agents_on_duty_and_every_event_is_accepted() {
+        use std::collections::HashSet;
+
+        use plan::{HOUR, MINUTE};
+        // 08:00-11:00 in Shanghai on a Monday: the morning ramp, with every kind injected.
+        let start = 1_795_363_200_000 + 8 * HOUR;
+        let mut s = Scenario::mid_size_center(start, 3 * HOUR, 5);
+        let mut rng = StdRng::seed_from_u64(1);
+        for (i, k) in Kind::ALL.into_iter().enumerate() {
+            let from = start + 10 * MINUTE + i as Millis * 20 * MINUTE;
+            s.injections
+                .push(Injection::new(k, from, from + 20 * MINUTE, &mut rng));
+        }
+        let events = simulate(&s);
+        let mut readings = 0;
+        for e in &events {
+            if let Event::Queue(r) = e {
+                let q = s.queues.iter().position(|q| q.name == r.queue).unwrap();
+                let t = r.at.timestamp_millis();
+                // Readings come every 5 s; the roster is looked at every minute.
+                let on_duty = s.staffed(q, t - t.rem_euclid(STAFF_EVERY));
+                let (free, busy) = (r.agents_available.unwrap(), r.agents_busy.unwrap());
+                assert!(free + busy >= on_duty, "{r:?}: {on_duty} on duty");
+                assert!(
+                    free == 0 || free + busy == on_duty,
+                    "{r:?}: {on_duty} on duty"
+                );
+                readings += 1;
+            }
+        }
+        assert!(readings > 4000);
+        let arrivals: Vec<&str> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Contact(c) if c.event == ContactStep::Arrived => Some(c.id.as_str()),
+                Event::Complaint(c) if c.event.is_none() => Some(c.id.as_str()),
+                _ => None,
+            })
+            .collect();
+        let unique: HashSet<&&str> = arrivals.iter().collect();
+        assert_eq!(unique.len(), arrivals.len(), "ids are unique");
+
+        let cfg = std::sync::Arc::new(
+            crate::config::parse_config(crate::config::EMBEDDED, "alerts.toml", None).unwrap(),
+        );
+        let text = to_ndjson(&events);
+        let r = crate::backtest::backtest(&cfg, &[text], None, "test").unwrap();
+        assert_eq!(r.refused, 0, "{:?}", r.refusals);
+        assert_eq!(r.accepted as usize, events.len());
+    }
 }
