@@ -9,7 +9,10 @@
 //!   from the workspace root), converted in memory, when present: its pages in 31 days.
 //!
 //! Each run replays as fast as it goes through `floorwatch::backtest::backtest`, the library
-//! behind `floorwatch backtest`.
+//! behind `floorwatch backtest`. Columns: `pages` = page decisions, `incidents` = incidents paged,
+//! `/q-week` = page decisions per queue-week, `crisis` = crisis-severity page decisions, `recall`
+//! = crises caught / crises, then the median delay per class (queue / complaints / email), false
+//! page decisions per queue-week, and page decisions during hard negatives.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -30,12 +33,13 @@ fn main() {
         config::load(&root.join("alerts.toml")).unwrap_or_else(|e| panic!("alerts.toml: {e}")),
     );
     println!(
-        "{:<18} {:>8} {:>7} {:>9} {:>6} {:>8} {:>6} {:>7} {:>23} {:>10} {:>8}",
+        "{:<18} {:>8} {:>7} {:>9} {:>6} {:>9} {:>8} {:>6} {:>7} {:>23} {:>10} {:>8}",
         "run",
         "events",
         "refused",
         "events/s",
         "pages",
+        "incidents",
         "/q-week",
         "crisis",
         "recall",
@@ -145,12 +149,13 @@ fn line(name: &str, runs: &[&Report]) {
     let false_pages: usize = labels.iter().map(|l| l.false_pages).sum();
     let hard_neg: usize = labels.iter().map(|l| l.hard_negative_pages).sum();
     println!(
-        "{:<18} {:>8} {:>7} {:>9.0} {:>6} {:>8} {:>6} {:>7} {:>23} {:>10} {:>8}",
+        "{:<18} {:>8} {:>7} {:>9.0} {:>6} {:>9} {:>8} {:>6} {:>7} {:>23} {:>10} {:>8}",
         name,
         sum(&|r| r.events as f64),
         sum(&|r| r.refused as f64),
         sum(&|r| r.events as f64) / sum(&|r| r.replay_secs),
         decisions,
+        sum(&|r| r.incidents_paged as f64),
         per_qw(decisions),
         sum(&|r| r.crisis_pages as f64),
         recall,
@@ -246,11 +251,13 @@ fn real_data(cfg: &Arc<Config>, root: &Path) {
         r.queues
     );
     println!(
-        "  {} page decisions ({:.2} per queue-week, {} crisis), {} incidents opened, {} refused, {:.0} events/s",
+        "  {} page decisions ({:.2} per queue-week, {} crisis) for {} incidents paged of {} opened; {} drill pages apart; {} refused, {:.0} events/s",
         r.page_decisions,
         r.pages_per_queue_week,
         r.crisis_pages,
+        r.incidents_paged,
         r.incidents_opened,
+        r.drill_pages,
         r.refused,
         r.events_per_s
     );

@@ -5,6 +5,8 @@
 //! message is not a page). The pages decided together (one incident, one timeline entry, to
 //! every target of its level) are one page decision: what a person lives through as one page,
 //! and the headline figure. Its time is the engine's time when it was decided (to the event).
+//! Nobody acknowledges in a backtest: an incident that lasts climbs and repeats its escalation
+//! policy, and each climb is a page decision. Drills (`[[drill]]` crons) are counted apart.
 
 mod matching;
 mod report;
@@ -56,6 +58,8 @@ impl PageDecision {
 pub struct Collector {
     pub pages: Vec<PageDecision>,
     pub opened: usize,
+    /// Page decisions of drills, kept out of the figures.
+    pub drill_pages: usize,
 }
 
 impl Collector {
@@ -133,6 +137,10 @@ pub struct Report {
     pub incidents_opened: usize,
     /// The headline: pages as a person lives them.
     pub page_decisions: usize,
+    /// Distinct incidents paged at least once.
+    pub incidents_paged: usize,
+    /// Page decisions of drills (not in the other figures).
+    pub drill_pages: usize,
     /// Pages counted per target (a decision to three targets is three).
     pub pages: usize,
     /// Page decisions at crisis severity.
@@ -205,6 +213,12 @@ pub fn backtest<S: AsRef<str>>(
         events_per_s: done.events as f64 / done.secs.max(1e-9),
         incidents_opened: c.opened,
         page_decisions: pages.len(),
+        incidents_paged: pages
+            .iter()
+            .map(|p| p.incident)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        drill_pages: c.drill_pages,
         pages: pages.iter().map(|p| p.targets.len()).sum(),
         crisis_pages: pages
             .iter()

@@ -45,9 +45,21 @@ pub fn markdown(r: &Report) -> String {
     );
     let _ = writeln!(
         o,
-        "**{} page decisions** ({:.2} per queue-week; {} at crisis severity), {} pages counted per target; {} incidents opened.\n",
-        r.page_decisions, r.pages_per_queue_week, r.crisis_pages, r.pages, r.incidents_opened
+        "**{} page decisions** ({:.2} per queue-week; {} at crisis severity) for {} incidents paged of {} opened; {} pages counted per target. Nobody acknowledges in a backtest: a lasting incident pages again at each escalation.\n",
+        r.page_decisions,
+        r.pages_per_queue_week,
+        r.crisis_pages,
+        r.incidents_paged,
+        r.incidents_opened,
+        r.pages
     );
+    if r.drill_pages > 0 {
+        let _ = writeln!(
+            o,
+            "Drills paged {} times (not counted above).\n",
+            r.drill_pages
+        );
+    }
     let _ = writeln!(
         o,
         "Events: {} read, {} accepted, {} duplicates, {} refused; replayed in {:.2} s ({:.0} events/s).",
