@@ -74,6 +74,11 @@ impl Collector {
                         .rsplit_once('-')
                         .map_or(&*d.key, |(k, _)| k)
                         .to_string();
+                    if d.incident.drill {
+                        // The first target of each decision counts it.
+                        self.drill_pages += usize::from(d.key.ends_with("-0"));
+                        continue;
+                    }
                     match self.pages.last_mut() {
                         Some(last) if last.key == key => last.targets.push(d.target),
                         _ => self.pages.push(PageDecision {
@@ -265,5 +270,18 @@ mod tests {
         let l = r.labels.unwrap();
         assert_eq!(l.caught, 1, "{:?}", l.outcomes);
         assert_eq!(l.recall, Some(1.0));
+    }
+
+    #[test]
+    fn drills_are_counted_apart() {
+        let cfg = Arc::new(
+            crate::config::parse_config(crate::config::EMBEDDED, "alerts.toml", None).unwrap(),
+        );
+        let mut e = crate::engine::Engine::new(cfg, 1_795_424_400_000);
+        let mut fx = Vec::new();
+        e.start_drill("carrier-outage", "test", &mut fx).unwrap();
+        let mut c = Collector::default();
+        c.take(e.now(), &mut fx);
+        assert_eq!((c.pages.len(), c.drill_pages), (0, 1), "{:?}", c.pages);
     }
 }
