@@ -154,3 +154,69 @@ fn check_refuses_durations_and_test_spans_past_their_bounds() {
         assert!(err.contains(&line), "missing {line:?} in:\n{err}");
     }
 }
+
+#[test]
+fn backtest_catches_a_simulated_outage_and_reports_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("o.ndjson");
+    let ok = Command::new(BIN)
+        .args([
+            "simulate",
+            "--scenario",
+            "outage",
+            "--duration",
+            "2h",
+            "--out",
+        ])
+        .arg(&trace)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    // The labels sit beside the trace, and backtest finds them there.
+    let labels: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("o.labels.json")).unwrap())
+            .unwrap();
+    assert_eq!(labels["labels"][0]["kind"], "outage", "{labels}");
+    assert_eq!(
+        labels["labels"][0]["from"], "2026-11-23T08:20:00Z",
+        "{labels}"
+    );
+
+    let repo = concat!(env!("CARGO_MANIFEST_DIR"), "/../alerts.toml");
+    let out = Command::new(BIN)
+        .arg("backtest")
+        .arg(&trace)
+        .args(["--config", repo, "--format", "json"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(r["refused"], 0, "{stdout}");
+    assert!(r["page_decisions"].as_u64().unwrap() > 0, "{stdout}");
+    assert!(r["pages"].as_u64() >= r["page_decisions"].as_u64());
+    assert!(r["pages_per_queue_week"].is_f64());
+    for list in ["by_rule", "by_scope", "by_day", "by_target", "decisions"] {
+        assert!(r[list].as_array().is_some_and(|a| !a.is_empty()), "{list}");
+    }
+    let outage = &r["labels"]["outcomes"][0];
+    assert_eq!(outage["name"], "outage-1");
+    assert_eq!(outage["caught"], true, "{outage}");
+    assert!(outage["delay_s"].as_f64().unwrap() < 600.0, "{outage}");
+    assert_eq!(r["labels"]["recall"], 1.0);
+
+    // The Markdown report names the headline figure and the label.
+    let out = Command::new(BIN)
+        .arg("backtest")
+        .arg(&trace)
+        .args(["--config", repo])
+        .output()
+        .unwrap();
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(md.contains("page decisions**"), "{md}");
+    assert!(md.contains("| outage-1 ("), "{md}");
+}

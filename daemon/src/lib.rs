@@ -9,10 +9,12 @@
 //! - what was decided is kept by `store` (SQLite); pages leave through its outbox, delivered by
 //!   `notify` (webhooks, e-mail);
 //! - `config` reads alerts.toml, `check` runs the tests it carries, `sim` plays a contact center,
-//!   `export` writes the post-crisis review, `server` runs it all;
+//!   `backtest` counts the pages a trace would send (against the sim's labels), `export` writes
+//!   the post-crisis review, `server` runs it all;
 //! - `limits` holds the bounds of names, texts and request times that every input is held to;
 //! - `live` streams the state to wall-boards (the `dashboard/` crate) and `floorwatch tail`.
 
+pub mod backtest;
 pub mod check;
 pub mod config;
 pub mod engine;

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use floorwatch::config::{self, Config, parse_duration};
-use floorwatch::engine::{Effect, Engine};
+use floorwatch::engine::Effect;
 use floorwatch::http::auth::Auth;
-use floorwatch::ingest::replay::{Replay, first_time};
+use floorwatch::ingest::replay::replay_texts;
 use floorwatch::server::{self, DaemonOptions};
 use floorwatch::sim::{self, Scenario};
 use floorwatch::watch::{self, Clock};
@@ -28,6 +28,14 @@ use tracing::{info, warn};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Format {
+    /// Markdown, for people.
+    Md,
+    /// JSON, for programs.
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -62,29 +70,49 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
-    /// Write a simulated trace as NDJSON.
+    /// Write a simulated trace as NDJSON, and its labels beside it (`OUT` minus its extension,
+    /// plus `.labels.json`).
     Simulate {
         #[arg(long)]
         out: PathBuf,
-        /// Start time (RFC 3339, or `now`).
+        /// Start time (RFC 3339, or `now`). `labelled` starts at local midnight of its day.
         #[arg(long, default_value = "2026-11-23T08:00:00Z")]
         start: String,
-        #[arg(long, default_value = "1h")]
-        duration: String,
+        /// Length of the trace (default: 7d for `labelled`, 1h otherwise).
+        #[arg(long)]
+        duration: Option<String>,
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// `outage` or `normal`.
+        /// outage, staffing-drop, complaint-wave, email-backlog, shift-change, campaign,
+        /// holiday, normal, or labelled (a week with one of each at seeded times).
         #[arg(long, default_value = "outage")]
         scenario: String,
-        /// When the outage starts, from the start of the trace.
-        #[arg(long, default_value = "20m")]
-        outage_at: String,
-        /// How long the outage lasts.
-        #[arg(long, default_value = "10m")]
-        outage_for: String,
+        /// When the injection starts, from the start of the trace.
+        #[arg(long = "at", alias = "outage-at", default_value = "20m")]
+        at: String,
+        /// How long it lasts (default: outage 10m, staffing-drop 75m, complaint-wave 40m,
+        /// email-backlog 4h, shift-change 90m, campaign 3h, holiday 1d).
+        #[arg(long = "for", alias = "outage-for")]
+        length: Option<String>,
         /// Keep arrivals at the daily peak rate instead of following the time of day.
         #[arg(long)]
         flat: bool,
+    },
+    /// Replay a trace (or the daemon's journal) and count the pages it would send; with labels,
+    /// the crises caught, their delay, and the false pages.
+    Backtest {
+        /// The trace (NDJSON); or --data-dir.
+        trace: Option<PathBuf>,
+        /// Replay the daemon's own journal instead: the segments under DIR/journal/, in order.
+        #[arg(long, conflicts_with = "trace")]
+        data_dir: Option<PathBuf>,
+        #[arg(long, default_value = "alerts.toml")]
+        config: PathBuf,
+        /// The labels (default: `<trace stem>.labels.json` beside the trace, if there).
+        #[arg(long)]
+        labels: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "md")]
+        format: Format,
     },
     /// Run a drill (a `[[drill]]` of alerts.toml) on the running daemon.
     Drill {
@@ -159,18 +187,25 @@ fn main() -> anyhow::Result<()> {
             duration,
             seed,
             scenario,
-            outage_at,
-            outage_for,
+            at,
+            length,
             flat,
         } => simulate(
             &out,
             &start,
-            &duration,
+            duration.as_deref(),
             seed,
             &scenario,
-            (&outage_at, &outage_for),
+            (&at, length.as_deref()),
             flat,
         ),
+        Command::Backtest {
+            trace,
+            data_dir,
+            config,
+            labels,
+            format,
+        } => backtest(trace, data_dir, &config, labels, format),
         Command::Replay {
             file,
             config,
@@ -252,12 +287,13 @@ fn check(file: &Path) -> anyhow::Result<()> {
 fn simulate(
     out: &Path,
     start: &str,
-    duration: &str,
+    duration: Option<&str>,
     seed: u64,
     scenario: &str,
-    outage: (&str, &str),
+    (at, length): (&str, Option<&str>),
     flat: bool,
 ) -> anyhow::Result<()> {
+    use floorwatch::sim::{Kind, scenarios::default_length};
     let start = match start {
         "now" => chrono::Utc::now().timestamp_millis(),
         s => chrono::DateTime::parse_from_rfc3339(s)
@@ -265,21 +301,96 @@ fn simulate(
             .timestamp_millis(),
     };
     let dur = |flag: &str, s: &str| parse_duration(s).map_err(|e| anyhow::anyhow!("{flag}: {e}"));
-    let duration = dur("--duration", duration)?;
-    let mut s = Scenario::mid_size_center(start, duration, seed);
-    s.daily_curve = !flat;
-    match scenario {
-        "outage" => {
-            let at = dur("--outage-at", outage.0)?;
-            s.outage = Some((at, at + dur("--outage-for", outage.1)?));
+    let default_duration = if scenario == "labelled" { "7d" } else { "1h" };
+    let duration = dur("--duration", duration.unwrap_or(default_duration))?;
+    let mut s = match (scenario, Kind::parse(scenario)) {
+        ("labelled", _) => Scenario::labelled(start, duration, seed),
+        ("normal", _) => Scenario::mid_size_center(start, duration, seed),
+        (_, Some(kind)) if kind != Kind::QuietNight => {
+            let length = match (length, kind) {
+                (Some(l), _) => dur("--for", l)?,
+                (None, Kind::Outage) => 10 * 60_000,
+                (None, k) => default_length(k),
+            };
+            Scenario::single(kind, start, duration, seed, dur("--at", at)?, length)
         }
-        "normal" => {}
-        other => bail!("unknown scenario \"{other}\"; expected outage or normal"),
-    }
+        _ => bail!(
+            "unknown scenario \"{scenario}\"; expected outage, staffing-drop, complaint-wave, \
+             email-backlog, shift-change, campaign, holiday, normal or labelled"
+        ),
+    };
+    s.daily_curve = !flat;
     let events = sim::simulate(&s);
     std::fs::write(out, sim::to_ndjson(&events))
         .with_context(|| format!("writing {}", out.display()))?;
-    eprintln!("wrote {} events to {}", events.len(), out.display());
+    let labels = s.labels();
+    let labels_out = sim::labels_path(out);
+    labels.write(&labels_out)?;
+    eprintln!(
+        "wrote {} events to {} ({} to {}), {} labels to {}",
+        events.len(),
+        out.display(),
+        chrono::DateTime::from_timestamp_millis(s.start).unwrap_or_default(),
+        chrono::DateTime::from_timestamp_millis(s.start + s.duration).unwrap_or_default(),
+        labels.labels.len(),
+        labels_out.display()
+    );
+    Ok(())
+}
+
+fn backtest(
+    trace: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+    config_path: &Path,
+    labels: Option<PathBuf>,
+    format: Format,
+) -> anyhow::Result<()> {
+    let cfg = Arc::new(load(config_path)?);
+    let (source, texts) = match (&trace, &data_dir) {
+        (Some(t), _) => (
+            t.display().to_string(),
+            vec![std::fs::read_to_string(t).with_context(|| format!("reading {}", t.display()))?],
+        ),
+        (None, Some(d)) => {
+            let dir = d.join("journal");
+            if !dir.is_dir() {
+                bail!(
+                    "{}: no journal here (is it a Floorwatch data dir?)",
+                    dir.display()
+                );
+            }
+            let segments = floorwatch::ingest::journal::Journal::open(&dir)
+                .and_then(|j| j.segments_since(i64::MIN))
+                .with_context(|| format!("listing {}", dir.display()))?;
+            let texts = segments
+                .iter()
+                .map(|p| {
+                    std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            (
+                format!("{} ({} journal segments)", d.display(), texts.len()),
+                texts,
+            )
+        }
+        (None, None) => bail!("name a trace (floorwatch backtest TRACE.ndjson) or --data-dir DIR"),
+    };
+    let labels_file = labels.or_else(|| {
+        let p = sim::labels_path(trace.as_ref()?);
+        p.exists().then_some(p)
+    });
+    let labels = labels_file.as_deref().map(sim::Labels::read).transpose()?;
+    let report = floorwatch::backtest::backtest(&cfg, &texts, labels.as_ref(), &source)
+        .with_context(|| format!("{source}: no valid event to replay"))?;
+    match format {
+        Format::Md => {
+            if let Some(l) = &labels_file {
+                eprintln!("labels: {}", l.display());
+            }
+            print!("{}", floorwatch::backtest::markdown(&report));
+        }
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+    }
     Ok(())
 }
 
@@ -287,14 +398,9 @@ fn replay(file: &Path, config_path: &Path, speed: Option<f64>) -> anyhow::Result
     let cfg = Arc::new(load(config_path)?);
     let text =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    let start = first_time(&text).context("the trace has no valid event")?;
-    let mut engine = Engine::new(cfg.clone(), start);
-    let mut replay = Replay::new(cfg.daemon.tick);
-    let mut fx = Vec::new();
-    let began = Instant::now();
     let mut opened = 0;
     let mut stdout = std::io::stdout().lock();
-    let mut print = |fx: &mut Vec<Effect>| {
+    let print = |_: i64, fx: &mut Vec<Effect>| {
         for f in fx.drain(..) {
             if let Effect::Timeline(e) = f {
                 use floorwatch_protocol::TimelineKind::*;
@@ -314,52 +420,19 @@ fn replay(file: &Path, config_path: &Path, speed: Option<f64>) -> anyhow::Result
             }
         }
     };
-    let items = floorwatch::ingest::decode(&text);
-    for item in &items {
-        let ev = match item
-            .wire
-            .as_ref()
-            .map_err(Clone::clone)
-            .and_then(|w| floorwatch::ingest::validate(w, item.line, item.index))
-        {
-            Ok(ev) => ev,
-            Err(r) => {
-                replay.report.refused.push(r);
-                continue;
-            }
-        };
-        if let Some(speed) = speed {
-            let due = Duration::from_secs_f64(((ev.at() - start) as f64 / 1000.0 / speed).max(0.0));
-            if let Some(wait) = due.checked_sub(began.elapsed()) {
-                std::thread::sleep(wait);
-            }
-        }
-        if let Err(r) = replay.push(&mut engine, &ev, &mut fx) {
-            replay.report.refused.push(floorwatch_protocol::Refusal {
-                line: item.line,
-                index: item.index,
-                field: r.field.map(str::to_string),
-                error: r.reason,
-            });
-        }
-        print(&mut fx);
-    }
-    let end = engine.now() + cfg.daemon.tick;
-    replay.run_until(&mut engine, end, &mut fx);
-    replay.finish(&mut engine, &mut fx);
-    print(&mut fx);
-    let secs = began.elapsed().as_secs_f64();
-    let r = &replay.report;
+    let done = replay_texts(&cfg, &[text], speed, print)
+        .with_context(|| format!("{}: the trace has no valid event", file.display()))?;
+    let r = &done.replay.report;
     eprintln!(
         "{} events ({} accepted, {} duplicates, {} refused) in {:.3}s ({:.0} events/s); {} incidents opened, {} still open",
-        items.len(),
+        done.events,
         r.accepted,
         r.duplicates,
         r.refused.len(),
-        secs,
-        items.len() as f64 / secs,
+        done.secs,
+        done.events as f64 / done.secs,
         opened,
-        engine.snapshot().incidents.len()
+        done.engine.snapshot().incidents.len()
     );
     for refusal in r.refused.iter().take(10) {
         eprintln!("  line {}: {}", refusal.line, refusal.error);

@@ -3,10 +3,13 @@
 //! idle stretches (nothing open, the windows empty) are skipped instead of ticked through, so a
 //! trace with a gap of years replays as fast as one without.
 
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use floorwatch_protocol::{IngestReport, Refusal};
 
 use super::decode::{decode, validate};
-use crate::config::Millis;
+use crate::config::{Config, Millis};
 use crate::engine::{Applied, Effect, Engine, Event};
 
 /// Events applied between two evaluations when the clock does not tick (a batch, as over HTTP).
@@ -95,6 +98,18 @@ impl Replay {
         fx: &mut Vec<Effect>,
         mut after: impl FnMut(&mut Vec<Effect>),
     ) {
+        self.feed_paced(engine, text, fx, None, |_, fx| after(fx));
+    }
+
+    /// Like `feed_text`, optionally paced (see `Pace`); `after` is also told the engine's time.
+    pub fn feed_paced(
+        &mut self,
+        engine: &mut Engine,
+        text: &str,
+        fx: &mut Vec<Effect>,
+        pace: Option<&Pace>,
+        mut after: impl FnMut(Millis, &mut Vec<Effect>),
+    ) {
         for item in decode(text) {
             let ev = item
                 .wire
@@ -103,6 +118,9 @@ impl Replay {
                 .and_then(|w| validate(w, item.line, item.index));
             match ev {
                 Ok(ev) => {
+                    if let Some(p) = pace {
+                        p.wait_for(ev.at());
+                    }
                     if let Err(r) = self.push(engine, &ev, fx) {
                         self.report.refused.push(Refusal {
                             line: item.line,
@@ -114,9 +132,86 @@ impl Replay {
                 }
                 Err(r) => self.report.refused.push(r),
             }
-            after(fx);
+            after(engine.now(), fx);
         }
     }
+}
+
+/// Plays events at `speed` times real time: each waits until its time, counted from the first
+/// event, has come on the wall clock.
+pub struct Pace {
+    pub speed: f64,
+    pub start: Millis,
+    pub began: Instant,
+}
+
+impl Pace {
+    fn wait_for(&self, at: Millis) {
+        let due =
+            Duration::from_secs_f64(((at - self.start) as f64 / 1000.0 / self.speed).max(0.0));
+        if let Some(wait) = due.checked_sub(self.began.elapsed()) {
+            std::thread::sleep(wait);
+        }
+    }
+}
+
+/// A whole replay, done.
+pub struct Replayed {
+    pub engine: Engine,
+    pub replay: Replay,
+    /// Events read (accepted, duplicates and refused).
+    pub events: usize,
+    /// Time of the first valid event, and the engine's time at the end.
+    pub from: Millis,
+    pub to: Millis,
+    /// Wall time it took.
+    pub secs: f64,
+}
+
+/// Replays NDJSON texts, in order, through a fresh engine started at the first valid event's
+/// time, as `floorwatch replay` and `floorwatch backtest` do: decode, validate and push each
+/// event on the virtual clock, then tick one step past the last and settle. `after` is handed
+/// the engine's time and its effects after every event and at the end. `None` when the texts
+/// hold no valid event.
+pub fn replay_texts<S: AsRef<str>>(
+    cfg: &Arc<Config>,
+    texts: &[S],
+    speed: Option<f64>,
+    mut after: impl FnMut(Millis, &mut Vec<Effect>),
+) -> Option<Replayed> {
+    let from = texts.iter().find_map(|t| first_time(t.as_ref()))?;
+    let mut engine = Engine::new(cfg.clone(), from);
+    let mut replay = Replay::new(cfg.daemon.tick);
+    let mut fx = Vec::new();
+    let began = Instant::now();
+    let pace = speed.map(|speed| Pace {
+        speed,
+        start: from,
+        began,
+    });
+    for text in texts {
+        replay.feed_paced(
+            &mut engine,
+            text.as_ref(),
+            &mut fx,
+            pace.as_ref(),
+            &mut after,
+        );
+    }
+    let end = engine.now() + cfg.daemon.tick;
+    replay.run_until(&mut engine, end, &mut fx);
+    replay.finish(&mut engine, &mut fx);
+    after(engine.now(), &mut fx);
+    let r = &replay.report;
+    let events = (r.accepted + r.duplicates) as usize + r.refused.len();
+    Some(Replayed {
+        to: engine.now(),
+        engine,
+        replay,
+        events,
+        from,
+        secs: began.elapsed().as_secs_f64(),
+    })
 }
 
 /// The time of the first event in a text, to start an engine's clock at.

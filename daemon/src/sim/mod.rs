@@ -1,17 +1,23 @@
 //! A simulated mid-size contact center, for the demo, for recorded traces and for benchmarks.
 //!
-//! A discrete-event simulation: contacts arrive (Poisson, following a daily curve), wait in FIFO
-//! queues for a free agent, give up after their patience runs out, and are handled for an
-//! exponential handle time. Chats trade messages; e-mails are answered hours later; complaints
-//! arrive with categories and grades. A scenario can play an outage: arrivals x3 and complaints
-//! x8 for a while, then recovery. Seeded, so a trace is reproducible.
+//! A discrete-event simulation: contacts arrive (Poisson, following the local day's demand
+//! curve), wait in queues for a free agent (urgent contacts first, then in arrival order), give
+//! up after their patience runs out, and are handled for an exponential handle time. The agents
+//! on each queue follow a shift plan (`plan`); e-mail is answered in business hours. Chats trade
+//! messages; complaints arrive with categories and grades. A scenario can inject crises and
+//! planned changes (`scenarios`), each described by a label (`labels`). Seeded, so a trace is
+//! reproducible.
 
+pub mod labels;
+pub mod plan;
 pub mod receiver;
+pub mod scenarios;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 
-use chrono::{DateTime, Timelike, Utc};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use floorwatch_protocol::{
     Channel, ComplaintEvent, ComplaintStep, ContactEvent, ContactStep, Event, Grade, Priority,
     QueueEvent,
@@ -20,6 +26,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::config::Millis;
+pub use labels::{Class, Expect, Kind, Label, Labels, labels_path};
+pub use plan::Injection;
 
 /// One queue of the simulated center.
 #[derive(Debug, Clone)]
@@ -28,9 +36,12 @@ pub struct SimQueue {
     pub channel: Channel,
     /// Arrivals per hour at the daily peak.
     pub per_hour: f64,
+    /// Agents all day without a daily curve; e-mail: the afternoon's team (the morning has
+    /// more). With the curve, the shift plan staffs phone and chat from demand.
     pub agents: u32,
     /// Contacts an agent handles at once (chat: several).
     pub concurrency: u32,
+    /// Mean time a contact holds an agent (chat: its exchanges, about 4 minutes).
     pub handle_s: f64,
     pub patience_s: f64,
 }
@@ -41,10 +52,15 @@ pub struct Scenario {
     pub start: Millis,
     pub duration: Millis,
     pub seed: u64,
-    /// Follow the time of day (quiet nights, busy late mornings); off for the demo.
+    /// The center's time zone: the demand curve, the shift plan and business hours are local.
+    pub tz: Tz,
+    /// Follow the time of day and week with a shift plan (quiet nights, busy late mornings,
+    /// quieter weekends); off for the demo (flat: peak demand, `agents` on each queue).
     pub daily_curve: bool,
     /// `(from, to)` offsets from `start` of an outage.
     pub outage: Option<(Millis, Millis)>,
+    /// Crises and planned changes injected (absolute times).
+    pub injections: Vec<Injection>,
     pub arrivals_factor: f64,
     pub complaints_factor: f64,
     pub complaints_per_hour: f64,
@@ -60,8 +76,10 @@ impl Scenario {
             start,
             duration,
             seed,
+            tz: chrono_tz::Asia::Shanghai,
             daily_curve: true,
             outage: None,
+            injections: Vec::new(),
             arrivals_factor: 3.0,
             complaints_factor: 8.0,
             complaints_per_hour: 12.0,
@@ -91,16 +109,16 @@ impl Scenario {
                     per_hour: 360.0,
                     agents: 18,
                     concurrency: 2,
-                    handle_s: 420.0,
+                    handle_s: 240.0,
                     patience_s: 240.0,
                 },
                 SimQueue {
                     name: "email-support",
                     channel: Channel::Email,
-                    per_hour: 60.0,
+                    per_hour: 30.0,
                     agents: 6,
                     concurrency: 1,
-                    handle_s: 3600.0,
+                    handle_s: 360.0,
                     patience_s: f64::INFINITY,
                 },
             ],
@@ -114,29 +132,6 @@ impl Scenario {
         s.outage = Some((5 * 60_000, 13 * 60_000));
         s
     }
-
-    fn in_outage(&self, t: Millis) -> bool {
-        self.outage
-            .is_some_and(|(a, b)| t >= self.start + a && t < self.start + b)
-    }
-
-    fn curve(&self, t: Millis) -> f64 {
-        if !self.daily_curve {
-            return 1.0;
-        }
-        let h = DateTime::<Utc>::from_timestamp_millis(t).unwrap_or_default();
-        let hour = h.hour() as f64 + h.minute() as f64 / 60.0;
-        // Quiet at night, ramp from 07:00, peak late morning and mid-afternoon.
-        match hour {
-            x if x < 7.0 => 0.08,
-            x if x < 9.0 => 0.08 + (x - 7.0) * 0.42,
-            x if x < 12.0 => 1.0,
-            x if x < 13.5 => 0.75,
-            x if x < 17.0 => 0.95,
-            x if x < 21.0 => 0.95 - (x - 17.0) * 0.2,
-            _ => 0.15,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -145,6 +140,8 @@ enum Step {
     Patience(usize, u64),
     Done(usize, u64),
     Reading(usize),
+    /// The shift plan (or an absence) changes the agents on duty.
+    Staff(usize),
     CustomerReply(usize, u64),
     AgentReply(usize, u64),
     Complaint,
@@ -152,10 +149,42 @@ enum Step {
 }
 
 struct QueueSim {
+    /// Waiting contacts and their arrival times: urgent ones are taken first.
+    urgent: VecDeque<(u64, Millis)>,
     waiting: VecDeque<(u64, Millis)>,
+    /// Contacts being handled (a chat agent holds several).
     busy: u32,
+    agents: u32,
     /// Chats: messages left before resolution.
     exchanges: HashMap<u64, u32>,
+}
+
+impl QueueSim {
+    fn waiting(&self) -> usize {
+        self.urgent.len() + self.waiting.len()
+    }
+
+    fn oldest(&self) -> Option<Millis> {
+        let (a, b) = (self.urgent.front(), self.waiting.front());
+        a.into_iter().chain(b).map(|(_, t)| *t).min()
+    }
+
+    fn take(&mut self) -> Option<u64> {
+        self.urgent
+            .pop_front()
+            .or_else(|| self.waiting.pop_front())
+            .map(|(id, _)| id)
+    }
+
+    fn give_up(&mut self, id: u64) -> bool {
+        for w in [&mut self.urgent, &mut self.waiting] {
+            if let Some(p) = w.iter().position(|(c, _)| *c == id) {
+                w.remove(p);
+                return true;
+            }
+        }
+        false
+    }
 }
 
 struct Sim<'a> {
@@ -174,6 +203,10 @@ fn ts(t: Millis) -> DateTime<Utc> {
 
 const CATEGORIES: [&str; 5] = ["billing", "network", "service", "delivery", "other"];
 
+/// How often the agents on duty are looked at: the plan changes on the half hour, an absence
+/// on any minute.
+const STAFF_EVERY: Millis = 60_000;
+
 impl Sim<'_> {
     fn at(&mut self, t: Millis, step: Step) {
         self.seq += 1;
@@ -185,39 +218,24 @@ impl Sim<'_> {
         (-u.ln() * mean_s * 1000.0) as Millis
     }
 
-    fn contact(&mut self, id: u64, step: ContactStep, t: Millis, q: Option<usize>) {
-        let queue = q.map(|q| self.s.queues[q].name.to_string());
-        let channel = q.map(|q| self.s.queues[q].channel);
-        let priority = q.map(|_| {
-            if self.rng.random_bool(0.03) {
-                Priority::Urgent
-            } else {
-                Priority::Normal
-            }
-        });
+    fn contact(&mut self, id: u64, step: ContactStep, t: Millis, q: Option<(usize, Priority)>) {
+        let queue = q.map(|(q, _)| self.s.queues[q].name.to_string());
+        let channel = q.map(|(q, _)| self.s.queues[q].channel);
         self.out.push(Event::Contact(ContactEvent {
             id: format!("{}c-{id}", self.s.id_prefix),
             event: step,
             at: ts(t),
             queue,
             channel,
-            priority,
+            priority: q.map(|(_, p)| p),
         }));
-    }
-
-    fn rate_per_ms(&self, q: usize, t: Millis) -> f64 {
-        let mut r = self.s.queues[q].per_hour * self.s.curve(t);
-        if self.s.in_outage(t) {
-            r *= self.s.arrivals_factor;
-        }
-        r / 3_600_000.0
     }
 
     /// Starts handling waiting contacts while agents are free.
     fn dispatch(&mut self, q: usize, t: Millis) {
-        let cap = self.s.queues[q].agents * self.s.queues[q].concurrency;
+        let cap = self.queues[q].agents * self.s.queues[q].concurrency;
         while self.queues[q].busy < cap {
-            let Some((id, _)) = self.queues[q].waiting.pop_front() else {
+            let Some(id) = self.queues[q].take() else {
                 break;
             };
             self.queues[q].busy += 1;
@@ -246,7 +264,12 @@ impl Sim<'_> {
     fn run(mut self) -> Vec<Event> {
         let (start, end) = (self.s.start, self.s.start + self.s.duration);
         for q in 0..self.s.queues.len() {
+            self.queues[q].agents = self.s.staffed(q, start);
             self.at(start, Step::Arrival(q));
+            self.at(
+                start - start.rem_euclid(STAFF_EVERY) + STAFF_EVERY,
+                Step::Staff(q),
+            );
             if self.s.queues[q].channel == Channel::Phone {
                 self.at(start, Step::Reading(q));
             }
@@ -259,13 +282,25 @@ impl Sim<'_> {
             match step {
                 Step::Arrival(q) => {
                     // Thinning: draw at the peak rate, keep in proportion to the current rate.
-                    let peak = self.s.queues[q].per_hour * self.s.arrivals_factor / 3_600_000.0;
-                    let keep = self.rate_per_ms(q, t) / peak;
+                    let peak = self.s.peak_per_hour(q) / 3_600_000.0;
+                    let keep = self.s.rate_per_hour(q, t) / 3_600_000.0 / peak;
                     if self.rng.random_bool(keep.clamp(0.0, 1.0)) {
                         self.next_id += 1;
                         let id = self.next_id;
-                        self.contact(id, ContactStep::Arrived, t, Some(q));
-                        self.queues[q].waiting.push_back((id, t));
+                        let urgent = self.rng.random_bool(0.03);
+                        let priority = if urgent {
+                            Priority::Urgent
+                        } else {
+                            Priority::Normal
+                        };
+                        self.contact(id, ContactStep::Arrived, t, Some((q, priority)));
+                        let w = &mut self.queues[q];
+                        if urgent {
+                            &mut w.urgent
+                        } else {
+                            &mut w.waiting
+                        }
+                        .push_back((id, t));
                         let patience = self.s.queues[q].patience_s;
                         if patience.is_finite() {
                             let d = self.exp(patience);
@@ -277,8 +312,7 @@ impl Sim<'_> {
                     self.at(t + d.max(1), Step::Arrival(q));
                 }
                 Step::Patience(q, id) => {
-                    if let Some(p) = self.queues[q].waiting.iter().position(|(w, _)| *w == id) {
-                        self.queues[q].waiting.remove(p);
+                    if self.queues[q].give_up(id) {
                         self.contact(id, ContactStep::Abandoned, t, None);
                     }
                 }
@@ -286,6 +320,11 @@ impl Sim<'_> {
                     self.contact(id, ContactStep::Resolved, t, None);
                     self.queues[q].busy -= 1;
                     self.dispatch(q, t);
+                }
+                Step::Staff(q) => {
+                    self.queues[q].agents = self.s.staffed(q, t);
+                    self.dispatch(q, t);
+                    self.at(t + STAFF_EVERY, Step::Staff(q));
                 }
                 Step::CustomerReply(q, id) => {
                     self.contact(id, ContactStep::CustomerReplied, t, None);
@@ -306,77 +345,21 @@ impl Sim<'_> {
                     }
                 }
                 Step::Reading(q) => {
-                    let sq = &self.s.queues[q];
                     let w = &self.queues[q];
+                    // Agents finishing a call after their shift ended still count as busy.
                     self.out.push(Event::Queue(QueueEvent {
-                        queue: sq.name.to_string(),
+                        queue: self.s.queues[q].name.to_string(),
                         at: ts(t),
-                        waiting: Some(w.waiting.len() as u32),
+                        waiting: Some(w.waiting() as u32),
                         longest_wait_s: Some(
-                            w.waiting
-                                .front()
-                                .map(|(_, a)| (t - a) as f64 / 1000.0)
-                                .unwrap_or(0.0),
+                            w.oldest().map(|a| (t - a) as f64 / 1000.0).unwrap_or(0.0),
                         ),
-                        agents_available: Some(sq.agents.saturating_sub(w.busy)),
-                        agents_busy: Some(w.busy.min(sq.agents)),
+                        agents_available: Some(w.agents.saturating_sub(w.busy)),
+                        agents_busy: Some(w.busy),
                     }));
                     self.at(t + 5_000, Step::Reading(q));
                 }
-                Step::Complaint => {
-                    let outage = self.s.in_outage(t);
-                    let factor = if outage {
-                        self.s.complaints_factor
-                    } else {
-                        1.0
-                    };
-                    let peak = self.s.complaints_per_hour * self.s.complaints_factor / 3_600_000.0;
-                    let rate = self.s.complaints_per_hour * self.s.curve(t) * factor / 3_600_000.0;
-                    if self.rng.random_bool((rate / peak).clamp(0.0, 1.0)) {
-                        self.next_id += 1;
-                        let id = self.next_id;
-                        let category = if outage && self.rng.random_bool(0.7) {
-                            "network"
-                        } else {
-                            CATEGORIES[self.rng.random_range(0..CATEGORIES.len())]
-                        };
-                        let grade = match self.rng.random_range(0..100) {
-                            0..80 => Grade::General,
-                            80..95 => Grade::Key,
-                            _ => Grade::Urgent,
-                        };
-                        let text = if category == "network" && outage {
-                            "Outage: cannot connect since this morning, nobody answers the phone"
-                        } else {
-                            "Not satisfied with how my request was handled"
-                        };
-                        let channels = [
-                            Channel::Phone,
-                            Channel::Chat,
-                            Channel::Email,
-                            Channel::Social,
-                        ];
-                        let channel = channels[self.rng.random_range(0..channels.len())];
-                        self.out.push(Event::Complaint(ComplaintEvent {
-                            id: format!("{}k-{id}", self.s.id_prefix),
-                            at: ts(t),
-                            event: None,
-                            channel: Some(channel),
-                            category: Some(category.into()),
-                            grade: Some(grade),
-                            text: Some(text.into()),
-                        }));
-                        let handle = match grade {
-                            Grade::Urgent => 1_800.0,
-                            Grade::Key => 3_600.0,
-                            Grade::General => 4.0 * 3_600.0,
-                        };
-                        let d = self.exp(handle);
-                        self.at(t + d, Step::ComplaintHandled(id));
-                    }
-                    let d = ((-self.rng.random_range(f64::EPSILON..1.0f64).ln()) / peak) as Millis;
-                    self.at(t + d.max(1), Step::Complaint);
-                }
+                Step::Complaint => self.complaint(t),
                 Step::ComplaintHandled(id) => {
                     self.out.push(Event::Complaint(ComplaintEvent {
                         id: format!("{}k-{id}", self.s.id_prefix),
@@ -392,6 +375,62 @@ impl Sim<'_> {
         }
         self.out
     }
+
+    fn complaint(&mut self, t: Millis) {
+        let outage = self.s.in_outage(t);
+        let peak = self.s.peak_complaints_per_hour() / 3_600_000.0;
+        let (base, wave) = self.s.complaint_rates(t);
+        let extra = wave.map_or(0.0, |(r, _)| r);
+        let rate = (base + extra) / 3_600_000.0;
+        if self.rng.random_bool((rate / peak).clamp(0.0, 1.0)) {
+            self.next_id += 1;
+            let id = self.next_id;
+            let in_wave = wave.filter(|_| self.rng.random_bool(extra / (base + extra)));
+            let category = match in_wave {
+                Some((_, c)) => c,
+                None if outage && self.rng.random_bool(0.7) => "network",
+                None => CATEGORIES[self.rng.random_range(0..CATEGORIES.len())],
+            };
+            let grade = match self.rng.random_range(0..100) {
+                0..80 => Grade::General,
+                80..95 => Grade::Key,
+                _ => Grade::Urgent,
+            };
+            let text = if category == "network" && outage {
+                "Outage: cannot connect since this morning, nobody answers the phone"
+            } else if in_wave.is_some() {
+                "Charged twice this month and nobody explains why"
+            } else {
+                "Not satisfied with how my request was handled"
+            };
+            let channels = [
+                Channel::Phone,
+                Channel::Chat,
+                Channel::Email,
+                Channel::Social,
+            ];
+            let channel = channels[self.rng.random_range(0..channels.len())];
+            self.out.push(Event::Complaint(ComplaintEvent {
+                id: format!("{}k-{id}", self.s.id_prefix),
+                at: ts(t),
+                event: None,
+                channel: Some(channel),
+                category: Some(category.into()),
+                grade: Some(grade),
+                text: Some(text.into()),
+            }));
+            // Handled within the grade's deadline (1 h, 4 h, 24 h), as a well-run floor does.
+            let (mean, deadline) = match grade {
+                Grade::Urgent => (900.0, 3_600_000),
+                Grade::Key => (3_600.0, 4 * 3_600_000),
+                Grade::General => (4.0 * 3_600.0, 24 * 3_600_000),
+            };
+            let d = self.exp(mean).min(deadline * 9 / 10);
+            self.at(t + d, Step::ComplaintHandled(id));
+        }
+        let d = ((-self.rng.random_range(f64::EPSILON..1.0f64).ln()) / peak) as Millis;
+        self.at(t + d.max(1), Step::Complaint);
+    }
 }
 
 /// Runs a scenario and returns its events in time order.
@@ -406,8 +445,10 @@ pub fn simulate(s: &Scenario) -> Vec<Event> {
             .queues
             .iter()
             .map(|_| QueueSim {
+                urgent: VecDeque::new(),
                 waiting: VecDeque::new(),
                 busy: 0,
+                agents: 0,
                 exchanges: HashMap::new(),
             })
             .collect(),
@@ -445,5 +486,57 @@ mod tests {
         };
         // The outage (8 min at x8) brings far more complaints than the 5 quiet minutes.
         assert!(complaints_in(5 * 60_000, 13 * 60_000) > 3 * complaints_in(0, 5 * 60_000).max(1));
+    }
+
+    #[test]
+    fn readings_show_the_agents_on_duty_and_every_event_is_accepted() {
+        use std::collections::HashSet;
+
+        use plan::{HOUR, MINUTE};
+        // 08:00-11:00 in Shanghai on a Monday: the morning ramp, with every kind injected.
+        let start = 1_795_363_200_000 + 8 * HOUR;
+        let mut s = Scenario::mid_size_center(start, 3 * HOUR, 5);
+        let mut rng = StdRng::seed_from_u64(1);
+        for (i, k) in Kind::ALL.into_iter().enumerate() {
+            let from = start + 10 * MINUTE + i as Millis * 20 * MINUTE;
+            s.injections
+                .push(Injection::new(k, from, from + 20 * MINUTE, &mut rng));
+        }
+        let events = simulate(&s);
+        let mut readings = 0;
+        for e in &events {
+            if let Event::Queue(r) = e {
+                let q = s.queues.iter().position(|q| q.name == r.queue).unwrap();
+                let t = r.at.timestamp_millis();
+                // Readings come every 5 s; the roster is looked at every minute.
+                let on_duty = s.staffed(q, t - t.rem_euclid(STAFF_EVERY));
+                let (free, busy) = (r.agents_available.unwrap(), r.agents_busy.unwrap());
+                assert!(free + busy >= on_duty, "{r:?}: {on_duty} on duty");
+                assert!(
+                    free == 0 || free + busy == on_duty,
+                    "{r:?}: {on_duty} on duty"
+                );
+                readings += 1;
+            }
+        }
+        assert!(readings > 4000);
+        let arrivals: Vec<&str> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Contact(c) if c.event == ContactStep::Arrived => Some(c.id.as_str()),
+                Event::Complaint(c) if c.event.is_none() => Some(c.id.as_str()),
+                _ => None,
+            })
+            .collect();
+        let unique: HashSet<&&str> = arrivals.iter().collect();
+        assert_eq!(unique.len(), arrivals.len(), "ids are unique");
+
+        let cfg = std::sync::Arc::new(
+            crate::config::parse_config(crate::config::EMBEDDED, "alerts.toml", None).unwrap(),
+        );
+        let text = to_ndjson(&events);
+        let r = crate::backtest::backtest(&cfg, &[text], None, "test").unwrap();
+        assert_eq!(r.refused, 0, "{:?}", r.refusals);
+        assert_eq!(r.accepted as usize, events.len());
     }
 }
