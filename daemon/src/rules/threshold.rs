@@ -317,11 +317,13 @@ impl ThresholdRule {
             .map(|l| l.min(Severity::Warning));
         Verdict {
             level: level.or(heading),
+            // Back at the clear level counts: `clear = 0` on a figure that cannot go below 0
+            // must be able to clear.
             clear: heading.is_none()
                 && if below {
-                    value > clear_at
+                    value >= clear_at
                 } else {
-                    value < clear_at
+                    value <= clear_at
                 },
             badness: if below { -value } else { value },
         }

@@ -1229,6 +1229,9 @@ fn understaffing_follows_demand_across_a_planned_shift_change() {
         (i.rule.as_str(), i.severity),
         ("understaffed", Severity::Critical)
     );
+    // Staff back to 36 with agents free: nobody is short (0, the clear level) and it clears.
+    staffed_floor(&mut f, 60 * 60, 70 * 60, |_| 6, |_| (30, 6, 0));
+    assert_eq!(f.only().status, IncidentStatus::Resolved);
 }
 
 fn silence(scope: &str, until_s: i64) -> floorwatch_protocol::Silence {
