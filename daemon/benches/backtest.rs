@@ -99,6 +99,22 @@ fn main() {
 fn run(cfg: &Arc<Config>, name: &str, s: &Scenario) -> Report {
     let text = sim::to_ndjson(&sim::simulate(s));
     let labels = s.labels();
+    // A public holiday is in the center's calendar: the business-hours schedules (those that
+    // list holidays) get the simulated one, as the floor would have written it in alerts.toml.
+    let mut with_holidays = (**cfg).clone();
+    for l in labels
+        .labels
+        .iter()
+        .filter(|l| l.kind == sim::Kind::Holiday)
+    {
+        for sched in with_holidays.schedules.iter_mut() {
+            if !sched.holidays.is_empty() {
+                let day = l.from.with_timezone(&sched.timezone).date_naive();
+                sched.holidays.push(day);
+            }
+        }
+    }
+    let cfg = &Arc::new(with_holidays);
     let r = backtest(cfg, &[text], Some(&labels), name).expect("the trace has events");
     line(name, &[&r]);
     r

@@ -569,6 +569,10 @@ pub struct QueueMetrics {
     pub open_contacts: u32,
     /// The window these figures cover, in seconds.
     pub window_s: f64,
+    /// How long contacts have waited with nobody answered (since the last answer, or since the
+    /// oldest waiting contact arrived if later); 0 when nobody waits. A stalled queue.
+    #[serde(default)]
+    pub unanswered_for_s: f64,
 }
 
 /// A figure of a queue that a rule can watch, by its name in alerts.toml.
@@ -584,6 +588,9 @@ pub enum Metric {
     AgentsBusy,
     AgentsRequired,
     AgentsShort,
+    /// Agents staffed over agents required (1 while agents are free and nobody waits).
+    StaffingRatio,
+    UnansweredForS,
     Offered,
     Answered,
     Abandoned,
@@ -591,7 +598,7 @@ pub enum Metric {
 }
 
 impl Metric {
-    pub const ALL: [Metric; 14] = [
+    pub const ALL: [Metric; 16] = [
         Metric::Waiting,
         Metric::LongestWaitS,
         Metric::ServiceLevel,
@@ -602,6 +609,8 @@ impl Metric {
         Metric::AgentsBusy,
         Metric::AgentsRequired,
         Metric::AgentsShort,
+        Metric::StaffingRatio,
+        Metric::UnansweredForS,
         Metric::Offered,
         Metric::Answered,
         Metric::Abandoned,
@@ -620,6 +629,8 @@ impl Metric {
             Metric::AgentsBusy => "agents_busy",
             Metric::AgentsRequired => "agents_required",
             Metric::AgentsShort => "agents_short",
+            Metric::StaffingRatio => "staffing_ratio",
+            Metric::UnansweredForS => "unanswered_for_s",
             Metric::Offered => "offered",
             Metric::Answered => "answered",
             Metric::Abandoned => "abandoned",
@@ -641,17 +652,27 @@ impl Metric {
         matches!(self, Metric::ServiceLevel | Metric::AbandonmentRate)
     }
 
-    /// An average or share over the window, meaningless with too few contacts in it.
+    /// An average or share over the window (or a model fed by one), meaningless with too few
+    /// contacts in it.
     pub fn needs_volume(self) -> bool {
         matches!(
             self,
-            Metric::ServiceLevel | Metric::AbandonmentRate | Metric::AsaS | Metric::AhtS
+            Metric::ServiceLevel
+                | Metric::AbandonmentRate
+                | Metric::AsaS
+                | Metric::AhtS
+                | Metric::AgentsRequired
+                | Metric::AgentsShort
+                | Metric::StaffingRatio
         )
     }
 
     /// Derived from the Erlang C staffing model.
     pub fn needs_erlang(self) -> bool {
-        matches!(self, Metric::AgentsRequired | Metric::AgentsShort)
+        matches!(
+            self,
+            Metric::AgentsRequired | Metric::AgentsShort | Metric::StaffingRatio
+        )
     }
 }
 
@@ -683,6 +704,15 @@ impl QueueMetrics {
                     self.agents_required? as f64 - staffed as f64
                 }
             }
+            Metric::StaffingRatio => {
+                let staffed = self.agents_available? + self.agents_busy?;
+                if self.agents_available? > 0 && self.waiting == 0 {
+                    1.0
+                } else {
+                    f64::from(staffed) / f64::from(self.agents_required?.max(1))
+                }
+            }
+            Metric::UnansweredForS => self.unanswered_for_s,
             Metric::Offered => self.offered as f64,
             Metric::Answered => self.answered as f64,
             Metric::Abandoned => self.abandoned as f64,
@@ -754,6 +784,7 @@ mod tests {
         };
         assert_eq!(m.get(Metric::Waiting), Some(7.0));
         assert_eq!(m.get(Metric::AgentsShort), Some(3.0));
+        assert_eq!(m.get(Metric::StaffingRatio), Some(0.8));
         let idle = QueueMetrics {
             waiting: 0,
             ..m.clone()

@@ -452,6 +452,9 @@ pub struct Rule {
     pub cooldown: Millis,
     /// Index into `Config::escalations`: the policy this rule's incidents follow.
     pub escalation: Option<usize>,
+    /// Index into `Config::schedules`: the rule is judged only while this schedule is open
+    /// (outside it, it is quiet and what it had open clears).
+    pub active: Option<usize>,
 }
 
 impl Rule {

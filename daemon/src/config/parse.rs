@@ -1473,6 +1473,7 @@ impl<'s> Cx<'s> {
             "hold",
             "clear_hold",
             "cooldown",
+            "active",
         ];
         // Read `kind` first so the allowed keys can depend on it.
         let kind_name = v
@@ -1527,6 +1528,20 @@ impl<'s> Cx<'s> {
                 );
             }
         }
+        let mut active = None;
+        if let Some((a, span)) = self.string(&tab, "active") {
+            active = schedules.iter().position(|x| x.name == a);
+            if active.is_none() {
+                self.err(
+                    &span,
+                    format!(
+                        "{}: unknown schedule \"{a}\" in `active` (defined: {})",
+                        tab.what,
+                        names(schedules.iter().map(|s| &s.name))
+                    ),
+                );
+            }
+        }
         let Some(spec) = spec else {
             self.err(
                 &kind_span,
@@ -1555,6 +1570,7 @@ impl<'s> Cx<'s> {
             clear_hold,
             cooldown,
             escalation,
+            active,
         })
     }
 

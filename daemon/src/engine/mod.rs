@@ -32,7 +32,7 @@ use crate::rules::burn_rate::{self, Counts};
 use crate::rules::complaint_spike::{GroupBy, group_keys};
 use crate::rules::predicted::Forecast;
 use crate::rules::threshold::{self, TREND_SAMPLE, TREND_SPAN};
-use crate::rules::{RuleKind, Thresholds};
+use crate::rules::{RuleKind, Thresholds, Verdict};
 use calendar::{Schedule, ms_to_utc};
 use complaints::{Complaints, DeadlineTimer, Group, HOUR, OpenComplaint};
 use contacts::{Contact, Contacts, SEEN_ANSWERED, Timer, TimerKind, id_hash};
@@ -1102,6 +1102,17 @@ impl Engine {
 
     fn evaluate_queue(&mut self, q: u16, fx: &mut Vec<Effect>) {
         let cfg = self.cfg.clone();
+        // Rules judged only while a schedule is open (`active`); none: no work here.
+        let season: Vec<bool> = if cfg.rules.iter().any(|r| r.active.is_some()) {
+            self.queues[q as usize]
+                .rules
+                .clone()
+                .iter()
+                .map(|r| self.in_season(&cfg.rules[*r as usize]))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let rt = &self.queues[q as usize];
         let profile = &cfg.queues[rt.state.profile];
         let metrics = rt.state.metrics(
@@ -1143,6 +1154,15 @@ impl Engine {
                     let (n, a) = (resp.breaches.len() as u32, resp.approaching);
                     (QueueReading::Response(n, a), rr.judge(n, a))
                 }
+                // Nothing to predict while agents sit free and nobody waits (the rule cannot
+                // fire), unless it has something open to clear: the model is the costly part.
+                RuleKind::Predicted(_)
+                    if metrics.waiting == 0
+                        && metrics.agents_available.is_some_and(|a| a > 0)
+                        && !self.busy(r, rt.scope) =>
+                {
+                    (QueueReading::Forecast(None), Verdict::quiet())
+                }
                 RuleKind::Predicted(p) => {
                     let now = self.now;
                     let fresh = rt.response[i]
@@ -1178,6 +1198,11 @@ impl Engine {
                     (QueueReading::Burn(reading), v)
                 }
                 _ => continue,
+            };
+            let v = if season.get(i).copied().unwrap_or(true) {
+                v
+            } else {
+                Verdict::quiet()
             };
             judged.push((r, reading, v));
         }
@@ -1222,6 +1247,12 @@ impl Engine {
         }
     }
 
+    /// Whether the rule's `active` schedule (if any) is open now.
+    fn in_season(&mut self, rule: &Rule) -> bool {
+        let now = self.now;
+        rule.active.is_none_or(|s| self.schedules[s].contains(now))
+    }
+
     /// Whether a rule is doing anything on a scope (pending or firing): only then does an
     /// observation need its text and figures, which are the costly part of evaluating.
     fn busy(&self, rule: u16, scope: u32) -> bool {
@@ -1245,6 +1276,7 @@ impl Engine {
         for (i, rule) in cfg.rules.iter().enumerate() {
             match &rule.kind {
                 RuleKind::ComplaintSpike(s) => {
+                    let season = self.in_season(rule);
                     for g in 0..self.groups[i].len() {
                         let group = &self.groups[i][g];
                         let expected = expected_in(
@@ -1256,6 +1288,7 @@ impl Engine {
                         );
                         let reading = s.read(group.observed(self.now), expected);
                         let v = s.judge(&reading);
+                        let v = if season { v } else { Verdict::quiet() };
                         if v.level.is_none() && !self.busy(i as u16, group.scope) {
                             continue;
                         }
@@ -1277,7 +1310,12 @@ impl Engine {
                         continue;
                     }
                     let describe = || d.describe(n);
-                    let obs = Observation::new(d.judge(n), &describe);
+                    let v = if self.in_season(rule) {
+                        d.judge(n)
+                    } else {
+                        Verdict::quiet()
+                    };
+                    let obs = Observation::new(v, &describe);
                     self.step(i as u16, scope, "complaints", Some(&obs), fx);
                 }
                 _ => {}

@@ -79,6 +79,8 @@ pub struct QueueState {
     pub ledger: Option<Ledger>,
     /// Arrivals per hour of the week, when a predicted service level watches the queue.
     pub arrivals: Option<HourOfWeek>,
+    /// When a contact was last answered.
+    last_answer: Millis,
 }
 
 /// What happened to a contact, for the window.
@@ -103,6 +105,7 @@ impl QueueState {
             erlang: Cell::new(None),
             ledger: None,
             arrivals: None,
+            last_answer: Millis::MIN,
         }
     }
 
@@ -141,6 +144,7 @@ impl QueueState {
         match what {
             Outcome::Arrived => bucket.offered += 1,
             Outcome::Answered { wait } => {
+                self.last_answer = self.last_answer.max(at);
                 bucket.answered += 1;
                 bucket.wait_sum_ms += wait.max(0);
                 if wait <= profile.service_level_threshold {
@@ -182,17 +186,16 @@ impl QueueState {
     }
 
     /// What Erlang A needs to predict the service level from now: `None` without a fresh
-    /// reading of the agents staffed or without handle times. `usual_per_hour`: the arrivals
-    /// this hour of the week usually brings, blended with the last minutes' by how many
-    /// arrivals those minutes saw (a quiet queue leans on history, a busy one on the present).
+    /// reading of the agents staffed or without handle times. Demand is the window's arrival
+    /// rate (a 5-minute one is too noisy to project over a quarter-hour: it sees every burst
+    /// as a collapse), blended with `usual_per_hour`, what this hour of the week usually
+    /// brings, by how many arrivals the window saw (a quiet queue leans on history, a busy one
+    /// on the present).
     pub fn forecast_inputs(&self, m: &QueueMetrics, usual_per_hour: Option<f64>) -> Option<Inputs> {
         let agents = m.agents_available? + m.agents_busy?;
         let aht_s = m.aht_s?;
-        let n = (DEMAND_SPAN / self.bucket_ms).clamp(1, BUCKETS as i64 - 1);
-        let seen: u32 = (1..=n)
-            .map(|k| self.buckets[(self.head - k).rem_euclid(BUCKETS as i64) as usize].offered)
-            .sum();
-        let recent = self.recent_rate(DEMAND_SPAN);
+        let seen = m.offered;
+        let recent = f64::from(seen) / (self.bucket_ms * BUCKETS as i64) as f64 * 1000.0;
         let usual = usual_per_hour.map(|u| u / 3600.0);
         let arrivals_per_s = match usual {
             Some(u) => {
@@ -308,6 +311,12 @@ impl QueueState {
             abandoned: t.abandoned,
             open_contacts: self.open_contacts,
             window_s,
+            unanswered_for_s: if waiting == 0 {
+                0.0
+            } else {
+                (now.saturating_sub(self.last_answer).max(0) as f64 / 1000.0)
+                    .min(longest_ms as f64 / 1000.0)
+            },
         }
     }
 }

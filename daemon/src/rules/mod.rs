@@ -46,6 +46,17 @@ pub struct Verdict {
     pub badness: f64,
 }
 
+impl Verdict {
+    /// Not breaching, and clear.
+    pub fn quiet() -> Self {
+        Verdict {
+            level: None,
+            clear: true,
+            badness: f64::NEG_INFINITY,
+        }
+    }
+}
+
 /// What parsing a kind may look up in the rest of the file.
 pub(crate) struct Context<'a> {
     pub schedules: &'a [ScheduleSpec],

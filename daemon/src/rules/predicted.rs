@@ -1,6 +1,6 @@
 //! `predicted_service_level` rules: a warning before the breach. From the queue as it stands
 //! now (the agents staffed and the contacts in the system, from the ACD's readings), the demand
-//! (arrivals of the last minutes blended with what this hour of the week usually brings), the
+//! (arrivals over the queue's window blended with what this hour of the week usually brings), the
 //! handle time and the callers' patience, Erlang A (M/M/n+M: a queue whose callers give up)
 //! gives the service level to expect over the next `horizon`. It fires when that falls below
 //! the target by `margin`, and only while the floor feels it now (an agent free and nobody
@@ -18,14 +18,16 @@ use crate::engine::{Detail, Figures, round};
 pub struct ForecastRule {
     /// How far ahead the service level is predicted.
     pub horizon: Millis,
-    /// Fires when the prediction is this far below the queue's target.
+    /// Fires at `severity` when the prediction is this far below the queue's target ...
     pub margin: f64,
     pub severity: Severity,
+    /// ... and critical when it is this far below (a collapse coming), if set.
+    pub critical_margin: Option<f64>,
 }
 
 pub(crate) const SPEC: KindSpec = KindSpec {
     name: "predicted_service_level",
-    keys: &[&["horizon", "margin", "severity"]],
+    keys: &[&["horizon", "margin", "severity", "critical_margin"]],
     parse,
 };
 
@@ -33,10 +35,25 @@ pub(crate) const SPEC: KindSpec = KindSpec {
 pub const PEAK: &str = "predicted_service_level";
 
 fn parse(cx: &mut Cx, tab: &Tab, _: &Context) -> Option<RuleKind> {
+    let margin = cx.ratio(tab, "margin").unwrap_or(0.05);
+    let critical_margin = cx.ratio(tab, "critical_margin");
+    if let Some(c) = critical_margin
+        && c <= margin
+    {
+        let span = tab.get("critical_margin").unwrap().span();
+        cx.err(
+            &span,
+            format!(
+                "{}: `critical_margin` ({c}) must be more than `margin` ({margin})",
+                tab.what
+            ),
+        );
+    }
     Some(RuleKind::Predicted(ForecastRule {
         horizon: cx.duration(tab, "horizon").unwrap_or(15 * 60_000),
-        margin: cx.ratio(tab, "margin").unwrap_or(0.05),
+        margin,
         severity: super::severity(cx, tab, Severity::Warning),
+        critical_margin,
     }))
 }
 
@@ -45,7 +62,7 @@ fn parse(cx: &mut Cx, tab: &Tab, _: &Context) -> Option<RuleKind> {
 pub struct Inputs {
     /// Arrivals per second to expect (blended).
     pub arrivals_per_s: f64,
-    /// The arrivals per second of the last minutes, and what this hour usually brings (if
+    /// The arrivals per second over the queue's window, and what this hour usually brings (if
     /// learned), before blending.
     pub recent_per_s: f64,
     pub usual_per_s: Option<f64>,
@@ -88,8 +105,16 @@ impl ForecastRule {
         };
         let floor = f.inputs.target - self.margin;
         let pressed = f.inputs.free_agents == 0 || f.inputs.waiting > 0;
+        let collapse = self
+            .critical_margin
+            .is_some_and(|c| f.service_level < f.inputs.target - c);
+        let level = if collapse {
+            Some(Severity::Critical.max(self.severity))
+        } else {
+            (f.service_level < floor).then_some(self.severity)
+        };
         Verdict {
-            level: (f.service_level < floor && pressed).then_some(self.severity),
+            level: level.filter(|_| pressed),
             clear: f.service_level >= floor + self.margin / 2.0,
             badness: -f.service_level,
         }
@@ -128,7 +153,7 @@ impl ForecastRule {
                 pct(x.target)
             ),
             summary: format!(
-                "{queue}: {} expected over the next {} by Erlang A, target {} (fires below {}): {} agents, {} waiting, {:.0} arrivals/h (last minutes {:.0}/h{usual}), handle time {:.0}s, patience {:.0}s",
+                "{queue}: {} expected over the next {} by Erlang A, target {} (fires below {}): {} agents, {} waiting, {:.0} arrivals/h (over the window {:.0}/h{usual}), handle time {:.0}s, patience {:.0}s",
                 pct(f.service_level),
                 format_duration(self.horizon),
                 pct(x.target),
@@ -166,7 +191,8 @@ pub fn predict(x: &Inputs, horizon_s: f64) -> Option<f64> {
     let answered = answered_within(n, mu, theta, x.threshold_s, k_max);
     let death = |k: usize| k.min(n) as f64 * mu + k.saturating_sub(n) as f64 * theta;
     let max_rate = lambda + death(k_max);
-    let steps = ((horizon_s * max_rate / 0.4).ceil() as usize).clamp(50, 20_000);
+    // Euler steps: stable while a step's total rate stays below 1.
+    let steps = ((horizon_s * max_rate / 0.8).ceil() as usize).clamp(50, 20_000);
     let dt = horizon_s / steps as f64;
     let mut p = vec![0.0; k_max + 1];
     p[k0.min(k_max)] = 1.0;
@@ -256,6 +282,7 @@ mod tests {
             horizon: 15 * 60_000,
             margin: 0.05,
             severity: Severity::Warning,
+            critical_margin: None,
         };
         let f = rule.forecast(inputs(900.0, 34, 34)).unwrap();
         assert_eq!(rule.judge(Some(&f)).level, Some(Severity::Warning));
@@ -272,6 +299,11 @@ mod tests {
         let v = rule.judge(Some(&fine));
         assert!(v.level.is_none() && v.clear);
         assert!(rule.judge(None).clear);
+        let collapsing = ForecastRule {
+            critical_margin: Some(0.3),
+            ..rule.clone()
+        };
+        assert_eq!(collapsing.judge(Some(&f)).level, Some(Severity::Critical));
         // The model says trouble, but agents sit free and nobody waits: not yet.
         let calm = rule.forecast(inputs(900.0, 34, 30)).unwrap();
         assert!(calm.service_level < 0.75);

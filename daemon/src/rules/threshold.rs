@@ -337,7 +337,7 @@ impl ThresholdRule {
     /// A value of the figure as a person reads it.
     fn shown(&self, v: f64) -> String {
         match self.metric {
-            Metric::LongestWaitS | Metric::AsaS | Metric::AhtS => {
+            Metric::LongestWaitS | Metric::AsaS | Metric::AhtS | Metric::UnansweredForS => {
                 format_duration((v.round() * 1000.0) as i64)
             }
             m if m.is_ratio() => format!("{:.0}%", v * 100.0),
@@ -451,7 +451,13 @@ impl ThresholdRule {
             ),
             Metric::AbandonmentRate => format!("{q}: {} of {who} give up", self.shown(value)),
             Metric::AgentsShort => format!("{q}: {} agents short", round(value)),
+            Metric::StaffingRatio => format!("{q}: staffed for {:.0}% of demand", value * 100.0),
             Metric::AsaS => format!("{q}: answered in {} on average", self.shown(value)),
+            Metric::UnansweredForS => format!(
+                "{q}: nobody answered for {} while {} {who} wait",
+                self.shown(value),
+                m.waiting
+            ),
             other => format!("{q}: {other} {}", self.shown(value)),
         }
     }

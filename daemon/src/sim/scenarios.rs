@@ -28,7 +28,7 @@ impl Injection {
             }
             Kind::ComplaintWave => {
                 let c = ["billing", "delivery", "service"][rng.random_range(0..3)];
-                (vec![], Some(c), 8.0)
+                (vec![], Some(c), 20.0)
             }
             Kind::EmailBacklog => (vec!["email-support"], None, 0.0),
             Kind::ShiftChange => (vec!["phone-general", "phone-billing"], None, 0.6),

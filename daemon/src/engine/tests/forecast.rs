@@ -109,3 +109,24 @@ trend = "10m"
     f.at(500).reading("phone-a", 45);
     assert_eq!(f.only().severity, Severity::Critical);
 }
+
+#[test]
+fn a_rule_active_on_a_schedule_is_quiet_outside_it_and_clears() {
+    // The office schedule is Mon-Fri 09:00-18:00 UTC; T0 is Monday 09:00.
+    let rules = r#"
+[[rule]]
+name = "office-depth"
+kind = "queue_depth"
+active = "office"
+warning = 10
+"#;
+    let mut f = Floor::new(rules);
+    f.at(0).reading("phone-a", 12);
+    assert_eq!(f.only().status, IncidentStatus::Firing);
+    // 18:00: the office closes; the same reading no longer counts and the incident clears.
+    f.at(9 * 3600).reading("phone-a", 12);
+    f.at(9 * 3600 + 1);
+    assert_eq!(f.only().status, IncidentStatus::Resolved);
+    f.at(10 * 3600).reading("phone-a", 30);
+    assert_eq!(f.incidents.len(), 1, "quiet outside office hours");
+}
