@@ -367,7 +367,7 @@ async fn incidents_through_the_api_ack_resolve_note_export_metrics() {
         .await;
     assert_eq!(s, 200);
     assert!(
-        md.starts_with(&format!("# Incident #{id}: phone-a: 25 contacts waiting")),
+        md.starts_with(&format!("# Incident #{id}: phone-a: 25 callers waiting")),
         "{md}"
     );
     for part in [

@@ -213,7 +213,7 @@ async fn pages_are_signed_retried_and_dead_lettered_as_receivers_answer() {
         slack["text"]
             .as_str()
             .unwrap()
-            .starts_with("[CRITICAL] phone-a: 30 contacts waiting"),
+            .starts_with("[CRITICAL] phone-a: 30 callers waiting"),
         "{slack}"
     );
     assert!(

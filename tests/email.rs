@@ -141,7 +141,7 @@ async fn mail_waits_out_a_down_server_and_its_link_acknowledges_only_on_post() {
     assert_eq!(sink.mails().len(), 1, "delivered once");
     let subject = mail["subject"].as_str().unwrap();
     assert!(
-        subject.starts_with("[严重] phone-a · depth · phone-a: 30 contacts waiting"),
+        subject.starts_with("[严重] phone-a · depth · phone-a: 30 callers waiting"),
         "{subject}"
     );
     assert!(subject.ends_with("(新告警)"), "{subject}");

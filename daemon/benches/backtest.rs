@@ -81,6 +81,7 @@ fn main() {
             }
         }
     }
+    lead_times(&labelled);
     println!("\nnoisiest rules (all six weeks):");
     let mut rules: std::collections::BTreeMap<&str, usize> = Default::default();
     for r in normal.iter().chain(&labelled) {
@@ -289,4 +290,48 @@ fn real_data(cfg: &Arc<Config>, root: &Path) {
     };
     println!("  by rule: {}", top(&r.by_rule));
     println!("  by queue: {}", top(&r.by_scope));
+}
+
+/// For each staffing drop: how long before the service level's own rule (`burn_rate`) opened
+/// did the predicted service level (`predicted_service_level`) warn, on the same queue.
+fn lead_times(runs: &[Report]) {
+    println!("\npredicted service level, staffing drops: warning before the breach");
+    let mut leads = Vec::new();
+    for r in runs {
+        for l in r.labels.iter().flat_map(|l| &l.outcomes) {
+            if l.kind != sim::Kind::StaffingDrop {
+                continue;
+            }
+            let first = |kind: &str| {
+                r.openings
+                    .iter()
+                    .find(|o| {
+                        o.kind == kind
+                            && l.scopes.contains(&o.scope)
+                            && o.at >= l.from
+                            && o.at <= l.to + chrono::Duration::minutes(30)
+                    })
+                    .map(|o| o.at)
+            };
+            let (warned, breached) = (first("predicted_service_level"), first("burn_rate"));
+            let lead = match (warned, breached) {
+                (Some(w), Some(b)) => Some((b - w).num_seconds()),
+                _ => None,
+            };
+            leads.extend(lead);
+            println!(
+                "  {:<18} {:<16} warned {:>6}  breached {:>6}  lead {}",
+                r.source,
+                l.name,
+                warned.map_or("-".into(), |w| format!("+{}s", (w - l.from).num_seconds())),
+                breached.map_or("-".into(), |b| format!("+{}s", (b - l.from).num_seconds())),
+                lead.map_or("-".into(), |s| format!("{s}s"))
+            );
+        }
+    }
+    leads.sort();
+    match leads.get(leads.len() / 2) {
+        Some(m) if !leads.is_empty() => println!("  median lead {m}s over {} drops", leads.len()),
+        _ => println!("  no drop had both a warning and a breach"),
+    }
 }

@@ -58,6 +58,8 @@ impl PageDecision {
 pub struct Collector {
     pub pages: Vec<PageDecision>,
     pub opened: usize,
+    /// Every incident as it opened (warnings too), for lead times.
+    pub openings: Vec<Opening>,
     /// Page decisions of drills, kept out of the figures.
     pub drill_pages: usize,
 }
@@ -67,6 +69,15 @@ impl Collector {
         for f in fx.drain(..) {
             match f {
                 Effect::Timeline(e) if e.kind == TimelineKind::Opened => self.opened += 1,
+                Effect::Incident(i) if self.openings.last().is_none_or(|o| o.incident < i.id) => {
+                    self.openings.push(Opening {
+                        at: i.opened_at,
+                        incident: i.id,
+                        rule: i.rule.clone(),
+                        kind: i.kind.clone(),
+                        scope: i.scope.clone(),
+                    })
+                }
                 Effect::Dispatch(d) if d.reason != DispatchReason::Resolved => {
                     // `fw-{incident}-{seq}-{i}`: the same decision without the target's index.
                     let key = d
@@ -98,6 +109,16 @@ impl Collector {
             }
         }
     }
+}
+
+/// An incident as it opened.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Opening {
+    pub at: DateTime<Utc>,
+    pub incident: u64,
+    pub rule: String,
+    pub kind: String,
+    pub scope: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -146,6 +167,9 @@ pub struct Report {
     pub incidents_paged: usize,
     /// Page decisions of drills (not in the other figures).
     pub drill_pages: usize,
+    /// Every incident as it opened, in order (not in the JSON: the pages are the report).
+    #[serde(skip)]
+    pub openings: Vec<Opening>,
     /// Pages counted per target (a decision to three targets is three).
     pub pages: usize,
     /// Page decisions at crisis severity.
@@ -224,6 +248,7 @@ pub fn backtest<S: AsRef<str>>(
             .collect::<std::collections::BTreeSet<_>>()
             .len(),
         drill_pages: c.drill_pages,
+        openings: c.openings,
         pages: pages.iter().map(|p| p.targets.len()).sum(),
         crisis_pages: pages
             .iter()
