@@ -199,7 +199,7 @@ struct RuleState {
 }
 
 /// A forecast is worked out again at most this often: Erlang A is the costly figure.
-const FORECAST_EVERY: Millis = 15_000;
+const FORECAST_EVERY: Millis = 60_000;
 
 struct QueueRt {
     state: QueueState,
@@ -211,6 +211,8 @@ struct QueueRt {
     dirty: bool,
     /// A rule of this queue reads `agents_required` (Erlang C, the costly figure).
     needs_erlang: bool,
+    /// A rule of this queue is judged only while a schedule is open.
+    seasonal: bool,
 }
 
 pub struct Engine {
@@ -411,8 +413,12 @@ impl Engine {
                 .metric()
                 .is_some_and(|m| m.needs_erlang())
         });
+        let seasonal = rules
+            .iter()
+            .any(|r| cfg.rules[*r as usize].active.is_some());
         self.queues.push(QueueRt {
             needs_erlang,
+            seasonal,
             state,
             response: vec![RuleState::default(); rules.len()],
             rules,
@@ -1103,7 +1109,7 @@ impl Engine {
     fn evaluate_queue(&mut self, q: u16, fx: &mut Vec<Effect>) {
         let cfg = self.cfg.clone();
         // Rules judged only while a schedule is open (`active`); none: no work here.
-        let season: Vec<bool> = if cfg.rules.iter().any(|r| r.active.is_some()) {
+        let season: Vec<bool> = if self.queues[q as usize].seasonal {
             self.queues[q as usize]
                 .rules
                 .clone()
