@@ -111,6 +111,16 @@ pub struct RuleView<'a> {
     pub cooldown: Millis,
 }
 
+/// What a member of a situation did, as its lead's timeline tells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Joined,
+    /// Reopened inside its cool-down.
+    Back,
+    /// Its own severity went up.
+    Worse,
+}
+
 /// Open incidents, and those resolved recently enough to be reopened by a flapping rule.
 #[derive(Debug, Default)]
 pub struct Book {
@@ -245,6 +255,10 @@ impl Book {
                         );
                         Book::notify(rec, NotifyReason::Raised, fx);
                         fx.push(Effect::Incident(Box::new(rec.incident.clone())));
+                        // A member pages by raising its situation.
+                        if let Some(lead) = rec.incident.situation {
+                            self.raise_lead(lead, id, level, &d, Change::Worse, now, fx);
+                        }
                     }
                 } else if o.clear {
                     let since = clearing_since.unwrap_or(now);
@@ -313,7 +327,7 @@ impl Book {
             let lead = rec.incident.situation.filter(|l| self.open.contains_key(l));
             rec.incident.situation = lead;
             if let Some(lead) = lead {
-                self.raise_lead(lead, old, level, &d, now, fx);
+                self.raise_lead(lead, old, level, &d, Change::Back, now, fx);
             }
             // Back worse than it was: those its new severity pages were never told.
             if level > was {
@@ -390,7 +404,7 @@ impl Book {
                 id,
                 clearing_since: None,
             };
-            self.raise_lead(lead, id, level, &d, now, fx);
+            self.raise_lead(lead, id, level, &d, Change::Joined, now, fx);
             return;
         }
         Book::notify(&mut rec, NotifyReason::Opened, fx);
@@ -424,27 +438,36 @@ impl Book {
         })
     }
 
-    /// Writes member `id`'s joining (or coming back) on its lead's timeline, and raises the
-    /// situation when the member is worse: that raise is what pages.
+    /// Writes what member `id` did on its lead's timeline, and raises the situation when the
+    /// member is worse than it: that raise is what pages.
+    #[allow(clippy::too_many_arguments)]
     fn raise_lead(
         &mut self,
         lead: u64,
         id: u64,
         level: Severity,
         d: &Detail,
+        change: Change,
         now: Millis,
         fx: &mut Vec<Effect>,
     ) {
         let Some(rec) = self.open.get_mut(&lead) else {
             return;
         };
-        rec.last_joined = now;
+        if change != Change::Worse {
+            rec.last_joined = now;
+        }
+        let what = match change {
+            Change::Joined => "joined the situation",
+            Change::Back => "is back in the situation",
+            Change::Worse => "got worse",
+        };
         Book::entry(
             rec,
             now,
             ENGINE_ACTOR,
             TimelineKind::Joined,
-            format!("#{id} joined the situation: {level}: {}", d.summary),
+            format!("#{id} {what}: {level}: {}", d.summary),
             d.figures.to_values(),
             fx,
         );

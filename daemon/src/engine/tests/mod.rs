@@ -733,6 +733,41 @@ clear = 20
 }
 
 #[test]
+fn a_member_that_gets_worse_raises_its_situation() {
+    let rules = r#"
+[[rule]]
+name = "depth"
+kind = "queue_depth"
+warning = 10
+critical = 25
+"#;
+    let mut f = Floor::new(rules);
+    f.at(0).reading("phone-a", 12);
+    f.at(30).reading("phone-b", 12);
+    let lead = f
+        .incidents
+        .values()
+        .find(|i| i.scope == "phone-a")
+        .unwrap()
+        .id;
+    assert_eq!(f.notified, vec![(lead, NotifyReason::Opened)]);
+    // phone-b, a member at warning, goes critical: the situation is raised and pages.
+    f.at(60).reading("phone-b", 30);
+    assert_eq!(f.incidents[&lead].severity, Severity::Critical);
+    assert_eq!(
+        f.notified,
+        vec![(lead, NotifyReason::Opened), (lead, NotifyReason::Raised)]
+    );
+    assert!(
+        f.timeline
+            .iter()
+            .any(|e| e.incident_id == lead && e.message.contains("got worse")),
+        "{:#?}",
+        f.timeline
+    );
+}
+
+#[test]
 fn a_worse_member_raises_its_situation_and_that_raise_pages() {
     let rules = r#"
 [[rule]]
