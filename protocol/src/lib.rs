@@ -464,6 +464,8 @@ pub enum TimelineKind {
     Acknowledged,
     Unacknowledged,
     Note,
+    /// Held back by a crisis, and released: written by earlier versions (situations replace
+    /// them), kept so their timelines still read.
     Inhibited,
     Released,
     /// An incident joined a situation (on the member: whose; on the lead: who joined), or took

@@ -140,7 +140,7 @@ pub struct Record {
     pub scope: u32,
     /// Entries written so far (the next entry's seq is this + 1).
     pub seq: u32,
-    /// Paged at least once (an inhibited incident is paged when released).
+    /// Paged at least once (a situation hands this on to its next lead).
     pub notified: bool,
     /// A situation's lead: when an incident last opened in it (itself or a member).
     pub last_joined: Millis,
