@@ -240,20 +240,8 @@ impl Book {
                         clearing_since: None,
                     };
                     if level > rec.incident.severity {
-                        let from = rec.incident.severity;
                         let d = o.detail();
-                        rec.incident.severity = level;
-                        rec.incident.title = d.title.clone();
-                        Book::entry(
-                            rec,
-                            now,
-                            ENGINE_ACTOR,
-                            TimelineKind::SeverityRaised,
-                            format!("{from} -> {level}: {}", d.summary),
-                            d.figures.to_values(),
-                            fx,
-                        );
-                        Book::notify(rec, NotifyReason::Raised, fx);
+                        Book::raise(rec, level, &d, None, now, fx);
                         fx.push(Effect::Incident(Box::new(rec.incident.clone())));
                         // A member pages by raising its situation.
                         if let Some(lead) = rec.incident.situation {
@@ -309,7 +297,6 @@ impl Book {
             inc.values_at_close = None;
             inc.reopened += 1;
             let was = inc.severity;
-            inc.severity = inc.severity.max(level);
             Book::entry(
                 &mut rec,
                 now,
@@ -331,17 +318,7 @@ impl Book {
             }
             // Back worse than it was: those its new severity pages were never told.
             if level > was {
-                rec.incident.title = d.title.clone();
-                Book::entry(
-                    &mut rec,
-                    now,
-                    ENGINE_ACTOR,
-                    TimelineKind::SeverityRaised,
-                    format!("{was} -> {level}: {}", d.summary),
-                    values,
-                    fx,
-                );
-                Book::notify(&mut rec, NotifyReason::Raised, fx);
+                Book::raise(&mut rec, level, &d, None, now, fx);
             }
             fx.push(Effect::Incident(Box::new(rec.incident.clone())));
             self.open.insert(old, rec);
@@ -416,6 +393,32 @@ impl Book {
         };
     }
 
+    /// Raises an incident to `level` in `d`'s words (`by`: the member of its situation that got
+    /// worse), and pages the raise.
+    fn raise(
+        rec: &mut Record,
+        level: Severity,
+        d: &Detail,
+        by: Option<u64>,
+        now: Millis,
+        fx: &mut Vec<Effect>,
+    ) {
+        let from = rec.incident.severity;
+        rec.incident.severity = level;
+        rec.incident.title = d.title.clone();
+        let by = by.map(|id| format!(" by #{id}")).unwrap_or_default();
+        Book::entry(
+            rec,
+            now,
+            ENGINE_ACTOR,
+            TimelineKind::SeverityRaised,
+            format!("{from} -> {level}{by}: {}", d.summary),
+            d.figures.to_values(),
+            fx,
+        );
+        Book::notify(rec, NotifyReason::Raised, fx);
+    }
+
     /// The situation an incident opening now on `scope` joins: the one with an incident open
     /// on the same scope, else the one whose latest opening is within the group window.
     fn situation_for(&self, scope: u32, now: Millis) -> Option<u64> {
@@ -472,19 +475,7 @@ impl Book {
             fx,
         );
         if level > rec.incident.severity {
-            let from = rec.incident.severity;
-            rec.incident.severity = level;
-            rec.incident.title = d.title.clone();
-            Book::entry(
-                rec,
-                now,
-                ENGINE_ACTOR,
-                TimelineKind::SeverityRaised,
-                format!("{from} -> {level} by #{id}: {}", d.summary),
-                d.figures.to_values(),
-                fx,
-            );
-            Book::notify(rec, NotifyReason::Raised, fx);
+            Book::raise(rec, level, d, Some(id), now, fx);
         }
         fx.push(Effect::Incident(Box::new(rec.incident.clone())));
     }
