@@ -62,12 +62,12 @@ fn main() {
     println!("\nlabelled weeks, per crisis:");
     for r in &labelled {
         for o in r.labels.iter().flat_map(|l| &l.outcomes) {
-            if o.expect == sim::Expect::Page || o.page_decisions > 0 {
+            if o.label.expect == sim::Expect::Page || o.page_decisions > 0 {
                 println!(
                     "  {:<18} {:<16} {:<8} {:>5} pages  delay {:>8}  first: {}",
                     r.source,
-                    o.name,
-                    if o.expect == sim::Expect::Quiet {
+                    o.label.name,
+                    if o.label.expect == sim::Expect::Quiet {
                         "QUIET?"
                     } else if o.caught {
                         "caught"
@@ -152,7 +152,7 @@ fn line(name: &str, runs: &[&Report]) {
             let mut d: Vec<f64> = labels
                 .iter()
                 .flat_map(|l| &l.outcomes)
-                .filter(|o| o.class == c && o.expect == sim::Expect::Page)
+                .filter(|o| o.label.class == c && o.label.expect == sim::Expect::Page)
                 .filter_map(|o| o.delay_s)
                 .collect();
             d.sort_by(f64::total_cmp);
@@ -299,7 +299,7 @@ fn lead_times(runs: &[Report]) {
     let mut leads = Vec::new();
     for r in runs {
         for l in r.labels.iter().flat_map(|l| &l.outcomes) {
-            if l.kind != sim::Kind::StaffingDrop {
+            if l.label.kind != sim::Kind::StaffingDrop {
                 continue;
             }
             let first = |kind: &str| {
@@ -307,9 +307,9 @@ fn lead_times(runs: &[Report]) {
                     .iter()
                     .find(|o| {
                         o.kind == kind
-                            && l.scopes.contains(&o.scope)
-                            && o.at >= l.from
-                            && o.at <= l.to + chrono::Duration::minutes(30)
+                            && l.label.scopes.contains(&o.scope)
+                            && o.at >= l.label.from
+                            && o.at <= l.label.to + chrono::Duration::minutes(30)
                     })
                     .map(|o| o.at)
             };
@@ -322,9 +322,15 @@ fn lead_times(runs: &[Report]) {
             println!(
                 "  {:<18} {:<16} warned {:>6}  breached {:>6}  lead {}",
                 r.source,
-                l.name,
-                warned.map_or("-".into(), |w| format!("+{}s", (w - l.from).num_seconds())),
-                breached.map_or("-".into(), |b| format!("+{}s", (b - l.from).num_seconds())),
+                l.label.name,
+                warned.map_or("-".into(), |w| format!(
+                    "+{}s",
+                    (w - l.label.from).num_seconds()
+                )),
+                breached.map_or("-".into(), |b| format!(
+                    "+{}s",
+                    (b - l.label.from).num_seconds()
+                )),
                 lead.map_or("-".into(), |s| format!("{s}s"))
             );
         }

@@ -10,25 +10,20 @@
 //! - an `expect = "quiet"` label is breached by every decision in [from, to] on its scopes;
 //! - a false page is a decision that matches no `page` label.
 
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{Count, PageDecision, counts};
 use crate::config::Millis;
-use crate::sim::{Class, Expect, Kind, Label};
+use crate::sim::{Class, Expect, Label};
 
 /// How long after a crisis label's end a page still counts as caused by it.
 pub const GRACE: Millis = 30 * 60_000;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LabelOutcome {
-    pub name: String,
-    pub kind: Kind,
-    pub class: Class,
-    pub expect: Expect,
-    pub from: DateTime<Utc>,
-    pub to: DateTime<Utc>,
-    pub scopes: Vec<String>,
+    /// The label judged (its fields sit beside the outcome's in the JSON).
+    #[serde(flatten)]
+    pub label: Label,
     /// Page decisions that match it (crisis) or breach it (hard negative).
     pub page_decisions: usize,
     /// A crisis: caught, and how long after `from` the first page came.
@@ -119,13 +114,7 @@ pub fn match_labels(labels: &[Label], pages: &[PageDecision], queue_weeks: f64) 
         let first = hit.first().map(|&i| &pages[i]);
         let caught = l.expect == Expect::Page && first.is_some();
         outcomes.push(LabelOutcome {
-            name: l.name.clone(),
-            kind: l.kind,
-            class: l.class,
-            expect: l.expect,
-            from: l.from,
-            to: l.to,
-            scopes: l.scopes.clone(),
+            label: l.clone(),
             page_decisions: hit.len(),
             caught,
             delay_s: first
@@ -141,13 +130,14 @@ pub fn match_labels(labels: &[Label], pages: &[PageDecision], queue_weeks: f64) 
     }
     let crises: Vec<&LabelOutcome> = outcomes
         .iter()
-        .filter(|o| o.expect == Expect::Page)
+        .filter(|o| o.label.expect == Expect::Page)
         .collect();
     let caught = crises.iter().filter(|o| o.caught).count();
     let delays = Class::ALL
         .into_iter()
         .filter_map(|class| {
-            let of: Vec<&&LabelOutcome> = crises.iter().filter(|o| o.class == class).collect();
+            let of: Vec<&&LabelOutcome> =
+                crises.iter().filter(|o| o.label.class == class).collect();
             (!of.is_empty()).then(|| ClassDelay {
                 class,
                 target_s: class.delay_target() as f64 / 1000.0,
@@ -177,9 +167,11 @@ pub fn match_labels(labels: &[Label], pages: &[PageDecision], queue_weeks: f64) 
 
 #[cfg(test)]
 mod tests {
+    use chrono::{DateTime, Utc};
     use floorwatch_protocol::Severity;
 
     use super::*;
+    use crate::sim::Kind;
 
     const T: Millis = 1_795_424_400_000;
     const MIN: Millis = 60_000;

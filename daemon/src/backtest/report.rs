@@ -110,7 +110,7 @@ pub fn markdown(r: &Report) -> String {
             "\n| label | expected | result | delay | first page | pages by target |\n| --- | --- | --- | ---: | --- | --- |"
         );
         for x in &l.outcomes {
-            let result = match (x.expect, x.caught, x.page_decisions) {
+            let result = match (x.label.expect, x.caught, x.page_decisions) {
                 (Expect::Page, true, _) => "caught".to_string(),
                 (Expect::Page, false, _) => "**missed**".to_string(),
                 (Expect::Quiet, _, 0) => "quiet".to_string(),
@@ -124,10 +124,10 @@ pub fn markdown(r: &Report) -> String {
             let _ = writeln!(
                 o,
                 "| {} ({}, {}) | {} | {} | {} | {} | {} |",
-                x.name,
-                x.from.format("%a %d %H:%M UTC"),
-                secs((x.to - x.from).num_milliseconds() as f64 / 1000.0),
-                match x.expect {
+                x.label.name,
+                x.label.from.format("%a %d %H:%M UTC"),
+                secs((x.label.to - x.label.from).num_milliseconds() as f64 / 1000.0),
+                match x.label.expect {
                     Expect::Page => "page",
                     Expect::Quiet => "quiet",
                 },
