@@ -8,6 +8,8 @@
 //! - the Anonymous Bank's January 1999 (`../shared/real-data/anonymous-bank-1999/january.txt`
 //!   from the workspace root), converted in memory, when present: its pages in 31 days.
 //!
+//! `FLOORWATCH_BENCH_CONFIG=path/to/alerts.toml` measures a candidate config instead.
+//!
 //! Each run replays as fast as it goes through `floorwatch::backtest::backtest`, the library
 //! behind `floorwatch backtest`. Columns: `pages` = page decisions, `incidents` = incidents paged,
 //! `/q-week` = page decisions per queue-week, `crisis` = crisis-severity page decisions, `recall`
@@ -29,9 +31,9 @@ const WEEK: i64 = 7 * 86_400_000;
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let cfg = Arc::new(
-        config::load(&root.join("alerts.toml")).unwrap_or_else(|e| panic!("alerts.toml: {e}")),
-    );
+    let path = std::env::var_os("FLOORWATCH_BENCH_CONFIG")
+        .map_or_else(|| root.join("alerts.toml"), std::path::PathBuf::from);
+    let cfg = Arc::new(config::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())));
     println!(
         "{:<18} {:>8} {:>7} {:>9} {:>6} {:>9} {:>8} {:>6} {:>7} {:>23} {:>10} {:>8}",
         "run",
