@@ -15,10 +15,14 @@ use crate::rules::predicted::Inputs;
 /// The window is kept as this many buckets; its edge moves one bucket at a time.
 const BUCKETS: usize = 60;
 
-/// Erlang C's demand is the arrival rate over this recent span: after a planned shift change
-/// with demand falling to match, the agents required fall with it within minutes, instead of
-/// carrying the busier quarter-hour before the change.
-const DEMAND_SPAN: Millis = 5 * 60_000;
+/// Erlang C's demand is the lesser of the arrival rate over a recent span and over a sustained
+/// one. The recent span follows demand down: after a planned shift change with demand falling
+/// to match, the agents required fall with it within minutes, instead of carrying the busier
+/// quarter-hour before the change. The sustained span keeps a burst of a few minutes from
+/// reading as demand the floor was staffed short of. An unplanned staffing drop leaves both
+/// unchanged, so it shows at once.
+const DEMAND_SPAN: Millis = 2 * 60_000;
+const SUSTAINED_DEMAND_SPAN: Millis = 15 * 60_000;
 
 #[derive(Debug, Clone, Copy, Default)]
 struct Bucket {
@@ -281,7 +285,8 @@ impl QueueState {
             _ => {
                 let v = aht_s.and_then(|aht| {
                     erlang_c_agents(
-                        self.recent_rate(DEMAND_SPAN),
+                        self.recent_rate(DEMAND_SPAN)
+                            .min(self.recent_rate(SUSTAINED_DEMAND_SPAN)),
                         aht,
                         profile.service_level_threshold as f64 / 1000.0,
                         profile.service_level_target,

@@ -1269,6 +1269,28 @@ fn understaffing_follows_demand_across_a_planned_shift_change() {
     assert_eq!(f.only().status, IncidentStatus::Resolved);
 }
 
+/// A burst of two minutes with every agent busy and callers waiting is not a staff shortage:
+/// the demand Erlang C staffs for is the lesser of the last 2 and the last 15 minutes' rate.
+#[test]
+fn a_burst_of_a_few_minutes_is_not_understaffing() {
+    let mut f = Floor::new(UNDERSTAFFED);
+    // A call every 6 s (30 erlangs), 36 staffed.
+    staffed_floor(&mut f, 0, 20 * 60, |_| 6, |_| (30, 6, 0));
+    // Two minutes at a call every 3 s: all 36 busy, callers waiting; then the usual pace with
+    // the queue still working off the burst.
+    staffed_floor(&mut f, 20 * 60, 22 * 60, |_| 3, |_| (36, 0, 12));
+    staffed_floor(&mut f, 22 * 60, 27 * 60, |_| 6, |_| (36, 0, 5));
+    // A few agents short, on the board at most; nobody paged.
+    assert!(
+        f.incidents
+            .values()
+            .all(|i| i.severity < Severity::Critical),
+        "{:#?}",
+        f.incidents
+    );
+    assert!(f.dispatched.is_empty(), "{:?}", f.dispatched);
+}
+
 fn silence(scope: &str, until_s: i64) -> floorwatch_protocol::Silence {
     floorwatch_protocol::Silence {
         id: 0,
