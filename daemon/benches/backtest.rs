@@ -35,7 +35,7 @@ fn main() {
         .map_or_else(|| root.join("alerts.toml"), std::path::PathBuf::from);
     let cfg = Arc::new(config::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())));
     println!(
-        "{:<18} {:>8} {:>7} {:>9} {:>6} {:>9} {:>8} {:>6} {:>7} {:>23} {:>10} {:>8}",
+        "{:<18} {:>8} {:>7} {:>9} {:>6} {:>9} {:>8} {:>6} {:>7} {:>30} {:>10} {:>8}",
         "run",
         "events",
         "refused",
@@ -45,7 +45,7 @@ fn main() {
         "/q-week",
         "crisis",
         "recall",
-        "median delay q/c/e",
+        "median delay q/c/e/f",
         "false/q-wk",
         "hard-neg"
     );
@@ -168,7 +168,7 @@ fn line(name: &str, runs: &[&Report]) {
     let false_pages: usize = labels.iter().map(|l| l.false_pages).sum();
     let hard_neg: usize = labels.iter().map(|l| l.hard_negative_pages).sum();
     println!(
-        "{:<18} {:>8} {:>7} {:>9.0} {:>6} {:>9} {:>8} {:>6} {:>7} {:>23} {:>10} {:>8}",
+        "{:<18} {:>8} {:>7} {:>9.0} {:>6} {:>9} {:>8} {:>6} {:>7} {:>30} {:>10} {:>8}",
         name,
         sum(&|r| r.events as f64),
         sum(&|r| r.refused as f64),
@@ -232,6 +232,7 @@ fn bank_events(text: &str) -> (Vec<Event>, usize) {
                 queue: first.then(|| queue.clone()),
                 channel: first.then_some(Channel::Phone),
                 priority: None,
+                source: Some("bank-acd".into()),
             })
         };
         let arrived = at(if queued { q_start } else { s_start }, None);

@@ -102,7 +102,7 @@ fn engine() {
             let mut r = Replay::new(step);
             let mut fx = Vec::new();
             for ev in &events {
-                let _ = r.push(&mut e, ev, &mut fx);
+                let _ = r.push(&mut e, floorwatch::engine::UNNAMED, ev, &mut fx);
                 if fx.len() > 4096 {
                     fx.clear();
                 }

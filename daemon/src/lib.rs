@@ -12,7 +12,9 @@
 //!   `backtest` counts the pages a trace would send (against the sim's labels), `export` writes
 //!   the post-crisis review, `server` runs it all;
 //! - `limits` holds the bounds of names, texts and request times that every input is held to;
-//! - `live` streams the state to wall-boards (the `dashboard/` crate) and `floorwatch tail`.
+//! - `live` streams the state to wall-boards (the `dashboard/` crate) and `floorwatch tail`;
+//! - `health` keeps the daemon's own outward links: the heartbeat it pings out to a dead man's
+//!   switch, and every delivery target's recent record.
 
 pub mod backtest;
 pub mod check;
@@ -21,6 +23,7 @@ pub mod engine;
 pub mod export;
 #[cfg(test)]
 mod fuzz;
+pub mod health;
 pub mod http;
 pub mod ingest;
 pub mod limits;

@@ -690,7 +690,7 @@ async fn feed_simulation(watch: Arc<watch::Watch>, clock: Clock, speed: f64, see
                 let body = sim::to_ndjson(&events[next..next + due]);
                 next += due;
                 let w = watch.clone();
-                match tokio::task::spawn_blocking(move || w.ingest(body.as_bytes())).await {
+                match tokio::task::spawn_blocking(move || w.ingest("demo", body.as_bytes())).await {
                     Ok(Ok(r)) if !r.refused.is_empty() => {
                         warn!(
                             "demo: {} events refused, first: {}",

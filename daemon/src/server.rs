@@ -85,6 +85,7 @@ pub async fn serve(
         links.clone(),
         opts.mail_folder.clone(),
     ));
+    let heartbeats = tokio::spawn(crate::health::run(watch.clone()));
     let live = crate::live::Hub::new(opts.config.live.clone());
     let producer = tokio::spawn(live.clone().run(watch.clone()));
     let state = AppState {
@@ -121,6 +122,7 @@ pub async fn serve(
     .await?;
     producer.abort();
     ticker.abort();
+    heartbeats.abort();
     // Undelivered notifications stay in the outbox and go out after the next start.
     outbox.abort();
     // A last tick so nothing decided in the final moments is left unsaved.

@@ -123,6 +123,7 @@ pub fn render(state: &LiveState, stale_since: Option<Timestamp>) -> String {
     for q in &state.queues {
         let worst = state.incidents_on(&q.queue).map(|i| i.severity).max();
         let flag = match worst {
+            _ if q.stale.is_some() => "[--]",
             Some(Severity::Critical | Severity::Crisis) => "[!!]",
             Some(_) => "[! ]",
             None if q
@@ -147,6 +148,31 @@ pub fn render(state: &LiveState, stale_since: Option<Timestamp>) -> String {
             q.abandonment_rate
                 .map_or("-".into(), |v| format!("{:.1}%", v * 100.0)),
             q.agents_available.map_or("-".into(), |v| v.to_string()),
+        );
+        if let Some(f) = &q.stale {
+            let _ = writeln!(
+                s,
+                "     no data from {} since {} ({} silent): figures stale",
+                f.source,
+                f.last_seen.format("%H:%M:%S UTC"),
+                mmss(f.silent_s)
+            );
+        }
+    }
+    for l in state.health.failing() {
+        let _ = writeln!(
+            s,
+            "LINK FAILING: {} since {} ({} of {} in the last hour failed){}",
+            l.name,
+            l.failing_since
+                .map(|t| t.format("%H:%M:%S UTC").to_string())
+                .unwrap_or_default(),
+            l.failures_1h,
+            l.attempts_1h,
+            l.last_error
+                .as_deref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default()
         );
     }
     let folded = floorwatch_protocol::situations(&state.incidents);
@@ -250,11 +276,22 @@ mod tests {
                         queue: "chat".into(),
                         ..Default::default()
                     },
+                    QueueMetrics {
+                        queue: "email".into(),
+                        stale: Some(floorwatch_protocol::StaleFeed {
+                            source: "mailbox".into(),
+                            last_seen: "2026-11-23T09:42:00Z".parse().unwrap(),
+                            silent_s: 300.0,
+                            after_s: 60.0,
+                        }),
+                        ..Default::default()
+                    },
                 ],
                 incidents: vec![inc, member],
                 trends: vec![],
                 trend_step_s: 30,
                 trend_len: 60,
+                health: Default::default(),
             }))
             .unwrap();
         let text = render(&state, None);
@@ -267,6 +304,15 @@ mod tests {
         assert!(
             text.lines()
                 .any(|l| l.starts_with("[ok]") && l.contains("chat"))
+        );
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("[--]") && l.contains("email")),
+            "{text}"
+        );
+        assert!(
+            text.contains("no data from mailbox since 09:42:00 UTC (5:00 silent)"),
+            "{text}"
         );
         assert!(text.contains("#7") && text.contains("1:35") && text.contains("ack by alice"));
         // The member is folded under its situation's lead, not listed on its own.

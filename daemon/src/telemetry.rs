@@ -75,6 +75,22 @@ pub fn record_state(watch: &Watch) {
     ) {
         gauge!("floorwatch_dead_letters").set(dead.len() as f64);
     }
+    let (beats, targets) = watch.health.counters();
+    for (kind, links) in [("heartbeat", beats), ("target", targets)] {
+        for l in links {
+            let name = l.name;
+            counter!("floorwatch_link_attempts_total", "kind" => kind, "name" => name.clone())
+                .absolute(l.total);
+            counter!("floorwatch_link_failures_total", "kind" => kind, "name" => name.clone())
+                .absolute(l.failures);
+            gauge!("floorwatch_link_failing", "kind" => kind, "name" => name.clone())
+                .set(if l.failing { 1.0 } else { 0.0 });
+            if let Some(t) = l.last_ok {
+                gauge!("floorwatch_link_last_success_timestamp_seconds", "kind" => kind, "name" => name)
+                    .set(t as f64 / 1000.0);
+            }
+        }
+    }
     gauge!("floorwatch_healthy").set(if watch.is_healthy() { 1.0 } else { 0.0 });
     gauge!("floorwatch_open_contacts").set(watch.open_contacts() as f64);
 }

@@ -84,6 +84,8 @@ pub struct Watch {
     /// while figures alone are coalesced.
     incident_changed: AtomicBool,
     pub stats: Stats,
+    /// Heartbeats out and delivery targets: the daemon's own links.
+    pub health: crate::health::Health,
 }
 
 /// Counters for `/metrics`.
@@ -124,6 +126,7 @@ impl Watch {
             incident_changed: AtomicBool::new(false),
             overrides: Mutex::new(Vec::new()),
             stats: Stats::default(),
+            health: Default::default(),
         };
         *watch.overrides.lock().unwrap() = watch.store.overrides()?;
         let mut inner = watch.inner.lock().unwrap();
@@ -145,19 +148,18 @@ impl Watch {
     }
 
     /// Takes a request body: decodes outside the lock, applies under it, journals what was
-    /// accepted, persists the decisions, and says what happened to each event.
-    pub fn ingest(&self, body: &[u8]) -> Result<IngestReport, WatchError> {
+    /// accepted, persists the decisions, and says what happened to each event. Events that name
+    /// no `source` come from `source` (the ingest token's name), and are journaled with it.
+    pub fn ingest(&self, source: &str, body: &[u8]) -> Result<IngestReport, WatchError> {
         let items = decode_bytes(body);
         let mut report = IngestReport::default();
         let mut events = Vec::with_capacity(items.len());
         for item in &items {
-            match item
-                .wire
-                .as_ref()
-                .map_err(Clone::clone)
-                .and_then(|w| validate(w, item.line, item.index))
-            {
-                Ok(ev) => events.push((item, ev)),
+            match item.wire.as_ref().map_err(Clone::clone).and_then(|w| {
+                let named = w.source();
+                validate(w, item.line, item.index).map(|ev| (named, ev))
+            }) {
+                Ok((named, ev)) => events.push((item, named, ev)),
                 Err(r) => report.refused.push(r),
             }
         }
@@ -166,11 +168,15 @@ impl Watch {
         let now = (self.clock)();
         inner.engine.set_clock(now);
         let mut journal_error = None;
-        for (item, ev) in &events {
-            match inner.engine.apply(ev) {
+        for (item, named, ev) in &events {
+            match inner.engine.apply_from(named.unwrap_or(source), ev) {
                 Ok(Applied::New) => {
                     report.accepted += 1;
-                    if let Err(e) = inner.journal.append(now, item.raw) {
+                    let raw = match named {
+                        Some(_) => std::borrow::Cow::Borrowed(item.raw),
+                        None => with_source(item.raw, source),
+                    };
+                    if let Err(e) = inner.journal.append(now, &raw) {
                         journal_error = Some(e);
                     }
                 }
@@ -267,9 +273,14 @@ impl Watch {
     /// Every queue's figures and the open incidents, as of the daemon's clock (also before the
     /// first event).
     pub fn snapshot(&self) -> StateSnapshot {
-        let mut inner = self.inner.lock().unwrap();
-        inner.engine.set_clock((self.clock)());
-        inner.engine.snapshot()
+        let now = (self.clock)();
+        let mut snap = {
+            let mut inner = self.inner.lock().unwrap();
+            inner.engine.set_clock(now);
+            inner.engine.snapshot()
+        };
+        snap.health = self.health.view(now);
+        snap
     }
 
     pub fn incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>, WatchError> {
@@ -611,6 +622,17 @@ fn backoff(d: &crate::config::DeliverySettings, attempts: u32) -> Millis {
     (base as f64 * jitter) as Millis
 }
 
+/// An accepted event's text with `"source"` added first, so a restart knows who sent it. The
+/// text is one JSON object with at least its `type`, so a key can lead the others.
+fn with_source<'a>(raw: &'a str, source: &str) -> std::borrow::Cow<'a, str> {
+    let body = raw.trim_start();
+    let Some(rest) = body.strip_prefix('{') else {
+        return std::borrow::Cow::Borrowed(raw);
+    };
+    let name = serde_json::to_string(source).unwrap_or_else(|_| "\"unnamed\"".into());
+    std::borrow::Cow::Owned(format!("{{\"source\":{name},{rest}"))
+}
+
 /// Builds an engine for `now`: replays the journal over the state horizon with decisions off,
 /// then restores open incidents (from `carry`, or the store) and baselines.
 fn rebuild(
@@ -655,4 +677,18 @@ fn rebuild(
     engine.restore_silences(store.silences()?);
     engine.tick(now, fx);
     Ok(engine)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_source;
+
+    #[test]
+    fn the_journal_keeps_the_token_as_source() {
+        let raw = r#"{"type":"queue","queue":"q","at":"2026-11-23T09:00:00Z"}"#;
+        let out = with_source(raw, "acd \"1\"");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["source"], "acd \"1\"");
+        assert_eq!(v["queue"], "q");
+    }
 }

@@ -29,6 +29,9 @@ pub enum TileState {
     Red,
     Amber,
     Green,
+    /// A source that feeds the queue has gone silent: its figures are the last it gave, and
+    /// say neither that all is well nor that it is not.
+    Stale,
 }
 
 impl TileState {
@@ -37,6 +40,7 @@ impl TileState {
             TileState::Red => "red",
             TileState::Amber => "amber",
             TileState::Green => "green",
+            TileState::Stale => "stale",
         }
     }
 
@@ -46,6 +50,7 @@ impl TileState {
             TileState::Red => "■",
             TileState::Amber => "▲",
             TileState::Green => "●",
+            TileState::Stale => "◌",
         }
     }
 
@@ -56,17 +61,22 @@ impl TileState {
                 TileState::Red => K::StateAlert,
                 TileState::Amber => K::StateWarn,
                 TileState::Green => K::StateOk,
+                TileState::Stale => K::StateStale,
             },
         )
     }
 }
 
-/// Red with a critical or crisis incident open on the queue; amber with a lesser one, or with
-/// the service level under its target before any rule has fired; green otherwise.
+/// Stale while a source feeding the queue is silent; else red with a critical or crisis
+/// incident open on the queue; amber with a lesser one, or with the service level under its
+/// target before any rule has fired; green otherwise.
 pub fn tile_state<'a>(
     m: &QueueMetrics,
     incidents: impl Iterator<Item = &'a Incident>,
 ) -> TileState {
+    if m.stale.is_some() {
+        return TileState::Stale;
+    }
     let mut state = TileState::Green;
     for i in incidents.filter(|i| i.status.is_open()) {
         if i.severity >= Severity::Critical {
@@ -185,6 +195,8 @@ struct TileData {
     waiting_max: String,
     sl_lines: Vec<String>,
     target_y: String,
+    /// The silent source and its last event's time (browser local), while stale.
+    stale: Option<(String, String)>,
 }
 
 fn tile_data(s: &floorwatch_protocol::LiveState, queue: &str) -> Option<TileData> {
@@ -225,6 +237,12 @@ fn tile_data(s: &floorwatch_protocol::LiveState, queue: &str) -> Option<TileData
         waiting_max: format::fixed(hi, 0),
         sl_lines: trend_lines(&sl, start, end, lo, top, TREND_W, TREND_H),
         target_y: format::fixed(TREND_H - (target - lo) / (top - lo) * TREND_H, 1),
+        stale: m.stale.as_ref().map(|f| {
+            (
+                f.source.clone(),
+                format::local_clock(format::ms(&f.last_seen)),
+            )
+        }),
     })
 }
 
@@ -373,6 +391,13 @@ fn Tile(queue: String) -> impl IntoView {
                     {move || format!("{} {}", state().shape(), state().word(lang))}
                 </span>
             </header>
+            {move || {
+                data.with(|d| d.as_ref().and_then(|d| d.stale.clone())).map(|(source, since)| {
+                    view! {
+                        <p class="stale-note">{tf(lang, K::NoDataFrom, &[&source, &since])}</p>
+                    }
+                })
+            }}
             <div class="tile-main">
                 <div class="main-fig">
                     <span class="big waiting">{text(|d| d.waiting.clone())}</span>
@@ -809,6 +834,23 @@ mod tests {
 
     fn inc(sev: Severity) -> Incident {
         crate::fixtures::incident(1, sev)
+    }
+
+    #[test]
+    fn a_silent_feed_is_stale_whatever_is_open() {
+        let mut m = metrics(Some(0.9));
+        m.stale = Some(floorwatch_protocol::StaleFeed {
+            source: "acd-1".into(),
+            last_seen: "2026-11-23T09:42:00Z".parse().unwrap(),
+            silent_s: 120.0,
+            after_s: 60.0,
+        });
+        assert_eq!(tile_state(&m, [].iter()), TileState::Stale);
+        assert_eq!(
+            tile_state(&m, [inc(Severity::Crisis)].iter()),
+            TileState::Stale
+        );
+        assert_eq!(TileState::Stale.word(Lang::Zh), "无数据");
     }
 
     #[test]

@@ -67,6 +67,10 @@ strings! {
     StateAlert => "ALERT", "告警";
     StateWarn => "WARN", "注意";
     StateOk => "OK", "正常";
+    StateStale => "NO DATA", "无数据";
+    NoDataFrom => "No data from {} since {}", "{} 自 {} 起无数据";
+    HeartbeatFailing => "Heartbeat {} failing since {}: nobody outside would notice if Floorwatch stopped", "心跳 {} 自 {} 起失败：Floorwatch 停止时外部无法察觉";
+    TargetFailing => "Pages to {} failing since {} ({} of {} attempts failed in the last hour)", "发往 {} 的通知自 {} 起失败（近一小时 {} / {} 次失败）";
     Drill => "DRILL", "演练";
     Crisis => "CRISIS", "危机";
     OpenIncidents => "Open incidents", "未关闭事件";

@@ -173,6 +173,7 @@ fn App() -> impl IntoView {
         <TopBar />
         <CrisisBanner />
         <StaleNotice />
+        <LinkNotice />
         <main class="view">
             {move || match route.get() {
                 Route::Board => view! { <WallBoard /> }.into_any(),
@@ -264,6 +265,58 @@ fn StaleNotice() -> impl IntoView {
             view! {
                 <div id="stale-notice" class="stale-notice" role="alert">
                     {tf(lang, K::StaleSince, &[&format::local_clock(last)])}
+                </div>
+            }
+            .into_any()
+        })
+    }
+}
+
+/// The daemon's own links failing (its heartbeat out, a delivery target): a line each, so the
+/// floor learns that pages may not be reaching anyone.
+#[component]
+fn LinkNotice() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let live = ctx.live;
+    let lang = ctx.lang;
+    move || {
+        let lines: Vec<String> = live.state.with(|s| {
+            let since = |l: &floorwatch_protocol::LinkHealth| {
+                l.failing_since
+                    .as_ref()
+                    .map(|t| format::local_clock(format::ms(t)))
+                    .unwrap_or_default()
+            };
+            let beats = s
+                .health
+                .heartbeats
+                .iter()
+                .filter(|l| l.failing_since.is_some());
+            let targets = s
+                .health
+                .targets
+                .iter()
+                .filter(|l| l.failing_since.is_some());
+            beats
+                .map(|l| tf(lang, K::HeartbeatFailing, &[&l.name, &since(l)]))
+                .chain(targets.map(|l| {
+                    tf(
+                        lang,
+                        K::TargetFailing,
+                        &[
+                            &l.name,
+                            &since(l),
+                            &l.failures_1h.to_string(),
+                            &l.attempts_1h.to_string(),
+                        ],
+                    )
+                }))
+                .collect()
+        });
+        (!lines.is_empty()).then(|| {
+            view! {
+                <div id="link-notice" class="link-notice" role="alert">
+                    {lines.into_iter().map(|l| view! { <p>{l}</p> }).collect::<Vec<_>>()}
                 </div>
             }
             .into_any()

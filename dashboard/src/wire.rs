@@ -90,6 +90,20 @@ mod tests {
         i
     }
 
+    fn health() -> floorwatch_protocol::OutwardHealth {
+        floorwatch_protocol::OutwardHealth {
+            heartbeats: vec![],
+            targets: vec![floorwatch_protocol::LinkHealth {
+                name: "webhook:floor-chat".into(),
+                last_ok: None,
+                failing_since: Some(at("2026-11-23T09:00:00Z")),
+                last_error: Some("503".into()),
+                attempts_1h: 4,
+                failures_1h: 4,
+            }],
+        }
+    }
+
     /// The two-pass readers give exactly what the derived `Deserialize` gives, for what the
     /// daemon writes (serialised here by the protocol's own `Serialize`).
     #[test]
@@ -120,6 +134,7 @@ mod tests {
                 }],
                 trend_step_s: 30,
                 trend_len: 60,
+                health: health(),
             }),
             LiveFrame::Delta(LiveDelta {
                 seq: 2,
@@ -132,6 +147,7 @@ mod tests {
                     queue: "phone-a".into(),
                     point,
                 }],
+                health: Some(health()),
             }),
             LiveFrame::Delta(LiveDelta {
                 seq: 3,

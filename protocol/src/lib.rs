@@ -180,6 +180,7 @@ pub enum Event {
     Contact(ContactEvent),
     Queue(QueueEvent),
     Complaint(ComplaintEvent),
+    Heartbeat(HeartbeatEvent),
 }
 
 impl Event {
@@ -188,8 +189,30 @@ impl Event {
             Event::Contact(e) => e.at,
             Event::Queue(e) => e.at,
             Event::Complaint(e) => e.at,
+            Event::Heartbeat(e) => e.at,
         }
     }
+
+    /// The source the event names, if any.
+    pub fn source(&self) -> Option<&str> {
+        match self {
+            Event::Contact(e) => e.source.as_deref(),
+            Event::Queue(e) => e.source.as_deref(),
+            Event::Complaint(e) => e.source.as_deref(),
+            Event::Heartbeat(e) => e.source.as_deref(),
+        }
+    }
+}
+
+/// A source saying it is alive while it has nothing to report: about one queue, or (no queue)
+/// every queue it has sent events about.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeartbeatEvent {
+    pub at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -203,6 +226,10 @@ pub struct ContactEvent {
     pub channel: Option<Channel>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<Priority>,
+    /// Where the event came from (an ACD, a chat platform, a CRM); the ingest token's name if
+    /// absent. A source that stops talking makes its queues stale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 /// A point-in-time reading of a queue from the ACD: it overrides what the daemon derives from
@@ -219,6 +246,10 @@ pub struct QueueEvent {
     pub agents_available: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agents_busy: Option<u32>,
+    /// Where the event came from (an ACD, a chat platform, a CRM); the ingest token's name if
+    /// absent. A source that stops talking makes its queues stale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -235,6 +266,10 @@ pub struct ComplaintEvent {
     pub grade: Option<Grade>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// Where the event came from (an ACD, a chat platform, a CRM); the ingest token's name if
+    /// absent. A source that stops talking makes its queues stale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 /// The answer to an ingest request.
@@ -575,6 +610,59 @@ pub struct QueueMetrics {
     /// oldest waiting contact arrived if later); 0 when nobody waits. A stalled queue.
     #[serde(default)]
     pub unanswered_for_s: f64,
+    /// Set while a source that feeds this queue has gone silent: the figures are the last ones
+    /// it gave and nothing is judged on them (neither green nor red).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale: Option<StaleFeed>,
+}
+
+/// The daemon's own outward links: its heartbeats to outside dead man's switches and the
+/// targets it delivers pages to. A silent failure of either is what a crisis review finds too late.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OutwardHealth {
+    pub heartbeats: Vec<LinkHealth>,
+    pub targets: Vec<LinkHealth>,
+}
+
+impl OutwardHealth {
+    /// The links failing now.
+    pub fn failing(&self) -> impl Iterator<Item = &LinkHealth> {
+        self.heartbeats
+            .iter()
+            .chain(&self.targets)
+            .filter(|l| l.failing_since.is_some())
+    }
+}
+
+/// One outward link's recent record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinkHealth {
+    /// The heartbeat's name, or the target as written in escalation policies
+    /// (`webhook:floor-chat`, `email:directors`).
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_ok: Option<Timestamp>,
+    /// Since when every attempt failed (`None`: the last one went through).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failing_since: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// Attempts and failures over the last hour.
+    pub attempts_1h: u32,
+    pub failures_1h: u32,
+}
+
+/// A source that usually talks about a queue and has been silent longer than its pace allows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StaleFeed {
+    /// The event source (`source` field, or the ingest token's name).
+    pub source: String,
+    /// Its last event or heartbeat for the queue.
+    pub last_seen: Timestamp,
+    /// Silent this long, in seconds.
+    pub silent_s: f64,
+    /// The silence it was judged stale after, in seconds (from its usual pace).
+    pub after_s: f64,
 }
 
 /// A figure of a queue that a rule can watch, by its name in alerts.toml.
@@ -729,6 +817,9 @@ pub struct StateSnapshot {
     pub at: Option<Timestamp>,
     pub queues: Vec<QueueMetrics>,
     pub incidents: Vec<Incident>,
+    /// The daemon's outward links: heartbeats and delivery targets.
+    #[serde(default)]
+    pub health: OutwardHealth,
 }
 
 /// An error answer of the API.

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Incident, QueueMetrics, Timestamp};
+use crate::{Incident, OutwardHealth, QueueMetrics, Timestamp};
 
 /// One frame of the live stream, sent as a JSON text message tagged by `type`.
 ///
@@ -57,6 +57,9 @@ pub struct LiveSnapshot {
     pub trend_step_s: u32,
     /// How many points a trend keeps (the trend window divided by the step).
     pub trend_len: u32,
+    /// The daemon's own outward links (heartbeats, delivery targets), for the status line.
+    #[serde(default)]
+    pub health: OutwardHealth,
 }
 
 /// What changed since the previous frame.
@@ -79,6 +82,9 @@ pub struct LiveDelta {
     /// New trend points, one per queue, when a trend step has passed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trend: Vec<QueuePoint>,
+    /// The outward links, whole, when any changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<OutwardHealth>,
 }
 
 impl LiveDelta {
@@ -87,6 +93,7 @@ impl LiveDelta {
             && self.queues_removed.is_empty()
             && self.incidents.is_empty()
             && self.closed.is_empty()
+            && self.health.is_none()
             && self.trend.is_empty()
     }
 }
@@ -163,6 +170,7 @@ pub struct LiveState {
     pub trends: BTreeMap<String, VecDeque<TrendPoint>>,
     pub trend_step_s: u32,
     pub trend_len: u32,
+    pub health: OutwardHealth,
     /// How many snapshots this state has taken (1 on a healthy connection; more after the
     /// daemon cut a slow client back to a snapshot).
     pub snapshots: u64,
@@ -186,6 +194,7 @@ impl LiveState {
                     .collect();
                 self.trend_step_s = s.trend_step_s;
                 self.trend_len = s.trend_len;
+                self.health = s.health;
                 self.snapshots += 1;
             }
             LiveFrame::Delta(d) => {
@@ -209,6 +218,9 @@ impl LiveState {
                     }
                 }
                 sort_worst_first(&mut self.incidents);
+                if let Some(h) = d.health {
+                    self.health = h;
+                }
                 for p in d.trend {
                     let points = self.trends.entry(p.queue).or_default();
                     points.push_back(p.point);
@@ -345,6 +357,7 @@ mod tests {
             }],
             trend_step_s: 30,
             trend_len: 2,
+            health: Default::default(),
         }))
         .unwrap();
         assert_eq!(s.queues[0].queue, "chat", "queues are kept sorted by name");

@@ -5,6 +5,8 @@
 //! names resolve, thresholds are ordered, cron expressions parse.
 
 mod duration;
+mod feeds;
+mod heartbeat;
 pub(crate) mod parse;
 
 use std::net::SocketAddr;
@@ -15,6 +17,8 @@ use floorwatch_protocol::{Channel, Grade, Priority, Severity};
 
 pub use crate::rules::RuleKind;
 pub use duration::{format_duration, parse_duration};
+pub use feeds::FeedSettings;
+pub use heartbeat::OutwardHeartbeat;
 pub use parse::{ConfigError, ConfigErrors, check_cron, parse_config};
 
 /// The configuration the repository ships, built into the binary for `floorwatch demo`.
@@ -78,6 +82,8 @@ pub struct Config {
     pub drills: Vec<Drill>,
     pub delivery: DeliverySettings,
     pub live: LiveSettings,
+    pub feeds: FeedSettings,
+    pub heartbeats: Vec<OutwardHeartbeat>,
     pub rules: Vec<Rule>,
     pub tests: Vec<ConfigTest>,
 }

@@ -115,6 +115,16 @@ pub(crate) struct Cx<'s> {
     errors: Vec<ConfigError>,
 }
 
+impl<'a, 'i> Tab<'a, 'i> {
+    /// The same table, named `what` in messages.
+    pub(crate) fn named(self, what: &str) -> Self {
+        Tab {
+            what: what.into(),
+            ..self
+        }
+    }
+}
+
 impl<'s> Cx<'s> {
     /// Reports a second definition of the same name.
     pub(crate) fn unique<'n>(
@@ -463,6 +473,8 @@ impl<'s> Cx<'s> {
                 "drill",
                 "delivery",
                 "live",
+                "feeds",
+                "heartbeat",
                 "rule",
                 "test",
             ],
@@ -503,6 +515,18 @@ impl<'s> Cx<'s> {
                     &v.span(),
                 );
                 webhooks.push(w);
+            }
+        }
+        let mut heartbeats: Vec<super::OutwardHeartbeat> = Vec::new();
+        for v in self.table_array(root, "heartbeat") {
+            if let Some(h) = self.heartbeat(v) {
+                self.unique(
+                    heartbeats.iter().map(|x| x.name.as_str()),
+                    &h.name,
+                    "heartbeat",
+                    &v.span(),
+                );
+                heartbeats.push(h);
             }
         }
         let smtp = self.smtp(root);
@@ -562,6 +586,7 @@ impl<'s> Cx<'s> {
         }
         let delivery = self.delivery(root);
         let live = self.live(root);
+        let feeds = self.feeds(root);
         let mut maintenance = Vec::new();
         for v in self.table_array(root, "maintenance") {
             let Some(t) = self.table(
@@ -697,6 +722,8 @@ impl<'s> Cx<'s> {
             drills,
             delivery,
             live,
+            feeds,
+            heartbeats,
             rules,
             tests,
         }
@@ -713,17 +740,7 @@ impl<'s> Cx<'s> {
             what: format!("[[webhook]] \"{}\"", name.as_deref().unwrap_or("?")),
             ..tab
         };
-        let url = self.required_string(&tab, "url").and_then(|(u, span)| {
-            if u.starts_with("http://") || u.starts_with("https://") {
-                Some(u)
-            } else {
-                self.err(
-                    &span,
-                    format!("`url` in {} must start with http:// or https://", tab.what),
-                );
-                None
-            }
-        });
+        let url = self.http_url(&tab, "url");
         let format = self
             .word(
                 &tab,
@@ -741,6 +758,23 @@ impl<'s> Cx<'s> {
             secret,
             timeout,
         })
+    }
+
+    /// A required `http://` or `https://` URL.
+    pub(crate) fn http_url(&mut self, tab: &Tab, key: &str) -> Option<String> {
+        let (u, span) = self.required_string(tab, key)?;
+        if u.starts_with("http://") || u.starts_with("https://") {
+            Some(u)
+        } else {
+            self.err(
+                &span,
+                format!(
+                    "`{key}` in {} must start with http:// or https://",
+                    tab.what
+                ),
+            );
+            None
+        }
     }
 
     /// A secret read from the environment variable that `key` names.

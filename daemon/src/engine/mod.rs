@@ -13,6 +13,7 @@ mod closed_ids;
 mod complaints;
 mod contacts;
 mod escalation;
+mod feeds;
 mod incidents;
 mod queue;
 mod weekly;
@@ -36,6 +37,8 @@ use crate::rules::{RuleKind, Thresholds, Verdict};
 use calendar::{Schedule, ms_to_utc};
 use complaints::{Complaints, DeadlineTimer, Group, HOUR, OpenComplaint};
 use contacts::{Contact, Contacts, SEEN_ANSWERED, Timer, TimerKind, id_hash};
+use feeds::Feeds;
+pub use feeds::UNNAMED;
 pub use incidents::ENGINE_ACTOR;
 use incidents::{Book, Instance, Observation, Phase, Record, RuleView};
 pub(crate) use incidents::{Detail, Figures};
@@ -70,14 +73,18 @@ pub enum Event<'a> {
         grade: Option<Grade>,
         text: Option<&'a str>,
     },
+    /// A source saying it is alive while it has nothing to report: about one queue, or (no
+    /// queue) about every queue it has talked about.
+    Heartbeat { at: Millis, queue: Option<&'a str> },
 }
 
 impl Event<'_> {
     pub fn at(&self) -> Millis {
         match self {
-            Event::Contact { at, .. } | Event::Queue { at, .. } | Event::Complaint { at, .. } => {
-                *at
-            }
+            Event::Contact { at, .. }
+            | Event::Queue { at, .. }
+            | Event::Complaint { at, .. }
+            | Event::Heartbeat { at, .. } => *at,
         }
     }
 }
@@ -213,6 +220,8 @@ struct QueueRt {
     needs_erlang: bool,
     /// A rule of this queue is judged only while a schedule is open.
     seasonal: bool,
+    /// The source of the latest reading (an id in `feeds`).
+    reading_source: Option<u16>,
 }
 
 pub struct Engine {
@@ -235,12 +244,15 @@ pub struct Engine {
     scopes: Vec<Box<str>>,
     scope_ix: FxHashMap<Box<str>, u32>,
     book: Book,
+    /// Who sends what, and how often: dead feeds make their queues stale.
+    feeds: Feeds,
     /// Ad hoc silences, active and ended.
     silences: Vec<Silence>,
     /// Per drill: when its cron next starts it.
     drill_due: Vec<Option<Millis>>,
-    /// Hour number (time / 1 h) the baselines are counting.
+    /// Hour number (time / 1 h) the baselines are counting, and its hour of the week.
     hour: i64,
+    how: usize,
     longest_window: Millis,
     horizon: Millis,
     max_cooldown: Millis,
@@ -275,10 +287,13 @@ impl Engine {
                 group_window: cfg_group_window,
                 ..Book::default()
             },
+            feeds: Feeds::default(),
             silences: Vec::new(),
             drill_due: Vec::new(),
             hour: now.div_euclid(HOUR),
+            how: 0,
         };
+        e.how = hour_of_week(now, &e.cfg);
         for (i, r) in e.cfg.clone().rules.iter().enumerate() {
             if let RuleKind::ComplaintSpike(s) = &r.kind
                 && s.by == GroupBy::All
@@ -330,7 +345,17 @@ impl Engine {
             .map(|r| r.hold.max(r.clear_hold))
             .max()
             .unwrap_or(0);
-        self.longest_window + holds + 60_000
+        let silence = if self
+            .cfg
+            .rules
+            .iter()
+            .any(|r| matches!(r.kind, RuleKind::FeedSilence(_)))
+        {
+            self.cfg.feeds.max_silence
+        } else {
+            0
+        };
+        self.longest_window.max(silence) + holds + 60_000
     }
 
     /// Moves the clock forward without evaluating (time never goes back).
@@ -424,6 +449,7 @@ impl Engine {
             rules,
             scope,
             dirty: false,
+            reading_source: None,
         });
         self.queue_ix.insert(name.into(), q);
         Ok(q)
@@ -439,9 +465,71 @@ impl Engine {
 
     // ---- events ----
 
-    /// Applies one event. Its effects come out of the next `settle` or `tick`.
+    /// Applies one event from a source that gave no name. Its effects come out of the next
+    /// `settle` or `tick`.
     pub fn apply(&mut self, ev: &Event) -> Result<Applied, Refused> {
-        let at = ev.at();
+        self.apply_from(UNNAMED, ev)
+    }
+
+    /// Applies one event from `source` (the event's own `source`, or the ingest token's name):
+    /// the event, then what it says about its source being alive.
+    pub fn apply_from(&mut self, source: &str, ev: &Event) -> Result<Applied, Refused> {
+        self.check_time(ev.at())?;
+        if let Event::Heartbeat { at, queue } = *ev {
+            match queue {
+                Some(name) => {
+                    let q = self.queue(name)?;
+                    self.feeds.touch(source, q, at, true, &self.cfg.feeds)?;
+                }
+                None => {
+                    self.feeds.beat_all(source, at);
+                }
+            }
+            return Ok(Applied::New);
+        }
+        let before = self.feed_queue(ev);
+        if before.is_some() || matches!(ev, Event::Contact { .. } | Event::Queue { .. }) {
+            self.feeds.admits(source, before, &self.cfg.feeds)?;
+        }
+        let applied = self.apply_event(ev)?;
+        if let Some(q) = before.or_else(|| self.feed_queue(ev)) {
+            // Admitted above: a refusal here would be a bug, and the event is taken anyway.
+            let counts = applied == Applied::New
+                && matches!(
+                    ev,
+                    Event::Queue { .. }
+                        | Event::Contact {
+                            step: ContactStep::Arrived,
+                            ..
+                        }
+                );
+            let _ = self
+                .feeds
+                .touch(source, q, ev.at(), counts, &self.cfg.feeds);
+            if applied == Applied::New && matches!(ev, Event::Queue { .. }) {
+                self.queues[q as usize].reading_source = self.feeds.source_id(source);
+            }
+        }
+        Ok(applied)
+    }
+
+    /// The queue an event is about, if it is about one the engine knows.
+    fn feed_queue(&self, ev: &Event) -> Option<u16> {
+        match *ev {
+            Event::Contact {
+                queue: Some(name), ..
+            }
+            | Event::Queue { queue: name, .. } => self.queue_ix.get(name).copied(),
+            Event::Contact { id, .. } => self
+                .contacts
+                .slot_of(id_hash(id))
+                .map(|s| self.contacts.get(s).queue),
+            _ => None,
+        }
+    }
+
+    /// Refuses a time too far behind or ahead of the engine's clock.
+    fn check_time(&self, at: Millis) -> Result<(), Refused> {
         if at < self.now - self.longest_window {
             return Err(refuse(
                 Some("at"),
@@ -465,6 +553,10 @@ impl Engine {
                 ),
             ));
         }
+        Ok(())
+    }
+
+    fn apply_event(&mut self, ev: &Event) -> Result<Applied, Refused> {
         match *ev {
             Event::Contact {
                 id,
@@ -506,6 +598,7 @@ impl Engine {
                 grade,
                 text,
             } => self.complaint(id, step, at, channel, category, grade, text),
+            Event::Heartbeat { .. } => Ok(Applied::New),
         }
     }
 
@@ -1074,17 +1167,18 @@ impl Engine {
         }
         let from = self.hour.max(hour - complaints::HOURS_PER_WEEK as i64);
         self.hour = hour;
+        self.how = hour_of_week(hour * HOUR, &self.cfg);
         let cfg = self.cfg.clone();
-        // Arrival histories are learned on a warm-up replay too: the journal is all they have.
-        if self.queues.iter().any(|q| q.state.arrivals.is_some()) {
-            for h in from..hour {
-                let how = hour_of_week(h * HOUR, &cfg);
-                for q in &mut self.queues {
-                    if let Some(a) = &mut q.state.arrivals {
-                        a.fold(h, how);
-                    }
+        // Arrival histories and the feeds' paces are learned on a warm-up replay too: the
+        // journal is all they have.
+        for h in from..hour {
+            let how = hour_of_week(h * HOUR, &cfg);
+            for q in &mut self.queues {
+                if let Some(a) = &mut q.state.arrivals {
+                    a.fold(h, how);
                 }
             }
+            self.feeds.fold(h, how);
         }
         if self.warming {
             return;
@@ -1121,12 +1215,13 @@ impl Engine {
         };
         let rt = &self.queues[q as usize];
         let profile = &cfg.queues[rt.state.profile];
-        let metrics = rt.state.metrics(
+        let mut metrics = rt.state.metrics(
             self.now,
             profile,
             cfg.daemon.snapshot_stale_after,
             rt.needs_erlang,
         );
+        metrics.stale = self.stale(q);
         let scope = rt.scope;
         // Judge every rule first (cheap), then step them worst first, so a crisis opening in
         // this same pass holds back the lesser incidents.
@@ -1135,6 +1230,11 @@ impl Engine {
         let mut samples = Vec::new();
         for (i, &r) in rt.rules.iter().enumerate() {
             let (reading, v) = match &cfg.rules[r as usize].kind {
+                RuleKind::FeedSilence(f) => {
+                    (QueueReading::Silence, f.judge(metrics.stale.as_ref()))
+                }
+                // Stale figures judge nothing: what is open stays open, nothing new opens.
+                _ if metrics.stale.is_some() => continue,
                 RuleKind::Threshold(t) => {
                     let now = self.now;
                     let schedules = &mut self.schedules;
@@ -1240,6 +1340,9 @@ impl Engine {
                 }
                 (RuleKind::Predicted(p), QueueReading::Forecast(f)) => {
                     p.describe(&metrics.queue, f.as_ref())
+                }
+                (RuleKind::FeedSilence(f), QueueReading::Silence) => {
+                    f.describe(&metrics.queue, metrics.stale.as_ref(), cfg.daemon.timezone)
                 }
                 _ => unreachable!("a reading is made by its own rule's kind"),
             };
@@ -1550,15 +1653,40 @@ impl Engine {
     pub fn queue_metrics(&self) -> Vec<QueueMetrics> {
         self.queues
             .iter()
-            .map(|rt| {
-                rt.state.metrics(
+            .enumerate()
+            .map(|(q, rt)| {
+                let mut m = rt.state.metrics(
                     self.now,
                     &self.cfg.queues[rt.state.profile],
                     self.cfg.daemon.snapshot_stale_after,
                     true,
-                )
+                );
+                m.stale = self.stale(q as u16);
+                m
             })
             .collect()
+    }
+
+    /// The queue's silent feed, if one is silent past what its pace allows, or if the source of
+    /// its last reading went silent when the reading aged out (the figures would otherwise fall
+    /// back to contact events that no longer come).
+    fn stale(&self, q: u16) -> Option<floorwatch_protocol::StaleFeed> {
+        if let Some(f) = self.feeds.stale(q, self.now, self.how, &self.cfg.feeds) {
+            return Some(f);
+        }
+        let rt = &self.queues[q as usize];
+        let r = rt.state.reading.as_ref()?;
+        if self.now - r.at <= self.cfg.daemon.snapshot_stale_after {
+            return None;
+        }
+        self.feeds.overdue(
+            q,
+            rt.reading_source?,
+            r.at,
+            self.now,
+            self.how,
+            &self.cfg.feeds,
+        )
     }
 
     pub fn snapshot(&self) -> StateSnapshot {
@@ -1573,6 +1701,7 @@ impl Engine {
             at: Some(ms_to_utc(self.now)),
             queues: self.queue_metrics(),
             incidents,
+            health: Default::default(),
         }
     }
 }
@@ -1585,6 +1714,8 @@ enum QueueReading {
     Response(u32, u32),
     Burn(burn_rate::Reading),
     Forecast(Option<Forecast>),
+    /// Whether a feed is silent is in the queue's figures (`stale`).
+    Silence,
 }
 
 /// The peak figure of a restored incident, in the rule's direction of worse.

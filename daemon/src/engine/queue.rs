@@ -322,6 +322,7 @@ impl QueueState {
                 (now.saturating_sub(self.last_answer).max(0) as f64 / 1000.0)
                     .min(longest_ms as f64 / 1000.0)
             },
+            stale: None,
         }
     }
 }

@@ -54,6 +54,7 @@ pub fn router(state: AppState, max_body: usize) -> Router {
         .route("/api/v1/incidents/{id}/notes", post(add_note))
         .route("/api/v1/incidents/{id}/export", get(export_incident))
         .route("/api/v1/deliveries", get(list_deliveries))
+        .route("/api/v1/deliveries/health", get(delivery_health))
         .route("/api/v1/silences", get(list_silences).post(add_silence))
         .route("/api/v1/oncall", get(oncall))
         .route("/api/v1/drills/{name}", post(start_drill))
@@ -110,9 +111,11 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 }
 
 async fn ingest(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
-    s.auth.check(&headers, Role::Ingest)?;
+    // Events that name no source come from the token that sent them.
+    let caller = s.auth.check(&headers, Role::Ingest)?;
+    let source = caller.unwrap_or_else(|| crate::engine::UNNAMED.to_string());
     let watch = s.watch.clone();
-    let report = blocking(move || watch.ingest(&body)).await??;
+    let report = blocking(move || watch.ingest(&source, &body)).await??;
     // Nothing taken and something refused: the whole batch was bad.
     let status = if report.accepted == 0 && report.duplicates == 0 && !report.refused.is_empty() {
         StatusCode::UNPROCESSABLE_ENTITY
@@ -392,6 +395,13 @@ async fn list_deliveries(
     let limit = q.limit.unwrap_or(500).min(10_000);
     let list = blocking(move || watch.deliveries(status, q.incident, limit)).await??;
     Ok(Json(list).into_response())
+}
+
+/// Each delivery target's and heartbeat's recent record: last success, failing since, the last
+/// hour's attempts and failures.
+async fn delivery_health(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    s.auth.check(&headers, Role::Viewer)?;
+    Ok(Json(s.watch.health.view(s.watch.now())).into_response())
 }
 
 async fn start_drill(

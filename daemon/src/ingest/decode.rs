@@ -43,6 +43,15 @@ pub struct Wire<'a> {
     grade: Option<Cow<'a, str>>,
     #[serde(borrow)]
     text: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    source: Option<Cow<'a, str>>,
+}
+
+impl Wire<'_> {
+    /// The source the event names for itself, if any (validated by `validate`).
+    pub fn source(&self) -> Option<&str> {
+        self.source.as_deref()
+    }
 }
 
 /// One event of a batch, decoded or refused.
@@ -219,6 +228,7 @@ fn explain(text: &str) -> (Option<String>, String) {
     };
     let strings = [
         "type", "id", "queue", "channel", "event", "at", "priority", "category", "grade", "text",
+        "source",
     ];
     for f in strings {
         if let Some(x) = obj.get(f)
@@ -326,11 +336,15 @@ pub fn validate<'w>(w: &'w Wire<'_>, line: u64, index: u64) -> Result<Event<'w>,
         ("id", &w.id, MAX_ID_BYTES),
         ("queue", &w.queue, MAX_NAME_BYTES),
         ("category", &w.category, MAX_NAME_BYTES),
+        ("source", &w.source, MAX_NAME_BYTES),
         ("text", &w.text, MAX_TEXT_BYTES),
     ] {
         if let Some(v) = v {
             check_len(field, v, max).map_err(|e| bad(field, e))?;
         }
+    }
+    if w.source.as_deref().is_some_and(|s| s.trim().is_empty()) {
+        return Err(bad("source", "`source` must not be empty".into()));
     }
     let kind = need("type", &w.kind)?;
     let at = parse_time(need("at", &w.at)?).map_err(|e| bad("at", e))?;
@@ -411,10 +425,14 @@ pub fn validate<'w>(w: &'w Wire<'_>, line: u64, index: u64) -> Result<Event<'w>,
             grade: word("grade", &w.grade, Grade::parse, Grade::expected(), &bad)?,
             text: w.text.as_deref(),
         }),
+        "heartbeat" => Ok(Event::Heartbeat {
+            at,
+            queue: w.queue.as_deref(),
+        }),
         other => Err(bad(
             "type",
             format!(
-                "unknown event type \"{}\"; expected one of: contact, queue, complaint",
+                "unknown event type \"{}\"; expected one of: contact, queue, complaint, heartbeat",
                 shown(other)
             ),
         )),
@@ -477,6 +495,39 @@ mod tests {
         assert_eq!((r[2].0, r[2].1.as_deref()), (5, Some("at")));
         assert_eq!((r[3].0, r[3].1.as_deref()), (6, None));
         assert!(r[3].2.contains("not valid JSON"));
+    }
+
+    #[test]
+    fn sources_and_heartbeats() {
+        let long = "a".repeat(MAX_NAME_BYTES + 1);
+        let body = format!(
+            "{}\n{}\n{}\n{}\n{}",
+            r#"{"type":"heartbeat","source":"acd-1","at":"2026-11-23T09:00:00Z","queue":"q"}"#,
+            r#"{"type":"heartbeat","at":"2026-11-23T09:00:00Z"}"#,
+            r#"{"type":"queue","queue":"q","source":"","at":"2026-11-23T09:00:00Z"}"#,
+            format_args!(
+                r#"{{"type":"queue","queue":"q","source":"{long}","at":"2026-11-23T09:00:00Z"}}"#
+            ),
+            r#"{"type":"queue","queue":"q","source":7,"at":"2026-11-23T09:00:00Z"}"#,
+        );
+        let items = decode(&body);
+        let w = items[0].wire.as_ref().unwrap();
+        assert_eq!(w.source(), Some("acd-1"));
+        assert!(matches!(
+            validate(w, 1, 0),
+            Ok(Event::Heartbeat {
+                queue: Some("q"),
+                ..
+            })
+        ));
+        let r = refusals(&body);
+        assert_eq!(r.len(), 3, "{r:?}");
+        assert_eq!((r[0].0, r[0].1.as_deref()), (3, Some("source")));
+        assert!(r[0].2.contains("must not be empty"), "{}", r[0].2);
+        assert_eq!((r[1].0, r[1].1.as_deref()), (4, Some("source")));
+        assert!(r[1].2.contains(&MAX_NAME_BYTES.to_string()), "{}", r[1].2);
+        assert_eq!((r[2].0, r[2].1.as_deref()), (5, Some("source")));
+        assert!(r[2].2.contains("must be a string"), "{}", r[2].2);
     }
 
     #[test]

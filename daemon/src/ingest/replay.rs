@@ -10,7 +10,7 @@ use floorwatch_protocol::{IngestReport, Refusal};
 
 use super::decode::{decode, validate};
 use crate::config::{Config, Millis};
-use crate::engine::{Applied, Effect, Engine, Event};
+use crate::engine::{Applied, Effect, Engine, Event, UNNAMED};
 
 /// Events applied between two evaluations when the clock does not tick (a batch, as over HTTP).
 const SETTLE_EVERY: u32 = 256;
@@ -38,10 +38,11 @@ impl Replay {
         }
     }
 
-    /// Runs the clock up to `at` (ticking on the way), then applies the event.
+    /// Runs the clock up to `at` (ticking on the way), then applies the event from `source`.
     pub fn push(
         &mut self,
         engine: &mut Engine,
+        source: &str,
         ev: &Event,
         fx: &mut Vec<Effect>,
     ) -> Result<Applied, crate::engine::Refused> {
@@ -49,7 +50,7 @@ impl Replay {
         self.run_until(engine, at, fx);
         engine.set_clock(at);
         self.last_event = self.last_event.max(at);
-        let r = engine.apply(ev);
+        let r = engine.apply_from(source, ev);
         match &r {
             Ok(Applied::New) => self.report.accepted += 1,
             Ok(Applied::Duplicate) => self.report.duplicates += 1,
@@ -111,17 +112,16 @@ impl Replay {
         mut after: impl FnMut(Millis, &mut Vec<Effect>),
     ) {
         for item in decode(text) {
-            let ev = item
-                .wire
-                .as_ref()
-                .map_err(Clone::clone)
-                .and_then(|w| validate(w, item.line, item.index));
+            let ev = item.wire.as_ref().map_err(Clone::clone).and_then(|w| {
+                let source = w.source().unwrap_or(UNNAMED);
+                validate(w, item.line, item.index).map(|ev| (source, ev))
+            });
             match ev {
-                Ok(ev) => {
+                Ok((source, ev)) => {
                     if let Some(p) = pace {
                         p.wait_for(ev.at());
                     }
-                    if let Err(r) = self.push(engine, &ev, fx) {
+                    if let Err(r) = self.push(engine, source, &ev, fx) {
                         self.report.refused.push(Refusal {
                             line: item.line,
                             index: item.index,

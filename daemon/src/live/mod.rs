@@ -175,6 +175,7 @@ struct Picture {
     next_trend_at: Millis,
     /// The snapshot of `seq`, serialized on first demand.
     snapshot_text: Option<(u64, Utf8Bytes)>,
+    health: floorwatch_protocol::OutwardHealth,
 }
 
 impl Picture {
@@ -189,6 +190,7 @@ impl Picture {
             trend_len: (s.trend_window / s.trend_step.max(1)).max(1) as usize,
             next_trend_at: 0,
             snapshot_text: None,
+            health: Default::default(),
         }
     }
 
@@ -234,6 +236,10 @@ impl Picture {
             keep
         });
         delta.closed.sort_unstable();
+        if state.health != self.health {
+            self.health = state.health.clone();
+            delta.health = Some(state.health);
+        }
         if now >= self.next_trend_at {
             let at = ms_to_utc(now);
             for (name, q) in &self.queues {
@@ -284,6 +290,7 @@ impl Picture {
                 .collect(),
             trend_step_s: (self.trend_step / 1000) as u32,
             trend_len: self.trend_len as u32,
+            health: self.health.clone(),
         }
     }
 
@@ -333,6 +340,7 @@ mod tests {
                     )
                 })
                 .collect(),
+            health: Default::default(),
         }
     }
 

@@ -94,8 +94,14 @@ pub async fn run(watch: Arc<Watch>, links: LinkKey, mail_folder: Option<std::pat
                 while let Some(r) = tasks.try_join_next() {
                     done.extend(r);
                 }
-                for (item, _) in &done {
+                let at = watch.now();
+                for (item, attempt) in &done {
                     in_flight.remove(&item.delivery.id);
+                    let result = match attempt {
+                        Attempt::Delivered { .. } => Ok(()),
+                        Attempt::Retry { error, .. } | Attempt::Final { error } => Err(error.clone()),
+                    };
+                    watch.health.delivery(&item.delivery.target, at, result);
                 }
                 let w = watch.clone();
                 let _ = tokio::task::spawn_blocking(move || {

@@ -8,6 +8,7 @@
 pub mod burn_rate;
 pub mod complaint_deadline;
 pub mod complaint_spike;
+pub mod feed_silence;
 pub mod predicted;
 pub mod response_time;
 pub mod threshold;
@@ -19,6 +20,7 @@ use crate::config::{Millis, ScheduleSpec};
 pub use burn_rate::BurnRule;
 pub use complaint_deadline::DeadlineRule;
 pub use complaint_spike::{GroupBy, SpikeRule};
+pub use feed_silence::SilenceRule;
 pub use predicted::ForecastRule;
 pub use response_time::ResponseRule;
 pub use threshold::{ThresholdRule, Thresholds};
@@ -31,6 +33,7 @@ pub enum RuleKind {
     ResponseTime(ResponseRule),
     BurnRate(BurnRule),
     Predicted(ForecastRule),
+    FeedSilence(SilenceRule),
     ComplaintSpike(SpikeRule),
     ComplaintDeadline(DeadlineRule),
 }
@@ -79,6 +82,7 @@ pub(crate) const KINDS: &[KindSpec] = &[
     response_time::SPEC,
     burn_rate::SPEC,
     predicted::SPEC,
+    feed_silence::SPEC,
     complaint_spike::SPEC,
     complaint_deadline::SPEC,
 ];
@@ -99,6 +103,7 @@ impl RuleKind {
             RuleKind::ResponseTime(_) => response_time::SPEC.name,
             RuleKind::BurnRate(_) => burn_rate::SPEC.name,
             RuleKind::Predicted(_) => predicted::SPEC.name,
+            RuleKind::FeedSilence(_) => feed_silence::SPEC.name,
             RuleKind::ComplaintSpike(_) => complaint_spike::SPEC.name,
             RuleKind::ComplaintDeadline(_) => complaint_deadline::SPEC.name,
         }
@@ -112,6 +117,7 @@ impl RuleKind {
                 | RuleKind::ResponseTime(_)
                 | RuleKind::BurnRate(_)
                 | RuleKind::Predicted(_)
+                | RuleKind::FeedSilence(_)
         )
     }
 
@@ -135,6 +141,7 @@ impl RuleKind {
             RuleKind::ResponseTime(_) => response_time::PEAK,
             RuleKind::BurnRate(_) => burn_rate::PEAK,
             RuleKind::Predicted(_) => predicted::PEAK,
+            RuleKind::FeedSilence(_) => feed_silence::PEAK,
             RuleKind::ComplaintSpike(_) => complaint_spike::PEAK,
             RuleKind::ComplaintDeadline(_) => complaint_deadline::PEAK,
         }

@@ -18,10 +18,13 @@ pub enum Kind {
     Outage,
     /// A queue loses 35-50% of its agents, unplanned; demand unchanged.
     StaffingDrop,
-    /// One complaint category x8 for 40 minutes; contact traffic normal.
+    /// One complaint category x20 for 40 minutes; contact traffic normal.
     ComplaintWave,
     /// The e-mail agents are gone for hours.
     EmailBacklog,
+    /// The ACD's feed for one phone queue stops (no readings, no contact events) while the
+    /// floor works on as usual.
+    FeedOutage,
     /// A planned shift change: agents drop 40% while arrivals fall as much.
     ShiftChange,
     /// A planned campaign: arrivals +60% with staff added to match.
@@ -33,11 +36,12 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 9] = [
         Kind::Outage,
         Kind::StaffingDrop,
         Kind::ComplaintWave,
         Kind::EmailBacklog,
+        Kind::FeedOutage,
         Kind::ShiftChange,
         Kind::Campaign,
         Kind::Holiday,
@@ -50,6 +54,7 @@ impl Kind {
             Kind::StaffingDrop => "staffing-drop",
             Kind::ComplaintWave => "complaint-wave",
             Kind::EmailBacklog => "email-backlog",
+            Kind::FeedOutage => "feed-outage",
             Kind::ShiftChange => "shift-change",
             Kind::Campaign => "campaign",
             Kind::Holiday => "holiday",
@@ -64,9 +69,11 @@ impl Kind {
     /// A crisis a good configuration pages for, or a hard negative it must stay quiet through.
     pub fn expect(self) -> Expect {
         match self {
-            Kind::Outage | Kind::StaffingDrop | Kind::ComplaintWave | Kind::EmailBacklog => {
-                Expect::Page
-            }
+            Kind::Outage
+            | Kind::StaffingDrop
+            | Kind::ComplaintWave
+            | Kind::EmailBacklog
+            | Kind::FeedOutage => Expect::Page,
             _ => Expect::Quiet,
         }
     }
@@ -75,6 +82,7 @@ impl Kind {
         match self {
             Kind::ComplaintWave => Class::Complaints,
             Kind::EmailBacklog => Class::Email,
+            Kind::FeedOutage => Class::Feed,
             _ => Class::Queue,
         }
     }
@@ -87,10 +95,12 @@ pub enum Class {
     Queue,
     Complaints,
     Email,
+    /// A source gone silent: from its last event to the page.
+    Feed,
 }
 
 impl Class {
-    pub const ALL: [Class; 3] = [Class::Queue, Class::Complaints, Class::Email];
+    pub const ALL: [Class; 4] = [Class::Queue, Class::Complaints, Class::Email, Class::Feed];
 
     /// How soon after the cause a page should come.
     pub fn delay_target(self) -> Millis {
@@ -98,6 +108,7 @@ impl Class {
             Class::Queue => 2 * 60_000,
             Class::Complaints => 5 * 60_000,
             Class::Email => 30 * 60_000,
+            Class::Feed => 3 * 60_000,
         }
     }
 
@@ -106,6 +117,7 @@ impl Class {
             Class::Queue => "queue",
             Class::Complaints => "complaints",
             Class::Email => "email",
+            Class::Feed => "feed",
         }
     }
 }

@@ -195,6 +195,20 @@ struct Sim<'a> {
     next_id: u64,
     queues: Vec<QueueSim>,
     out: Vec<Event>,
+    /// Contacts that arrived while their source was cut off: none of their events reach the
+    /// daemon.
+    lost: std::collections::HashSet<u64>,
+}
+
+/// The source of a channel's events: the ACD (phone contacts and queue readings), the chat
+/// platform, the mailbox, the CRM (complaints).
+pub fn source_of(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Phone => "acd-1",
+        Channel::Chat => "chat-platform",
+        Channel::Email => "mailbox",
+        _ => "crm",
+    }
 }
 
 fn ts(t: Millis) -> DateTime<Utc> {
@@ -218,16 +232,33 @@ impl Sim<'_> {
         (-u.ln() * mean_s * 1000.0) as Millis
     }
 
-    fn contact(&mut self, id: u64, step: ContactStep, t: Millis, q: Option<(usize, Priority)>) {
-        let queue = q.map(|(q, _)| self.s.queues[q].name.to_string());
-        let channel = q.map(|(q, _)| self.s.queues[q].channel);
+    /// A contact's step on queue `q`; `arrival`: its first, with the contact's priority.
+    fn contact(
+        &mut self,
+        id: u64,
+        step: ContactStep,
+        t: Millis,
+        q: usize,
+        arrival: Option<Priority>,
+    ) {
+        if self.s.feed_down(q, t) {
+            if arrival.is_some() {
+                self.lost.insert(id);
+            }
+            return;
+        }
+        if self.lost.contains(&id) {
+            return;
+        }
+        let sq = &self.s.queues[q];
         self.out.push(Event::Contact(ContactEvent {
             id: format!("{}c-{id}", self.s.id_prefix),
             event: step,
             at: ts(t),
-            queue,
-            channel,
-            priority: q.map(|(_, p)| p),
+            queue: arrival.map(|_| sq.name.to_string()),
+            channel: arrival.map(|_| sq.channel),
+            priority: arrival,
+            source: Some(source_of(sq.channel).into()),
         }));
     }
 
@@ -242,7 +273,7 @@ impl Sim<'_> {
             let channel = self.s.queues[q].channel;
             match channel {
                 Channel::Chat => {
-                    self.contact(id, ContactStep::AgentReplied, t, None);
+                    self.contact(id, ContactStep::AgentReplied, t, q, None);
                     let n = self.rng.random_range(1..=3);
                     self.queues[q].exchanges.insert(id, n);
                     let d = self.exp(60.0);
@@ -253,7 +284,7 @@ impl Sim<'_> {
                     self.at(t + d, Step::AgentReply(q, id));
                 }
                 _ => {
-                    self.contact(id, ContactStep::Answered, t, None);
+                    self.contact(id, ContactStep::Answered, t, q, None);
                     let d = self.exp(self.s.queues[q].handle_s);
                     self.at(t + d, Step::Done(q, id));
                 }
@@ -293,7 +324,7 @@ impl Sim<'_> {
                         } else {
                             Priority::Normal
                         };
-                        self.contact(id, ContactStep::Arrived, t, Some((q, priority)));
+                        self.contact(id, ContactStep::Arrived, t, q, Some(priority));
                         let w = &mut self.queues[q];
                         if urgent {
                             &mut w.urgent
@@ -313,11 +344,11 @@ impl Sim<'_> {
                 }
                 Step::Patience(q, id) => {
                     if self.queues[q].give_up(id) {
-                        self.contact(id, ContactStep::Abandoned, t, None);
+                        self.contact(id, ContactStep::Abandoned, t, q, None);
                     }
                 }
                 Step::Done(q, id) => {
-                    self.contact(id, ContactStep::Resolved, t, None);
+                    self.contact(id, ContactStep::Resolved, t, q, None);
                     self.queues[q].busy -= 1;
                     self.dispatch(q, t);
                 }
@@ -327,12 +358,12 @@ impl Sim<'_> {
                     self.at(t + STAFF_EVERY, Step::Staff(q));
                 }
                 Step::CustomerReply(q, id) => {
-                    self.contact(id, ContactStep::CustomerReplied, t, None);
+                    self.contact(id, ContactStep::CustomerReplied, t, q, None);
                     let d = 5_000 + self.exp(40.0);
                     self.at(t + d, Step::AgentReply(q, id));
                 }
                 Step::AgentReply(q, id) => {
-                    self.contact(id, ContactStep::AgentReplied, t, None);
+                    self.contact(id, ContactStep::AgentReplied, t, q, None);
                     let left = self.queues[q].exchanges.get(&id).copied().unwrap_or(0);
                     if left > 1 {
                         self.queues[q].exchanges.insert(id, left - 1);
@@ -343,6 +374,9 @@ impl Sim<'_> {
                         let d = self.exp(30.0);
                         self.at(t + d, Step::Done(q, id));
                     }
+                }
+                Step::Reading(q) if self.s.feed_down(q, t) => {
+                    self.at(t + 5_000, Step::Reading(q));
                 }
                 Step::Reading(q) => {
                     let w = &self.queues[q];
@@ -356,6 +390,7 @@ impl Sim<'_> {
                         ),
                         agents_available: Some(w.agents.saturating_sub(w.busy)),
                         agents_busy: Some(w.busy),
+                        source: Some(source_of(Channel::Phone).into()),
                     }));
                     self.at(t + 5_000, Step::Reading(q));
                 }
@@ -369,6 +404,7 @@ impl Sim<'_> {
                         category: None,
                         grade: None,
                         text: None,
+                        source: Some(source_of(Channel::Other).into()),
                     }));
                 }
             }
@@ -418,6 +454,7 @@ impl Sim<'_> {
                 category: Some(category.into()),
                 grade: Some(grade),
                 text: Some(text.into()),
+                source: Some(source_of(Channel::Other).into()),
             }));
             // Handled within the grade's deadline (1 h, 4 h, 24 h), as a well-run floor does.
             let (mean, deadline) = match grade {
@@ -453,6 +490,7 @@ pub fn simulate(s: &Scenario) -> Vec<Event> {
             })
             .collect(),
         out: Vec::new(),
+        lost: Default::default(),
     };
     sim.run()
 }

@@ -66,6 +66,14 @@ impl Scenario {
                 .any(|i| i.kind == Kind::Outage && i.active(t))
     }
 
+    /// Whether queue `q`'s source is cut off at `t` (a feed outage): its events are lost.
+    pub(crate) fn feed_down(&self, q: usize, t: Millis) -> bool {
+        let name = self.queues[q].name;
+        self.injections
+            .iter()
+            .any(|i| i.kind == Kind::FeedOutage && i.active(t) && i.on(name))
+    }
+
     fn is_holiday(&self, t: Millis) -> bool {
         self.injections
             .iter()

@@ -31,6 +31,7 @@ impl Injection {
                 (vec![], Some(c), 20.0)
             }
             Kind::EmailBacklog => (vec!["email-support"], None, 0.0),
+            Kind::FeedOutage => (vec!["phone-general"], None, 1.0),
             Kind::ShiftChange => (vec!["phone-general", "phone-billing"], None, 0.6),
             Kind::Campaign => (vec!["phone-general"], None, 1.6),
             Kind::Holiday => (vec![], None, 0.3),
@@ -84,6 +85,7 @@ pub fn default_length(kind: Kind) -> Millis {
         Kind::StaffingDrop => 75 * MINUTE,
         Kind::ComplaintWave => 40 * MINUTE,
         Kind::EmailBacklog => 4 * HOUR,
+        Kind::FeedOutage => 20 * MINUTE,
         Kind::ShiftChange => 90 * MINUTE,
         Kind::Campaign => 3 * HOUR,
         Kind::Holiday | Kind::QuietNight => DAY,
@@ -176,10 +178,26 @@ impl Scenario {
                     day + 10 * HOUR + rng.random_range(0..3) * 30 * MINUTE,
                     3 * HOUR,
                 ),
-                Kind::Holiday | Kind::QuietNight => (day, DAY),
+                Kind::Holiday | Kind::QuietNight | Kind::FeedOutage => (day, DAY),
             };
             s.injections
                 .push(Injection::new(kind, from, from + length, &mut rng));
+        }
+        // The feed outage shares the e-mail backlog's weekday (it touches phones only), late in
+        // the afternoon after the backlog's injection ends, on one phone queue; drawn apart so
+        // the other injections stay where they were.
+        let mut feed_rng = StdRng::seed_from_u64(seed ^ 0xfeed);
+        if let Some(day) = s
+            .injections
+            .iter()
+            .find(|i| i.kind == Kind::EmailBacklog)
+            .map(|i| i.from - (i.from - midnight).rem_euclid(DAY))
+        {
+            let from = day + 16 * HOUR + feed_rng.random_range(0..12) * 5 * MINUTE;
+            let mut i = Injection::new(Kind::FeedOutage, from, from + 20 * MINUTE, &mut feed_rng);
+            i.queues = vec![["phone-general", "phone-billing"][feed_rng.random_range(0..2)].into()];
+            s.injections.push(i);
+            s.injections.sort_by_key(|i| i.from);
         }
         s
     }
@@ -240,7 +258,10 @@ mod tests {
         let inj = &s.injections;
         for (a, b) in inj.iter().zip(inj.iter().skip(1)) {
             assert!(a.to <= b.from, "{a:?} overlaps {b:?}");
-            assert_ne!(s.local(a.from).day(), s.local(b.from).day());
+            // The feed outage (phones) shares the e-mail backlog's day.
+            if b.kind != Kind::FeedOutage {
+                assert_ne!(s.local(a.from).day(), s.local(b.from).day());
+            }
         }
         for i in inj {
             if matches!(i.kind, Kind::EmailBacklog | Kind::Campaign | Kind::Holiday) {
