@@ -307,3 +307,134 @@ async fn a_dead_feed_is_raised_shown_stale_and_resolves_nothing_and_the_heartbea
         killed.elapsed()
     );
 }
+
+/// A receiver that answers `/broken` with 503 and anything else with 200, keeping the bodies.
+async fn hooks() -> (String, Arc<Mutex<Vec<(String, Value)>>>) {
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let sink = got.clone();
+    let app = axum::Router::new().route(
+        "/{path}",
+        axum::routing::post(
+            move |axum::extract::Path(path): axum::extract::Path<String>, body: String| {
+                let sink = sink.clone();
+                async move {
+                    let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+                    sink.lock().unwrap().push((path.clone(), v));
+                    if path == "broken" {
+                        axum::http::StatusCode::SERVICE_UNAVAILABLE
+                    } else {
+                        axum::http::StatusCode::OK
+                    }
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}"), got)
+}
+
+#[tokio::test]
+async fn a_target_that_keeps_failing_raises_its_own_incident_paged_to_the_others() {
+    let (base, got) = hooks().await;
+    let cfg = format!(
+        r#"
+[daemon]
+tick = "100ms"
+[[queue]]
+name = "phone-*"
+channel = "phone"
+[[webhook]]
+name = "floor-chat"
+url = "{base}/broken"
+timeout = "1s"
+[[webhook]]
+name = "directors"
+url = "{base}/directors"
+timeout = "1s"
+[[escalation]]
+name = "sla"
+severities = ["critical"]
+[[escalation.level]]
+notify = ["webhook:floor-chat", "webhook:directors"]
+wait = "10m"
+[delivery]
+first_retry = "100ms"
+max_backoff = "500ms"
+unhealthy_after = "2s"
+[[rule]]
+name = "depth"
+kind = "queue_depth"
+critical = 20
+clear = 5
+"#
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(Start {
+        config: &cfg,
+        dir: dir.path(),
+        env: vec![],
+    });
+    d.post("/api/v1/events", common::reading("phone-a", 30, 0), None)
+        .await;
+    // The floor chat keeps answering 503: after 2 s of nothing but failures it has its own
+    // incident, paged to the directors and not to itself.
+    let list = d
+        .wait_for("/api/v1/incidents?status=open", 30, |v| {
+            v.as_array()
+                .is_some_and(|l| l.iter().any(|i| i["rule"] == "delivery-failing"))
+        })
+        .await;
+    let inc = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["rule"] == "delivery-failing")
+        .unwrap()
+        .clone();
+    assert_eq!(inc["scope"], "webhook:floor-chat");
+    assert_eq!(inc["severity"], "critical");
+    let id = inc["id"].as_u64().unwrap();
+    common::until(10, "the directors paged about the failing target", || {
+        got.lock()
+            .unwrap()
+            .iter()
+            .any(|(p, b)| p == "directors" && b["incident"]["id"].as_u64() == Some(id))
+            .then_some(())
+    })
+    .await;
+    assert!(
+        !got.lock()
+            .unwrap()
+            .iter()
+            .any(|(p, b)| p == "broken" && b["incident"]["id"].as_u64() == Some(id)),
+        "the failing target was paged about itself"
+    );
+    // Its record: on the health endpoint and on /metrics.
+    let (_, health) = d.get("/api/v1/deliveries/health").await;
+    let t = health["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "webhook:floor-chat")
+        .unwrap_or_else(|| panic!("{health}"));
+    assert!(t["failing_since"].is_string(), "{t}");
+    assert!(t["failures_1h"].as_u64().unwrap() >= 2, "{t}");
+    assert!(t["last_error"].as_str().unwrap().contains("503"), "{t}");
+    let ok = health["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "webhook:directors")
+        .unwrap();
+    assert!(
+        ok["failing_since"].is_null() && ok["last_ok"].is_string(),
+        "{ok}"
+    );
+    let (_, metrics) = d.get_text("/metrics").await;
+    assert!(
+        metrics.contains(r#"floorwatch_link_failing{kind="target",name="webhook:floor-chat"} 1"#),
+        "{metrics}"
+    );
+}

@@ -219,6 +219,9 @@ impl Watch {
         let mut inner = self.inner.lock().unwrap();
         let now = (self.clock)();
         inner.engine.tick(now, &mut fx);
+        let after = inner.engine.config().delivery.unhealthy_after;
+        let failing = self.health.failing_targets(now - after);
+        inner.engine.links_failing(&failing, &mut fx);
         self.commit(&mut inner, fx);
     }
 

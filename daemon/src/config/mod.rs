@@ -261,6 +261,8 @@ pub struct DeliverySettings {
     pub deadline: Millis,
     pub first_retry: Millis,
     pub max_backoff: Millis,
+    /// A target whose every attempt failed for this long raises its own incident.
+    pub unhealthy_after: Millis,
 }
 
 /// The live stream to wall-boards and `floorwatch tail` (`GET /api/v1/live`).

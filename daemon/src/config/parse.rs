@@ -1094,11 +1094,12 @@ impl<'s> Cx<'s> {
             deadline: 3_600_000,
             first_retry: 1_000,
             max_backoff: 5 * 60_000,
+            unhealthy_after: 10 * 60_000,
         };
         if let Some(t) = self.sub_table(
             root,
             "delivery",
-            &["deadline", "first_retry", "max_backoff"],
+            &["deadline", "first_retry", "max_backoff", "unhealthy_after"],
         ) {
             let t = Tab {
                 what: "[delivery]".into(),
@@ -1112,6 +1113,9 @@ impl<'s> Cx<'s> {
             }
             if let Some(v) = self.duration(&t, "max_backoff") {
                 d.max_backoff = v;
+            }
+            if let Some(v) = self.duration(&t, "unhealthy_after") {
+                d.unhealthy_after = v.max(1_000);
             }
         }
         d

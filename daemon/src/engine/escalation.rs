@@ -266,6 +266,9 @@ fn tell_all(rec: &mut Record, now: i64, reason: DispatchReason, fx: &mut Vec<Eff
 fn dispatch(rec: &mut Record, targets: &[String], reason: DispatchReason, fx: &mut Vec<Effect>) {
     fx.push(Effect::Incident(Box::new(rec.incident.clone())));
     for (i, t) in targets.iter().enumerate() {
+        if rec.unreachable.as_ref() == Some(t) {
+            continue;
+        }
         fx.push(Effect::Dispatch(Dispatch {
             // Unique per timeline entry and target: stable across retries and restarts.
             key: format!("fw-{}-{}-{i}", rec.incident.id, rec.seq),
@@ -429,6 +432,7 @@ impl Engine {
             seq: 0,
             notified: false,
             last_joined: now,
+            unreachable: None,
         };
         Book::entry(
             &mut rec,

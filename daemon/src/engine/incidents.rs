@@ -144,6 +144,9 @@ pub struct Record {
     pub notified: bool,
     /// A situation's lead: when an incident last opened in it (itself or a member).
     pub last_joined: Millis,
+    /// The delivery target this incident is about (a target failing to take pages): it is not
+    /// paged about itself.
+    pub unreachable: Option<String>,
 }
 
 impl Book {
@@ -347,6 +350,7 @@ impl Book {
             seq: 0,
             notified: false,
             last_joined: now,
+            unreachable: None,
         };
         let held = if rule.hold > 0 {
             format!(" (held {})", crate::config::format_duration(rule.hold))

@@ -15,6 +15,7 @@ mod contacts;
 mod escalation;
 mod feeds;
 mod incidents;
+mod links;
 mod queue;
 mod weekly;
 
@@ -42,6 +43,7 @@ pub use feeds::UNNAMED;
 pub use incidents::ENGINE_ACTOR;
 use incidents::{Book, Instance, Observation, Phase, Record, RuleView};
 pub(crate) use incidents::{Detail, Figures};
+pub use links::DELIVERY_RULE;
 pub use queue::erlang_c_agents;
 use queue::{Outcome, QueueState, Reading};
 
@@ -1570,6 +1572,7 @@ impl Engine {
                     seq,
                     notified: true,
                     last_joined: incident.opened_at.timestamp_millis(),
+                    unreachable: None,
                     incident,
                 },
             );

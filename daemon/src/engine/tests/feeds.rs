@@ -142,3 +142,39 @@ fn one_source_silent_among_two_names_the_silent_one() {
     assert_eq!(stale.source, "crm-link");
     assert_eq!(f.of("feed-silent").len(), 1);
 }
+
+/// A delivery target failing past `[delivery] unhealthy_after` raises its own incident, paged
+/// to the policy's other targets and never to itself; it resolves when the target recovers.
+#[test]
+fn a_failing_target_raises_its_own_incident_paged_to_the_others() {
+    let mut f = Floor::new(ESCALATION);
+    f.at(0);
+    f.e.links_failing(&[("webhook:managers".into(), T0 - 600_000)], &mut f.fx);
+    f.drain();
+    let i = f.only().clone();
+    assert_eq!(
+        (i.rule.as_str(), i.scope.as_str(), i.severity),
+        (DELIVERY_RULE, "webhook:managers", Severity::Critical)
+    );
+    assert!(
+        i.title
+            .starts_with("Pages to webhook:managers failing since 08:50"),
+        "{}",
+        i.title
+    );
+    // The first level names only the failing target: nobody is paged until the next level,
+    // which pages the director but not the managers' webhook.
+    assert!(f.dispatched.is_empty(), "{:?}", f.dispatched);
+    f.at(5 * 60 + 1);
+    f.e.links_failing(&[("webhook:managers".into(), T0 - 600_000)], &mut f.fx);
+    f.drain();
+    assert_eq!(
+        sent(&f),
+        vec![(300, "webhook:director", DispatchReason::Escalated)]
+    );
+    assert_eq!(f.incidents.len(), 1, "still one incident");
+    // It takes deliveries again: resolved.
+    f.e.links_failing(&[], &mut f.fx);
+    f.drain();
+    assert_eq!(f.only().status, IncidentStatus::Resolved);
+}
