@@ -413,27 +413,20 @@ impl Engine {
         self.book.next_id += 1;
         let id = self.book.next_id;
         let at = ms_to_utc(now);
-        let mut rec = Record {
-            incident: floorwatch_protocol::Incident {
-                drill: true,
-                ..floorwatch_protocol::Incident::new(
-                    id,
-                    format!("drill:{}", drill.name),
-                    "drill".into(),
-                    drill.scope.clone(),
-                    drill.severity,
-                    format!("[DRILL] {}", drill.title),
-                    at,
-                    Values::new(),
-                )
-            },
-            rule: u16::MAX,
-            scope,
-            seq: 0,
-            notified: false,
-            last_joined: now,
-            unreachable: None,
+        let incident = floorwatch_protocol::Incident {
+            drill: true,
+            ..floorwatch_protocol::Incident::new(
+                id,
+                format!("drill:{}", drill.name),
+                "drill".into(),
+                drill.scope.clone(),
+                drill.severity,
+                format!("[DRILL] {}", drill.title),
+                at,
+                Values::new(),
+            )
         };
+        let mut rec = Record::unruled(incident, scope, now);
         Book::entry(
             &mut rec,
             now,

@@ -149,6 +149,22 @@ pub struct Record {
     pub unreachable: Option<String>,
 }
 
+impl Record {
+    /// A record of an incident no `[[rule]]` decides (a drill, a failing delivery target),
+    /// opened now.
+    pub fn unruled(incident: Incident, scope: u32, now: Millis) -> Self {
+        Record {
+            incident,
+            rule: u16::MAX,
+            scope,
+            seq: 0,
+            notified: false,
+            last_joined: now,
+            unreachable: None,
+        }
+    }
+}
+
 impl Book {
     pub fn entry(
         rec: &mut Record,

@@ -55,23 +55,19 @@ impl Engine {
             "Pages to {target} failing since {}: they may not reach anyone",
             local.format("%H:%M")
         );
+        let incident = floorwatch_protocol::Incident::new(
+            id,
+            DELIVERY_RULE.into(),
+            KIND.into(),
+            target.to_string(),
+            Severity::Critical,
+            title.clone(),
+            ms_to_utc(now),
+            Values::new(),
+        );
         let mut rec = Record {
-            incident: floorwatch_protocol::Incident::new(
-                id,
-                DELIVERY_RULE.into(),
-                KIND.into(),
-                target.to_string(),
-                Severity::Critical,
-                title.clone(),
-                ms_to_utc(now),
-                Values::new(),
-            ),
-            rule: u16::MAX,
-            scope,
-            seq: 0,
-            notified: false,
-            last_joined: now,
             unreachable: Some(target.to_string()),
+            ..Record::unruled(incident, scope, now)
         };
         Book::entry(
             &mut rec,
