@@ -674,6 +674,27 @@ async fn demo(
     result
 }
 
+/// The queues whose feed a running drill cuts (`stop_feed`): the drill's scope.
+fn drills_cutting_feeds(watch: &watch::Watch) -> Vec<String> {
+    let cfg = watch.config();
+    let cutting: Vec<&str> = cfg
+        .drills
+        .iter()
+        .filter(|d| d.stop_feed)
+        .map(|d| d.scope.as_str())
+        .collect();
+    if cutting.is_empty() {
+        return Vec::new();
+    }
+    watch
+        .snapshot()
+        .incidents
+        .into_iter()
+        .filter(|i| i.drill && cutting.contains(&i.scope.as_str()))
+        .map(|i| i.scope)
+        .collect()
+}
+
 /// Plays the outage scenario over and over, handing each event to the watch when the demo
 /// clock reaches its time.
 async fn feed_simulation(watch: Arc<watch::Watch>, clock: Clock, speed: f64, seed: u64) {
@@ -682,12 +703,38 @@ async fn feed_simulation(watch: Arc<watch::Watch>, clock: Clock, speed: f64, see
         let mut s = Scenario::outage_demo(start, seed + cycle);
         s.id_prefix = format!("d{cycle}-");
         let events = sim::simulate(&s);
+        // Which queue each contact is on (its later steps do not say), for drills that cut a
+        // queue's feed.
+        let queue_of: std::collections::HashMap<&str, &str> = events
+            .iter()
+            .filter_map(|e| match e {
+                floorwatch_protocol::Event::Contact(c) => {
+                    Some((c.id.as_str(), c.queue.as_deref()?))
+                }
+                _ => None,
+            })
+            .collect();
         let mut next = 0;
         while next < events.len() {
             let now = clock();
             let due = events[next..].partition_point(|e| e.at().timestamp_millis() <= now);
             if due > 0 {
-                let body = sim::to_ndjson(&events[next..next + due]);
+                let cut = drills_cutting_feeds(&watch);
+                let kept: Vec<_> = events[next..next + due]
+                    .iter()
+                    .filter(|e| {
+                        let queue = match e {
+                            floorwatch_protocol::Event::Contact(c) => {
+                                queue_of.get(c.id.as_str()).copied()
+                            }
+                            floorwatch_protocol::Event::Queue(q) => Some(q.queue.as_str()),
+                            _ => None,
+                        };
+                        queue.is_none_or(|q| !cut.iter().any(|c| c == q))
+                    })
+                    .cloned()
+                    .collect();
+                let body = sim::to_ndjson(&kept);
                 next += due;
                 let w = watch.clone();
                 match tokio::task::spawn_blocking(move || w.ingest("demo", body.as_bytes())).await {

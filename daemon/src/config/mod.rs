@@ -252,6 +252,9 @@ pub struct Drill {
     pub cron: Option<cron::Schedule>,
     /// It resolves by itself this long after it opened.
     pub length: Millis,
+    /// In `floorwatch demo`, the simulator cuts the feed of the drill's scope (a queue) while
+    /// the drill runs: the floor rehearses a blind board.
+    pub stop_feed: bool,
 }
 
 /// How the outbox retries.

@@ -642,6 +642,7 @@ impl<'s> Cx<'s> {
                     "escalation",
                     "cron",
                     "length",
+                    "stop_feed",
                 ],
             ) else {
                 continue;
@@ -686,6 +687,7 @@ impl<'s> Cx<'s> {
                     escalation,
                     cron: self.cron(&t, "cron"),
                     length: self.duration(&t, "length").unwrap_or(15 * 60_000),
+                    stop_feed: self.boolean(&t, "stop_feed").unwrap_or(false),
                     name,
                 });
             }

@@ -130,6 +130,16 @@ impl Scenario {
         let mut s = Self::mid_size_center(start, 30 * 60_000, seed);
         s.daily_curve = false;
         s.outage = Some((5 * 60_000, 13 * 60_000));
+        // And a dead feed: the ACD's link for phone-billing drops for four minutes.
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut cut = Injection::new(
+            Kind::FeedOutage,
+            start + 18 * 60_000,
+            start + 22 * 60_000,
+            &mut rng,
+        );
+        cut.queues = vec!["phone-billing".into()];
+        s.injections.push(cut);
         s
     }
 }
