@@ -1,8 +1,10 @@
 //! Silence is a signal, end to end with the real daemon: a queue's source stops in a busy hour
 //! and the silence incident opens within its threshold, the tile goes stale in real Chromium,
 //! nothing on that queue resolves while it is silent, and the silence clears when the feed comes
-//! back; a quiet queue raises nothing. And Floorwatch's own heartbeat: a real HTTP receiver
-//! sees the pings, and sees them stop when the daemon is killed.
+//! back; a quiet queue raises nothing. Floorwatch's own heartbeat: a real HTTP receiver sees
+//! the pings, and sees them stop when the daemon is killed. A delivery target that keeps failing
+//! raises its own incident, paged to the others, and shows on the board's status line. And
+//! `floorwatch demo` plays a dead feed each cycle, and a `stop_feed` drill cuts one.
 
 #[path = "common/browser.rs"]
 mod browser;
@@ -437,6 +439,24 @@ clear = 5
         metrics.contains(r#"floorwatch_link_failing{kind="target",name="webhook:floor-chat"} 1"#),
         "{metrics}"
     );
+    // And on the board's status line, in a real browser.
+    let b = Browser::start().await;
+    b.client.goto(&format!("{}/", d.url)).await.unwrap();
+    let line = b
+        .wait_until(
+            20.0,
+            "the failing target on the status line",
+            "const n = document.getElementById('link-notice'); return n ? n.textContent : null;",
+            Value::is_string,
+        )
+        .await;
+    assert!(
+        line.as_str()
+            .unwrap()
+            .contains("Pages to webhook:floor-chat failing since"),
+        "{line}"
+    );
+    b.close().await;
 }
 
 /// `floorwatch demo` on the built-in configuration at 100x: each cycle's dead feed on

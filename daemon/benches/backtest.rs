@@ -293,6 +293,18 @@ fn real_data(cfg: &Arc<Config>, root: &Path) {
     };
     println!("  by rule: {}", top(&r.by_rule));
     println!("  by queue: {}", top(&r.by_scope));
+    // Dead feeds in real data: when each silence opened (the file lacks 11-12 January).
+    let silences: Vec<String> = r
+        .openings
+        .iter()
+        .filter(|o| o.kind == "feed_silence")
+        .map(|o| format!("{} {}", o.scope, o.at.format("%d %H:%M")))
+        .collect();
+    println!(
+        "  feed silences opened ({}): {}",
+        silences.len(),
+        silences.join(", ")
+    );
 }
 
 /// For each staffing drop: how long before the service level's own rule (`burn_rate`) opened
