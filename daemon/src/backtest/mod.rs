@@ -293,7 +293,7 @@ mod tests {
         assert!(r.page_decisions > 0);
         assert!(r.pages >= r.page_decisions);
         let l = r.labels.unwrap();
-        assert_eq!(l.caught, 1, "{:?}", l.outcomes);
+        assert_eq!(l.caught, 2, "{:#?}", l.outcomes);
         assert_eq!(l.recall, Some(1.0));
     }
 

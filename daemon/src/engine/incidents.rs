@@ -109,6 +109,8 @@ pub struct RuleView<'a> {
     pub hold: Millis,
     pub clear_hold: Millis,
     pub cooldown: Millis,
+    /// Its incidents are their own cause (a dead feed): never folded into a situation.
+    pub alone: bool,
 }
 
 /// What a member of a situation did, as its lead's timeline tells it.
@@ -147,6 +149,9 @@ pub struct Record {
     /// The delivery target this incident is about (a target failing to take pages): it is not
     /// paged about itself.
     pub unreachable: Option<String>,
+    /// Its own cause (a drill, a dead feed, a failing target): it neither joins a situation nor
+    /// gathers one.
+    pub alone: bool,
 }
 
 impl Record {
@@ -161,6 +166,7 @@ impl Record {
             notified: false,
             last_joined: now,
             unreachable: None,
+            alone: true,
         }
     }
 }
@@ -367,6 +373,7 @@ impl Book {
             notified: false,
             last_joined: now,
             unreachable: None,
+            alone: rule.alone,
         };
         let held = if rule.hold > 0 {
             format!(" (held {})", crate::config::format_duration(rule.hold))
@@ -384,7 +391,7 @@ impl Book {
         );
         // One cause, one page: an incident on a scope already in trouble, or opening right
         // after another, joins that situation instead of paging on its own.
-        if let Some(lead) = self.situation_for(scope, now) {
+        if let Some(lead) = self.situation_for(scope, now).filter(|_| !rule.alone) {
             rec.incident.situation = Some(lead);
             Book::entry(
                 &mut rec,
@@ -446,14 +453,14 @@ impl Book {
         let same_scope = self
             .open
             .values()
-            .find(|r| r.scope == scope && !r.incident.drill)
+            .find(|r| r.scope == scope && !r.alone)
             .map(lead_of);
         same_scope.or_else(|| {
             self.open
                 .values()
                 .filter(|r| {
                     r.incident.situation.is_none()
-                        && !r.incident.drill
+                        && !r.alone
                         && now - r.last_joined <= self.group_window
                 })
                 .max_by_key(|r| r.last_joined)

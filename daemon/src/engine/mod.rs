@@ -1450,6 +1450,7 @@ impl Engine {
             hold: r.hold,
             clear_hold: r.clear_hold,
             cooldown: r.cooldown,
+            alone: matches!(r.kind, RuleKind::FeedSilence(_)),
         };
         let inst = self.instances.entry((rule, scope)).or_default();
         self.book
@@ -1573,6 +1574,10 @@ impl Engine {
                     notified: true,
                     last_joined: incident.opened_at.timestamp_millis(),
                     unreachable: None,
+                    alone: incident.drill
+                        || rule.is_some_and(|r| {
+                            matches!(self.cfg.rules[r].kind, RuleKind::FeedSilence(_))
+                        }),
                     incident,
                 },
             );

@@ -58,6 +58,8 @@ fn a_dead_feed_is_stale_pages_and_resolves_nothing_until_it_talks_again() {
     assert_eq!(silent.len(), 1, "{:#?}", f.incidents);
     assert_eq!(silent[0].severity, Severity::Critical);
     assert_eq!(silent[0].scope, "phone-a");
+    // Its own cause: not folded into the depth incident's situation on the same queue.
+    assert_eq!(silent[0].situation, None);
     assert!(
         silent[0]
             .title
