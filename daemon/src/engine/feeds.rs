@@ -94,6 +94,14 @@ impl Feed {
     }
 }
 
+/// Where a feed is kept, to count an event on it without looking it up again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeedRef {
+    q: u16,
+    i: u32,
+    pub source: u16,
+}
+
 #[derive(Default)]
 pub struct Feeds {
     names: Vec<Box<str>>,
@@ -173,26 +181,45 @@ impl Feeds {
         at: Millis,
         counts: bool,
         limits: &FeedSettings,
-    ) -> Result<(), Refused> {
-        self.admits(source, Some(q), limits)?;
-        let s = self.source(source, limits)?;
+    ) -> Result<FeedRef, Refused> {
+        let s = match self.name_ix.get(source) {
+            Some(s) => *s,
+            None => self.source(source, limits)?,
+        };
         if self.by_queue.len() <= q as usize {
             self.by_queue.resize_with(q as usize + 1, Vec::new);
         }
         let feeds = &mut self.by_queue[q as usize];
-        let f = match feeds.iter().position(|f| f.source == s) {
-            Some(i) => &mut feeds[i],
+        let i = match feeds.iter().position(|f| f.source == s) {
+            Some(i) => i,
             None => {
+                self.room(limits)?;
+                self.by_queue[q as usize].push(Feed::new(s, at));
                 self.count += 1;
-                feeds.push(Feed::new(s, at));
-                feeds.last_mut().unwrap()
+                self.by_queue[q as usize].len() - 1
             }
         };
-        f.seen(at, counts);
-        Ok(())
+        self.by_queue[q as usize][i].seen(at, counts);
+        Ok(FeedRef {
+            q,
+            i: i as u32,
+            source: s,
+        })
+    }
+
+    /// Counts an event at `at` towards the pace of a feed `touch` gave.
+    pub fn count(&mut self, r: FeedRef, at: Millis) {
+        if let Some(f) = self
+            .by_queue
+            .get_mut(r.q as usize)
+            .and_then(|f| f.get_mut(r.i as usize))
+        {
+            f.seen(at, true);
+        }
     }
 
     /// The id of a source already seen.
+    #[cfg(test)]
     pub fn source_id(&self, name: &str) -> Option<u16> {
         self.name_ix.get(name).copied()
     }

@@ -489,27 +489,37 @@ impl Engine {
             }
             return Ok(Applied::New);
         }
-        let before = self.feed_queue(ev);
-        if before.is_some() || matches!(ev, Event::Contact { .. } | Event::Queue { .. }) {
-            self.feeds.admits(source, before, &self.cfg.feeds)?;
-        }
+        // The source is alive whatever becomes of the event; a new feed past its cap refuses
+        // the event before anything is taken.
+        let at = ev.at();
+        let limits = &self.cfg.feeds;
+        let feed = match self.feed_queue(ev) {
+            Some(q) => Some(self.feeds.touch(source, q, at, false, limits)?),
+            None if matches!(ev, Event::Contact { .. } | Event::Queue { .. }) => {
+                self.feeds.admits(source, None, limits)?;
+                None
+            }
+            None => None,
+        };
         let applied = self.apply_event(ev)?;
-        if let Some(q) = before.or_else(|| self.feed_queue(ev)) {
-            // Admitted above: a refusal here would be a bug, and the event is taken anyway.
-            let counts = applied == Applied::New
-                && matches!(
-                    ev,
-                    Event::Queue { .. }
-                        | Event::Contact {
-                            step: ContactStep::Arrived,
-                            ..
-                        }
-                );
-            let _ = self
-                .feeds
-                .touch(source, q, ev.at(), counts, &self.cfg.feeds);
-            if applied == Applied::New && matches!(ev, Event::Queue { .. }) {
-                self.queues[q as usize].reading_source = self.feeds.source_id(source);
+        // A new queue's first event: its feed starts now (admitted above).
+        let feed = feed.or_else(|| {
+            let q = self.feed_queue(ev)?;
+            self.feeds.touch(source, q, at, false, &self.cfg.feeds).ok()
+        });
+        if let (Some(f), Applied::New) = (feed, applied) {
+            match ev {
+                Event::Queue { queue, .. } => {
+                    self.feeds.count(f, at);
+                    if let Some(q) = self.queue_ix.get(*queue) {
+                        self.queues[*q as usize].reading_source = Some(f.source);
+                    }
+                }
+                Event::Contact {
+                    step: ContactStep::Arrived,
+                    ..
+                } => self.feeds.count(f, at),
+                _ => {}
             }
         }
         Ok(applied)
