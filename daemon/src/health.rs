@@ -179,7 +179,7 @@ pub async fn run(watch: Arc<Watch>) {
             // Each ping on its own: a receiver that hangs holds up nothing but itself.
             tokio::spawn(async move {
                 let result = ping(&client, &hb, &watch).await;
-                let at = chrono::Utc::now().timestamp_millis();
+                let at = watch.now();
                 match &result {
                     Ok(()) => {
                         if watch

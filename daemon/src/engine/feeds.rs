@@ -22,7 +22,10 @@ pub const UNNAMED: &str = "unnamed";
 struct Feed {
     source: u16,
     first_at: Millis,
+    /// Its last event.
     last_at: Millis,
+    /// Its silence counts from here: its last event, or the daemon's restart if later.
+    heard: Millis,
     /// Counted events per hour, learned into a pace per hour of the week.
     pace: HourOfWeek,
     /// Counted events per minute over the last quarter-hour (ring by minute number).
@@ -39,6 +42,7 @@ impl Feed {
             source,
             first_at: at,
             last_at: at,
+            heard: at,
             pace: HourOfWeek::default(),
             recent: [(i64::MIN, 0); RECENT_MINUTES],
         }
@@ -47,6 +51,7 @@ impl Feed {
     fn seen(&mut self, at: Millis, counts: bool) {
         self.first_at = self.first_at.min(at);
         self.last_at = self.last_at.max(at);
+        self.heard = self.heard.max(at);
         if counts {
             self.pace.count(at);
             let m = at.div_euclid(MINUTE);
@@ -242,7 +247,7 @@ impl Feeds {
             .get(q as usize)?
             .iter()
             .find(|f| f.source == source && f.last_at <= reading_at)?;
-        let silent = now - f.last_at;
+        let silent = now - f.heard;
         let pace = f.pace(now.div_euclid(HOUR), how);
         settings.silence_allowed(pace)?;
         (pace * silent as f64 >= OVERDUE_EVENTS).then(|| StaleFeed {
@@ -266,6 +271,15 @@ impl Feeds {
         any
     }
 
+    /// After a restart: every source's silence counts from `now`, since the events it sent
+    /// while the daemon was down are not lost on it but on the daemon. A source that stays
+    /// silent is stale again after its usual allowance.
+    pub fn restarted(&mut self, now: Millis) {
+        for f in self.by_queue.iter_mut().flatten() {
+            f.heard = f.heard.max(now);
+        }
+    }
+
     /// Folds the finished hour `hour` (hour of the week `how`) into every feed's usual pace.
     pub fn fold(&mut self, hour: i64, how: usize) {
         for f in self.by_queue.iter_mut().flatten() {
@@ -287,7 +301,7 @@ impl Feeds {
             .get(q as usize)?
             .iter()
             .filter_map(|f| {
-                let silent = now - f.last_at;
+                let silent = now - f.heard;
                 if silent < settings.min_silence {
                     return None;
                 }
@@ -375,6 +389,20 @@ mod tests {
         assert_eq!(lone.overdue(0, s2, 0, HOUR, 0, &d), None);
         // It spoke after that reading (a contact event): not overdue.
         assert_eq!(f.overdue(0, s, last - 5_000, last + 60_000, 0, &d), None);
+    }
+
+    #[test]
+    fn a_restart_counts_silence_from_now() {
+        let mut f = busy();
+        let s = FeedSettings::default();
+        let back = 12 * HOUR;
+        assert!(f.stale(0, back, 0, &s).is_some(), "down an hour: silent");
+        f.restarted(back);
+        assert_eq!(f.stale(0, back + 30_000, 0, &s), None);
+        assert!(
+            f.stale(0, back + 61_000, 0, &s).is_some(),
+            "still silent after"
+        );
     }
 
     #[test]

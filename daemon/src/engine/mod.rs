@@ -317,6 +317,10 @@ impl Engine {
     /// While warming (replaying the journal after a restart) the engine rebuilds its windows and
     /// clocks but decides nothing: the incidents are restored from the store instead.
     pub fn set_warming(&mut self, warming: bool) {
+        if self.warming && !warming {
+            // The daemon was away, not the sources: their silence is counted from now.
+            self.feeds.restarted(self.now);
+        }
         self.warming = warming;
     }
 
@@ -495,7 +499,12 @@ impl Engine {
         let limits = &self.cfg.feeds;
         let feed = match self.feed_queue(ev) {
             Some(q) => Some(self.feeds.touch(source, q, at, false, limits)?),
-            None if matches!(ev, Event::Contact { .. } | Event::Queue { .. }) => {
+            // An event naming a queue not seen yet starts a feed: is there room for it?
+            None if matches!(
+                ev,
+                Event::Contact { queue: Some(_), .. } | Event::Queue { .. }
+            ) =>
+            {
                 self.feeds.admits(source, None, limits)?;
                 None
             }
