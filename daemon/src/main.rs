@@ -83,15 +83,15 @@ enum Command {
         duration: Option<String>,
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// outage, staffing-drop, complaint-wave, email-backlog, shift-change, campaign,
-        /// holiday, normal, or labelled (a week with one of each at seeded times).
+        /// outage, staffing-drop, complaint-wave, email-backlog, feed-outage, shift-change,
+        /// campaign, holiday, normal, or labelled (a week with one of each at seeded times).
         #[arg(long, default_value = "outage")]
         scenario: String,
         /// When the injection starts, from the start of the trace.
         #[arg(long = "at", alias = "outage-at", default_value = "20m")]
         at: String,
         /// How long it lasts (default: outage 10m, staffing-drop 75m, complaint-wave 40m,
-        /// email-backlog 4h, shift-change 90m, campaign 3h, holiday 1d).
+        /// email-backlog 4h, feed-outage 20m, shift-change 90m, campaign 3h, holiday 1d).
         #[arg(long = "for", alias = "outage-for")]
         length: Option<String>,
         /// Keep arrivals at the daily peak rate instead of following the time of day.
@@ -316,7 +316,7 @@ fn simulate(
         }
         _ => bail!(
             "unknown scenario \"{scenario}\"; expected outage, staffing-drop, complaint-wave, \
-             email-backlog, shift-change, campaign, holiday, normal or labelled"
+             email-backlog, feed-outage, shift-change, campaign, holiday, normal or labelled"
         ),
     };
     s.daily_curve = !flat;
