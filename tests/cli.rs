@@ -29,6 +29,45 @@ fn check_reports_every_error_with_file_line_and_column() {
     assert!(err.contains("3 errors in the configuration"), "{err}");
 }
 
+/// A CI job checks a configuration without production secrets: `check` warns about an unset
+/// `secret_env` and passes; `run` refuses to start, naming it and where it is asked for.
+#[test]
+fn check_warns_about_an_unset_secret_and_run_refuses_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("alerts.toml");
+    std::fs::write(
+        &path,
+        "[[queue]]\nname = \"phone-*\"\nchannel = \"phone\"\n[[webhook]]\nname = \"chat\"\nurl = \"http://127.0.0.1:9/x\"\nsecret_env = \"FW_SECRET_NOBODY_SET\"\n",
+    )
+    .unwrap();
+    let name = path.display().to_string();
+    let want = format!(
+        "{name}:7:14: [[webhook]] \"chat\": the environment variable FW_SECRET_NOBODY_SET (`secret_env`) is not set"
+    );
+    let out = common::output_within(
+        Command::new(BIN)
+            .arg("check")
+            .arg(&path)
+            .env_remove("FW_SECRET_NOBODY_SET"),
+        60,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains(&format!("warning: {want}")), "{err}");
+    let out = common::output_within(
+        Command::new(BIN)
+            .args(["run", "--listen", "127.0.0.1:0", "--config"])
+            .arg(&path)
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .env_remove("FW_SECRET_NOBODY_SET"),
+        60,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains(&want), "{err}");
+}
+
 #[test]
 fn check_runs_the_tests_a_config_carries() {
     let repo = concat!(env!("CARGO_MANIFEST_DIR"), "/../alerts.toml");

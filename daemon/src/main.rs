@@ -244,8 +244,11 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
+/// The configuration for sending: every secret must be set.
 fn load(path: &Path) -> anyhow::Result<Config> {
-    config::load(path).map_err(|e| anyhow::anyhow!("{e}"))
+    config::load(path)
+        .and_then(Config::require_secrets)
+        .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 fn check(file: &Path) -> anyhow::Result<()> {
@@ -256,6 +259,9 @@ fn check(file: &Path) -> anyhow::Result<()> {
             std::process::exit(1);
         }
     };
+    for w in &cfg.unset_secrets {
+        eprintln!("warning: {w} (`floorwatch run` needs it)");
+    }
     println!(
         "{}: ok ({} queues, {} rules, {} schedules)",
         file.display(),

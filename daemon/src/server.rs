@@ -57,11 +57,13 @@ pub fn reloader(
     overrides: impl Fn(&mut Config) + Send + Sync + 'static,
 ) -> Reloader {
     Arc::new(move || {
-        let mut cfg = config::load(&path).map_err(|e| {
-            let msg = e.to_string();
-            error!("reload refused, keeping the running configuration:\n{msg}");
-            msg
-        })?;
+        let mut cfg = config::load(&path)
+            .and_then(config::Config::require_secrets)
+            .map_err(|e| {
+                let msg = e.to_string();
+                error!("reload refused, keeping the running configuration:\n{msg}");
+                msg
+            })?;
         overrides(&mut cfg);
         watch.reload(Arc::new(cfg)).map_err(|e| e.to_string())?;
         info!("configuration reloaded from {}", path.display());

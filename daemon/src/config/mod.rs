@@ -86,6 +86,20 @@ pub struct Config {
     pub heartbeats: Vec<OutwardHeartbeat>,
     pub rules: Vec<Rule>,
     pub tests: Vec<ConfigTest>,
+    /// `secret_env` variables that are not set, located: `check` warns, `run` refuses to start
+    /// (see `require_secrets`), so a CI job can check a configuration without the secrets.
+    pub unset_secrets: Vec<ConfigError>,
+}
+
+impl Config {
+    /// The configuration as a running daemon needs it: every secret set.
+    pub fn require_secrets(self) -> Result<Config, ConfigErrors> {
+        if self.unset_secrets.is_empty() {
+            Ok(self)
+        } else {
+            Err(ConfigErrors(self.unset_secrets))
+        }
+    }
 }
 
 /// A webhook receiver: a chat room or any HTTP endpoint.

@@ -70,6 +70,7 @@ pub fn parse_config(
         src,
         file,
         errors: Vec::new(),
+        unset_secrets: Vec::new(),
     };
     let (root, syntax) = DeTable::parse_recoverable(src);
     for e in syntax {
@@ -86,8 +87,9 @@ pub fn parse_config(
         span: root_span,
         what: "the top level".into(),
     };
-    let config = cx.config(&root, base_dir);
+    let mut config = cx.config(&root, base_dir);
     if cx.errors.is_empty() {
+        config.unset_secrets = std::mem::take(&mut cx.unset_secrets);
         Ok(config)
     } else {
         cx.errors.sort_by_key(|e| (e.line, e.column));
@@ -113,6 +115,8 @@ pub(crate) struct Cx<'s> {
     src: &'s str,
     file: &'s str,
     errors: Vec<ConfigError>,
+    /// `secret_env` variables that are not set: an error for `run`, a warning for `check`.
+    unset_secrets: Vec<ConfigError>,
 }
 
 impl<'a, 'i> Tab<'a, 'i> {
@@ -140,16 +144,22 @@ impl<'s> Cx<'s> {
     }
 
     pub(crate) fn err(&mut self, span: &Span, message: impl Into<String>) {
-        let offset = span.start.min(self.src.len());
-        let before = &self.src[..offset];
-        let line = before.matches('\n').count() + 1;
-        let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+        let (line, column) = self.pos(span);
         self.errors.push(ConfigError {
             file: self.file.to_string(),
             line,
             column,
             message: message.into(),
         });
+    }
+
+    /// The line and column (from 1) where `span` starts.
+    fn pos(&self, span: &Span) -> (usize, usize) {
+        let offset = span.start.min(self.src.len());
+        let before = &self.src[..offset];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+        (line, column)
     }
 
     /// Opens `v` as a table whose keys must be among `allowed`.
@@ -728,6 +738,7 @@ impl<'s> Cx<'s> {
             heartbeats,
             rules,
             tests,
+            unset_secrets: Vec::new(),
         }
     }
 
@@ -785,13 +796,16 @@ impl<'s> Cx<'s> {
         match std::env::var(&var) {
             Ok(s) if !s.is_empty() => Some(s),
             _ => {
-                self.err(
-                    &span,
-                    format!(
+                let (line, column) = self.pos(&span);
+                self.unset_secrets.push(ConfigError {
+                    file: self.file.to_string(),
+                    line,
+                    column,
+                    message: format!(
                         "{}: the environment variable {var} (`{key}`) is not set",
                         tab.what
                     ),
-                );
+                });
                 None
             }
         }
