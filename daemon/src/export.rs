@@ -22,7 +22,10 @@ pub struct Summary {
     pub time_to_acknowledge_s: Option<f64>,
     /// Seconds from opening to resolution, if resolved.
     pub duration_s: Option<f64>,
+    /// The people and tokens that acted (acknowledged, noted, resolved, started a drill).
     pub people: Vec<String>,
+    /// The targets a page reached (delivered), apart from the people who acted.
+    pub targets_reached: Vec<String>,
     pub notes: usize,
 }
 
@@ -34,7 +37,8 @@ pub struct Figures<'a> {
 }
 
 impl<'a> Review<'a> {
-    pub fn of(d: &'a IncidentDetail) -> Self {
+    /// The review of `d`, whose pages reached `reached` (targets of its delivered pages).
+    pub fn of(d: &'a IncidentDetail, reached: impl IntoIterator<Item = String>) -> Self {
         let i = &d.incident;
         let secs = |t: Option<chrono::DateTime<chrono::Utc>>| {
             t.map(|t| (t - i.opened_at).num_milliseconds() as f64 / 1000.0)
@@ -42,7 +46,7 @@ impl<'a> Review<'a> {
         let people: BTreeSet<String> = d
             .timeline
             .iter()
-            .filter(|e| e.actor != crate::engine::ENGINE_ACTOR)
+            .filter(|e| !crate::engine::is_machine(&e.actor))
             .map(|e| e.actor.clone())
             .collect();
         Review {
@@ -51,6 +55,11 @@ impl<'a> Review<'a> {
                 time_to_acknowledge_s: secs(i.acknowledged_at),
                 duration_s: secs(i.resolved_at),
                 people: people.into_iter().collect(),
+                targets_reached: reached
+                    .into_iter()
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect(),
                 notes: d
                     .timeline
                     .iter()
@@ -108,6 +117,12 @@ pub fn markdown(r: &Review) -> String {
             cell(&r.summary.people.join(", "))
         );
     }
+    if !r.summary.targets_reached.is_empty() {
+        out += &format!(
+            "| Targets reached | {} |\n",
+            cell(&r.summary.targets_reached.join(", "))
+        );
+    }
     out += "\n## Figures\n\n| metric | at open | at peak | at close |\n|---|---|---|---|\n";
     let mut names: BTreeSet<&String> = i.values_at_open.keys().collect();
     names.extend(i.values_at_peak.keys());
@@ -136,4 +151,61 @@ pub fn markdown(r: &Review) -> String {
     }
     out += "\n## Review\n\n- What happened:\n- What worked:\n- What to change (plan, thresholds, staffing):\n";
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use floorwatch_protocol::{Severity, TimelineKind};
+
+    #[test]
+    fn people_are_the_ones_who_acted_and_targets_are_apart() {
+        let at = chrono::DateTime::from_timestamp_millis(1_795_424_400_000).unwrap();
+        let entry = |seq, actor: &str, kind| TimelineEntry {
+            incident_id: 1,
+            seq,
+            at,
+            actor: actor.into(),
+            kind,
+            message: "m".into(),
+            values: Values::new(),
+        };
+        let d = IncidentDetail {
+            incident: Incident::new(
+                1,
+                "depth".into(),
+                "queue_depth".into(),
+                "phone-a".into(),
+                Severity::Critical,
+                "t".into(),
+                at,
+                Values::new(),
+            ),
+            timeline: vec![
+                entry(1, "engine", TimelineKind::Opened),
+                entry(2, "outbox", TimelineKind::Delivered),
+                entry(3, "li.lei", TimelineKind::Acknowledged),
+                entry(4, "ops", TimelineKind::Note),
+            ],
+        };
+        let r = Review::of(
+            &d,
+            [
+                "webhook:floor-chat".to_string(),
+                "email:directors".into(),
+                "webhook:floor-chat".into(),
+            ],
+        );
+        assert_eq!(r.summary.people, ["li.lei", "ops"]);
+        assert_eq!(
+            r.summary.targets_reached,
+            ["email:directors", "webhook:floor-chat"]
+        );
+        let md = markdown(&r);
+        assert!(md.contains("| People involved | li.lei, ops |"), "{md}");
+        assert!(
+            md.contains("| Targets reached | email:directors, webhook:floor-chat |"),
+            "{md}"
+        );
+    }
 }

@@ -507,14 +507,14 @@ impl Watch {
         for (id, kind, message) in entries {
             if inner
                 .engine
-                .record(id, "outbox", kind, &message, &mut fx)
+                .record(id, crate::engine::OUTBOX_ACTOR, kind, &message, &mut fx)
                 .is_none()
             {
                 self.store.append_entry(TimelineEntry {
                     incident_id: id,
                     seq: 0,
                     at: crate::engine::calendar::ms_to_utc(now),
-                    actor: "outbox".into(),
+                    actor: crate::engine::OUTBOX_ACTOR.into(),
                     kind,
                     message,
                     values: Default::default(),

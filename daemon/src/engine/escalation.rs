@@ -470,7 +470,7 @@ impl Engine {
             };
             let due = *self.drill_due[i].get_or_insert_with(|| next_after(since));
             if due <= now {
-                let _ = self.start_drill(&d.name, "schedule", fx);
+                let _ = self.start_drill(&d.name, super::SCHEDULE_ACTOR, fx);
                 self.drill_due[i] = Some(next_after(now));
             }
         }

@@ -19,6 +19,15 @@ use crate::config::Millis;
 use crate::engine::calendar::ms_to_utc;
 
 pub const ENGINE_ACTOR: &str = "engine";
+/// Who writes delivery results on timelines.
+pub const OUTBOX_ACTOR: &str = "outbox";
+/// Who starts a drill on its cron.
+pub const SCHEDULE_ACTOR: &str = "schedule";
+
+/// Whether a timeline's actor is Floorwatch itself rather than a person or a token.
+pub fn is_machine(actor: &str) -> bool {
+    [ENGINE_ACTOR, OUTBOX_ACTOR, SCHEDULE_ACTOR].contains(&actor)
+}
 
 /// A rule's latest reading of its scope. Cheap to make: the text and figures for the timeline
 /// are only worked out (`detail`) when the state machine writes something.

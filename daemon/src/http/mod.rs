@@ -347,7 +347,16 @@ async fn export_incident(
     let Some(detail) = blocking(move || watch.incident(id)).await?? else {
         return Err(ApiErr(StatusCode::NOT_FOUND, format!("no incident #{id}")));
     };
-    let review = export::Review::of(&detail);
+    let watch = s.watch.clone();
+    let delivered = blocking(move || {
+        watch.deliveries(
+            Some(floorwatch_protocol::DeliveryStatus::Delivered),
+            Some(id),
+            10_000,
+        )
+    })
+    .await??;
+    let review = export::Review::of(&detail, delivered.into_iter().map(|d| d.target));
     let filename = format!("incident-{id}.{format}");
     let disposition = format!("attachment; filename=\"{filename}\"");
     Ok(if format == "md" {
