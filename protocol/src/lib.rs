@@ -659,7 +659,8 @@ pub struct StaleFeed {
     pub source: String,
     /// Its last event or heartbeat for the queue.
     pub last_seen: Timestamp,
-    /// Silent this long, in seconds.
+    /// Silent this long, in seconds (since its last event, or since the daemon restarted if
+    /// that is later).
     pub silent_s: f64,
     /// The silence it was judged stale after, in seconds (from its usual pace).
     pub after_s: f64,
