@@ -121,15 +121,7 @@ impl Feeds {
         if let Some(s) = self.name_ix.get(name) {
             return Ok(*s);
         }
-        if self.names.len() >= limits.max_sources {
-            return Err(refuse(
-                Some("source"),
-                format!(
-                    "new source \"{name}\" refused: the limit of {} sources is reached (feeds.max_sources)",
-                    limits.max_sources
-                ),
-            ));
-        }
+        self.room_for_source(name, limits)?;
         let s = self.names.len() as u16;
         self.names.push(name.into());
         self.name_ix.insert(name.into(), s);
@@ -145,21 +137,26 @@ impl Feeds {
         limits: &FeedSettings,
     ) -> Result<(), Refused> {
         let Some(s) = self.name_ix.get(source) else {
-            if self.names.len() >= limits.max_sources {
-                return Err(refuse(
-                    Some("source"),
-                    format!(
-                        "new source \"{source}\" refused: the limit of {} sources is reached (feeds.max_sources)",
-                        limits.max_sources
-                    ),
-                ));
-            }
+            self.room_for_source(source, limits)?;
             return self.room(limits);
         };
         let known = q
             .and_then(|q| self.by_queue.get(q as usize))
             .is_some_and(|f| f.iter().any(|f| f.source == *s));
         if known { Ok(()) } else { self.room(limits) }
+    }
+
+    fn room_for_source(&self, name: &str, limits: &FeedSettings) -> Result<(), Refused> {
+        if self.names.len() >= limits.max_sources {
+            return Err(refuse(
+                Some("source"),
+                format!(
+                    "new source \"{name}\" refused: the limit of {} sources is reached (feeds.max_sources)",
+                    limits.max_sources
+                ),
+            ));
+        }
+        Ok(())
     }
 
     fn room(&self, limits: &FeedSettings) -> Result<(), Refused> {
