@@ -87,9 +87,13 @@ pub struct Health {
 }
 
 impl Health {
-    pub fn heartbeat(&self, name: &str, at: Millis, result: Result<(), String>) {
+    /// A ping went through or failed; whether the heartbeat was failing before it.
+    pub fn heartbeat(&self, name: &str, at: Millis, result: Result<(), String>) -> bool {
         let mut h = self.heartbeats.lock().unwrap();
-        h.entry(name.to_string()).or_default().note(at, result);
+        let r = h.entry(name.to_string()).or_default();
+        let was_failing = r.failing_since.is_some();
+        r.note(at, result);
+        was_failing
     }
 
     /// A delivery attempt to `target` (as policies name it) went through or failed.
@@ -179,22 +183,13 @@ pub async fn run(watch: Arc<Watch>) {
             // Each ping on its own: a receiver that hangs holds up nothing but itself.
             tokio::spawn(async move {
                 let result = ping(&client, &hb, &watch).await;
-                let at = watch.now();
-                match &result {
-                    Ok(()) => {
-                        if watch
-                            .health
-                            .view(at)
-                            .heartbeats
-                            .iter()
-                            .any(|l| l.name == hb.name && l.failing_since.is_some())
-                        {
-                            info!(heartbeat = %hb.name, "heartbeat goes through again");
-                        }
-                    }
-                    Err(e) => warn!(heartbeat = %hb.name, "heartbeat failed: {e}"),
+                if let Err(e) = &result {
+                    warn!(heartbeat = %hb.name, "heartbeat failed: {e}");
                 }
-                watch.health.heartbeat(&hb.name, at, result);
+                let ok = result.is_ok();
+                if watch.health.heartbeat(&hb.name, watch.now(), result) && ok {
+                    info!(heartbeat = %hb.name, "heartbeat goes through again");
+                }
             });
         }
     }
