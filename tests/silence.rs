@@ -465,51 +465,18 @@ clear = 5
 #[tokio::test]
 async fn the_demo_plays_a_dead_feed_and_a_drill_cuts_one() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = std::process::Command::new(common::BIN)
-        .args([
-            "demo",
-            "--listen",
-            "127.0.0.1:0",
-            "--speed",
-            "100",
-            "--data-dir",
-        ])
-        .arg(dir.path().join("data"))
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    struct Kill(std::process::Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let stderr = child.stderr.take().unwrap();
-    let _guard = Kill(child);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if let Some(i) = line.find("listening on http://") {
-                let url = line[i + "listening on ".len()..]
-                    .split_whitespace()
-                    .next()
-                    .unwrap()
-                    .to_string();
-                let _ = tx.send(url);
-            }
-        }
-    });
-    let url = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the demo listens");
+    let mut cmd = std::process::Command::new(common::BIN);
+    cmd.args([
+        "demo",
+        "--listen",
+        "127.0.0.1:0",
+        "--speed",
+        "100",
+        "--data-dir",
+    ])
+    .arg(dir.path().join("data"));
+    let d = Daemon::spawn(cmd, dir.path());
+    let url = d.url.clone();
     let http = reqwest::Client::new();
     let open = |scope: &'static str| {
         let (http, url) = (http.clone(), url.clone());

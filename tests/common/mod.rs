@@ -47,14 +47,20 @@ impl Daemon {
         cmd.args(["run", "--config"])
             .arg(&config)
             .args(["--listen", listen, "--data-dir"])
-            .arg(s.dir.join("data"))
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+            .arg(s.dir.join("data"));
         for (k, v) in &s.env {
             cmd.env(k, v);
         }
+        Self::spawn(cmd, s.dir)
+    }
+
+    /// Starts `cmd` (a `floorwatch` command that serves: `run`, `demo`) with its log captured,
+    /// and waits until it listens.
+    pub fn spawn(mut cmd: Command, dir: &Path) -> Daemon {
+        cmd.env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("start floorwatch");
         let log = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = std::sync::mpsc::channel();
@@ -86,7 +92,7 @@ impl Daemon {
         Daemon {
             child,
             url,
-            dir: s.dir.to_path_buf(),
+            dir: dir.to_path_buf(),
             log,
             http: reqwest::Client::new(),
             token: None,
