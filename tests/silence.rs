@@ -2,7 +2,8 @@
 //! and the silence incident opens within its threshold, the tile goes stale in real Chromium,
 //! nothing on that queue resolves while it is silent, and the silence clears when the feed comes
 //! back; a quiet queue raises nothing. Floorwatch's own heartbeat: a real HTTP receiver sees
-//! the pings, and sees them stop when the daemon is killed. A delivery target that keeps failing
+//! the pings, and sees them stop when the daemon is killed; one that hangs costs each ping its
+//! timeout and is shown failing. A delivery target that keeps failing
 //! raises its own incident, paged to the others, and shows on the board's status line. And
 //! `floorwatch demo` plays a dead feed each cycle, and a `stop_feed` drill cuts one.
 
@@ -524,4 +525,48 @@ async fn the_demo_plays_a_dead_feed_and_a_drill_cuts_one() {
         assert!(Instant::now() < deadline, "no silence on phone-general");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// A dead man's switch that accepts the connection and never answers costs each ping its
+/// timeout, no more: the heartbeat is shown failing, and the next pings still go out on time.
+#[tokio::test]
+async fn a_heartbeat_receiver_that_hangs_is_shown_failing_and_stalls_nothing() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let held = Arc::new(Mutex::new(Vec::new()));
+    let keep = held.clone();
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            keep.lock().unwrap().push(sock);
+        }
+    });
+    let cfg = format!(
+        "[daemon]\ntick = \"100ms\"\n[[queue]]\nname = \"phone-*\"\nchannel = \"phone\"\n\
+         [[heartbeat]]\nname = \"dms\"\nurl = \"http://{addr}/ping\"\ninterval = \"1s\"\ntimeout = \"300ms\"\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(Start {
+        config: &cfg,
+        dir: dir.path(),
+        env: vec![],
+    });
+    let health = d
+        .wait_for("/api/v1/deliveries/health", 15, |v| {
+            v["heartbeats"][0]["attempts_1h"].as_u64() >= Some(3)
+        })
+        .await;
+    let hb = &health["heartbeats"][0];
+    assert_eq!(hb["name"], "dms");
+    assert!(hb["failing_since"].is_string(), "{hb}");
+    assert!(
+        hb["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("no answer within 300ms"),
+        "{hb}"
+    );
+    assert!(
+        held.lock().unwrap().len() >= 3,
+        "each ping a connection of its own"
+    );
 }
