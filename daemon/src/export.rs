@@ -87,6 +87,9 @@ fn time(t: &chrono::DateTime<chrono::Utc>) -> String {
 pub fn markdown(r: &Review) -> String {
     let i = r.incident;
     let mut out = format!("# Incident #{}: {}\n\n", i.id, cell(&i.title));
+    if let Some(zh) = i.title_zh.as_deref().filter(|t| *t != i.title) {
+        out += &format!("{}\n\n", cell(zh));
+    }
     out += "| | |\n|---|---|\n";
     out += &format!("| Rule | {} ({}) |\n", cell(&i.rule), i.kind);
     out += &format!("| Scope | {} |\n", cell(&i.scope));
@@ -122,6 +125,15 @@ pub fn markdown(r: &Review) -> String {
             "| Targets reached | {} |\n",
             cell(&r.summary.targets_reached.join(", "))
         );
+    }
+    if let Some(r) = &i.runbook {
+        // The plan as it read when the incident opened: what the floor was told to do.
+        out += "\n## Runbook\n\n";
+        out += &r.en;
+        out += "\n";
+        if r.zh != r.en {
+            out += &format!("\n{}\n", r.zh);
+        }
     }
     out += "\n## Figures\n\n| metric | at open | at peak | at close |\n|---|---|---|---|\n";
     let mut names: BTreeSet<&String> = i.values_at_open.keys().collect();

@@ -479,7 +479,8 @@ async fn drill(name: &str, url: &str, token: Option<String>) -> anyhow::Result<(
 }
 
 async fn send_test(target: &str, config_path: &Path) -> anyhow::Result<()> {
-    use floorwatch::config::EmailList;
+    use floorwatch::notify::ack_link::board_link;
+    use floorwatch::notify::page::{Links, Page, Reason};
     use floorwatch::notify::{Attempt, email, oncall, webhook};
     let cfg = load(config_path)?;
     let now = chrono::Utc::now();
@@ -493,53 +494,65 @@ async fn send_test(target: &str, config_path: &Path) -> anyhow::Result<()> {
         now,
         Default::default(),
     );
+    let incident = floorwatch_protocol::Incident {
+        title_zh: Some(format!(
+            "Floorwatch 发往 {target} 的测试消息：看到它，说明告警能送达"
+        )),
+        ..incident
+    };
     let key = format!("fw-test-{}", now.timestamp_millis());
     let public_url = &cfg.daemon.public_url;
-    // An e-mail list, or whoever holds a rota now (overrides are the running daemon's: not seen here).
-    let list: Option<EmailList> = match target.split_once(':') {
-        Some(("email", name)) => cfg.emails.iter().find(|e| e.name == name).cloned(),
-        Some(("oncall", name)) => cfg.oncall.iter().find(|s| s.name == name).map(|s| {
-            let (i, _, _) = oncall::on_duty(s, &[], now.timestamp_millis());
-            EmailList {
-                name: target.to_string(),
-                to: vec![s.people[i].email.clone()],
-                language: s.language,
-            }
-        }),
-        _ => None,
+    let page = |lang| Page {
+        incident: &incident,
+        reason: Reason::Test,
+        lang,
+        links: Links {
+            open: board_link(public_url, incident.id, lang, None),
+            ack: None,
+        },
     };
-    let attempt = match (target.split_once(':'), list) {
-        (Some(("webhook", name)), _) => {
+    let attempt = match target.split_once(':') {
+        Some(("webhook", name)) => {
             let Some(hook) = cfg.webhooks.iter().find(|w| w.name == name) else {
                 bail!("no webhook \"{name}\" in {}", config_path.display());
             };
+            let api_url = format!("{public_url}/api/v1/incidents/0");
             webhook::send(
                 &reqwest::Client::new(),
                 hook,
                 &key,
-                &incident,
-                "test",
-                public_url,
+                &page(hook.language),
+                &api_url,
             )
             .await
         }
-        (Some(("email" | "oncall", _)), Some(list)) => {
+        Some((kind @ ("email" | "oncall"), name)) => {
+            // An e-mail list, or whoever holds a rota now (overrides are the running daemon's:
+            // not seen here).
+            let to = match kind {
+                "email" => cfg
+                    .emails
+                    .iter()
+                    .find(|e| e.name == name)
+                    .map(|e| (e.to.clone(), e.language)),
+                _ => cfg.oncall.iter().find(|s| s.name == name).map(|s| {
+                    let (i, _, _) = oncall::on_duty(s, &[], now.timestamp_millis());
+                    (vec![s.people[i].email.clone()], s.language)
+                }),
+            };
+            let Some((to, lang)) = to else {
+                bail!(
+                    "no {target} in {} (\"{name}\" is not defined)",
+                    config_path.display()
+                );
+            };
             let Some(smtp) = &cfg.smtp else {
                 bail!("{} has no [smtp] section", config_path.display());
             };
             let mailer = email::Mailer::Smtp(std::sync::Arc::new(
                 email::SmtpPool::new(smtp).map_err(|e| anyhow::anyhow!(e))?,
             ));
-            email::send(
-                &mailer, &smtp.from, &list, &key, &incident, "test", public_url, None,
-            )
-            .await
-        }
-        (Some(("email" | "oncall", name)), None) => {
-            bail!(
-                "no {target} in {} (\"{name}\" is not defined)",
-                config_path.display()
-            )
+            email::send(&mailer, &smtp.from, &to, &key, &page(lang)).await
         }
         _ => bail!("unknown target \"{target}\"; write webhook:NAME, email:NAME or oncall:NAME"),
     };

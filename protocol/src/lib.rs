@@ -40,6 +40,48 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
     p[pi..].iter().all(|c| *c == '*')
 }
 
+/// A language a person reads pages and incidents in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Language {
+    #[serde(rename = "en")]
+    English,
+    /// Simplified Chinese.
+    #[serde(rename = "zh")]
+    Chinese,
+}
+
+/// Something said in both languages: titles written for the floor, a rule's runbook.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Said {
+    pub en: String,
+    pub zh: String,
+}
+
+impl Said {
+    pub fn new(en: impl Into<String>, zh: impl Into<String>) -> Self {
+        Said {
+            en: en.into(),
+            zh: zh.into(),
+        }
+    }
+
+    /// The same words in both languages (a URL, a name).
+    pub fn both(s: impl Into<String>) -> Self {
+        let s = s.into();
+        Said {
+            zh: s.clone(),
+            en: s,
+        }
+    }
+
+    pub fn get(&self, lang: Language) -> &str {
+        match lang {
+            Language::English => &self.en,
+            Language::Chinese => &self.zh,
+        }
+    }
+}
+
 /// How bad an incident is. Ordered: `Info < Warning < Critical < Crisis`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -309,7 +351,15 @@ pub struct Incident {
     pub scope: String,
     pub severity: Severity,
     pub status: IncidentStatus,
+    /// What is wrong, in English; `title_zh` says it in Chinese (absent on incidents stored by
+    /// older versions and on the simulator's).
     pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title_zh: Option<String>,
+    /// The first steps from the floor's emergency plan, from the rule's `runbook` when the
+    /// incident opened: a URL or a short text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runbook: Option<Said>,
     pub opened_at: Timestamp,
     pub updated_at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -346,6 +396,20 @@ pub struct Incident {
 }
 
 impl Incident {
+    /// The title in `lang` (English when it was not written in `lang`).
+    pub fn title_in(&self, lang: Language) -> &str {
+        match lang {
+            Language::Chinese => self.title_zh.as_deref().unwrap_or(&self.title),
+            Language::English => &self.title,
+        }
+    }
+
+    /// Sets the title in both languages.
+    pub fn set_title(&mut self, title: &Said) {
+        self.title.clone_from(&title.en);
+        self.title_zh = Some(title.zh.clone());
+    }
+
     /// A new, firing incident with nothing happened to it yet.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
@@ -366,6 +430,8 @@ impl Incident {
             severity,
             status: IncidentStatus::Firing,
             title,
+            title_zh: None,
+            runbook: None,
             opened_at: at,
             updated_at: at,
             acknowledged_at: None,

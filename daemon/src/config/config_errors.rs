@@ -161,3 +161,41 @@ fn burn_rate_tiers_are_checked() {
     ));
     has(&none, "4:1", "has no tiers");
 }
+
+#[test]
+fn runbooks_and_languages_are_checked() {
+    let rule = |runbook: &str| {
+        format!(
+            "{QUEUE}[[rule]]\nname = \"d\"\nkind = \"queue_depth\"\ncritical = 20\nrunbook = {runbook}\n"
+        )
+    };
+    let e = errors(&rule("{ en = \"Call the vendor\" }"));
+    has(&e, "8:11", "is missing required key `zh`");
+    let e = errors(&rule("3"));
+    has(
+        &e,
+        "8:11",
+        "must be a string (the same in both languages) or a table",
+    );
+    let e = errors(&rule("{ en = \"a\", zh = \"b\", fr = \"c\" }"));
+    has(&e, "8:33", "unknown key `fr`");
+    let e = errors(&rule("\"   \""));
+    has(&e, "8:11", "(en) is empty");
+    let long = format!("\"{}\"", "x".repeat(2000));
+    let e = errors(&rule(&long));
+    has(&e, "8:11", "1024");
+    let cfg = super::parse_config(
+        &rule("{ en = \"Call the vendor\", zh = \"联系厂商\" }"),
+        "alerts.toml",
+        None,
+    )
+    .unwrap();
+    let r = cfg.rules[0].runbook.as_ref().unwrap();
+    assert_eq!(
+        (r.en.as_str(), r.zh.as_str()),
+        ("Call the vendor", "联系厂商")
+    );
+
+    let e = errors("[[webhook]]\nname = \"w\"\nurl = \"http://x\"\nlanguage = \"fr\"\n");
+    has(&e, "4:12", "en, zh");
+}

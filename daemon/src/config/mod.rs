@@ -7,6 +7,7 @@
 mod duration;
 mod feeds;
 mod heartbeat;
+mod pages;
 pub(crate) mod parse;
 
 use std::net::SocketAddr;
@@ -108,6 +109,8 @@ pub struct Webhook {
     pub name: String,
     pub url: String,
     pub format: WebhookFormat,
+    /// The language people read its messages in.
+    pub language: Language,
     /// The HMAC-SHA256 signing secret, read from the environment variable `secret_env` names.
     pub secret: Option<String>,
     pub timeout: Millis,
@@ -119,20 +122,31 @@ pub enum WebhookFormat {
     /// Floorwatch's own JSON (documented in the README).
     Generic,
     Slack,
+    /// Teams Workflows: an Adaptive Card.
     Teams,
+    /// The retired Office 365 connectors: a MessageCard.
+    TeamsConnector,
     DingTalk,
     WeCom,
     Feishu,
 }
 
 impl WebhookFormat {
-    pub const NAMES: &'static [&'static str] =
-        &["generic", "slack", "teams", "dingtalk", "wecom", "feishu"];
+    pub const NAMES: &'static [&'static str] = &[
+        "generic",
+        "slack",
+        "teams",
+        "teams-connector",
+        "dingtalk",
+        "wecom",
+        "feishu",
+    ];
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "generic" => Self::Generic,
             "slack" => Self::Slack,
             "teams" => Self::Teams,
+            "teams-connector" => Self::TeamsConnector,
             "dingtalk" => Self::DingTalk,
             "wecom" => Self::WeCom,
             "feishu" => Self::Feishu,
@@ -177,12 +191,7 @@ pub struct EmailList {
 }
 
 /// The language of a page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Language {
-    English,
-    /// Simplified Chinese.
-    Chinese,
-}
+pub use floorwatch_protocol::Language;
 
 /// A rotation: each `handover` (cron) passes duty to the next person; `people[0]` was on
 /// duty at `start`.
@@ -480,6 +489,8 @@ pub struct Rule {
     /// Index into `Config::schedules`: the rule is judged only while this schedule is open
     /// (outside it, it is quiet and what it had open clears).
     pub active: Option<usize>,
+    /// What to do first, shown in its pages, on the incident page and in the review.
+    pub runbook: Option<floorwatch_protocol::Said>,
 }
 
 impl Rule {

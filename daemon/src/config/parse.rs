@@ -244,6 +244,7 @@ impl<'s> Cx<'s> {
         match key {
             "events" => usize::MAX,
             "description" | "title" | "comment" | "text" => crate::limits::MAX_TEXT_BYTES,
+            "runbook" | "en" | "zh" => super::pages::MAX_RUNBOOK_BYTES,
             "url" | "to" | "from" | "start" | "at" | "cron" | "handover" | "events_file"
             | "email" => 2048,
             _ => crate::limits::MAX_NAME_BYTES,
@@ -746,7 +747,7 @@ impl<'s> Cx<'s> {
         let tab = self.table(
             v,
             "[[webhook]]".into(),
-            &["name", "url", "format", "secret_env", "timeout"],
+            &["name", "url", "format", "secret_env", "timeout", "language"],
         )?;
         let name = self.required_string(&tab, "name").map(|(s, _)| s);
         let tab = Tab {
@@ -764,10 +765,12 @@ impl<'s> Cx<'s> {
             .unwrap_or(WebhookFormat::Generic);
         let secret = self.env_secret(&tab, "secret_env");
         let timeout = self.duration(&tab, "timeout").unwrap_or(5_000);
+        let language = self.language(&tab);
         Some(Webhook {
             name: name?,
             url: url?,
             format,
+            language,
             secret,
             timeout,
         })
@@ -918,18 +921,7 @@ impl<'s> Cx<'s> {
                 to.push(a);
             }
         }
-        let language = self
-            .word(
-                &tab,
-                "language",
-                |s| match s {
-                    "en" => Some(Language::English),
-                    "zh" | "zh-CN" | "zh-Hans" => Some(Language::Chinese),
-                    _ => None,
-                },
-                "en, zh",
-            )
-            .unwrap_or(Language::English);
+        let language = self.language(&tab);
         Some(EmailList {
             name: name?,
             to,
@@ -995,18 +987,7 @@ impl<'s> Cx<'s> {
                 ),
             );
         }
-        let language = self
-            .word(
-                &tab,
-                "language",
-                |s| match s {
-                    "en" => Some(Language::English),
-                    "zh" | "zh-CN" | "zh-Hans" => Some(Language::Chinese),
-                    _ => None,
-                },
-                "en, zh",
-            )
-            .unwrap_or(Language::English);
+        let language = self.language(&tab);
         Some(OnCallSchedule {
             name: name?,
             timezone,
@@ -1528,6 +1509,7 @@ impl<'s> Cx<'s> {
             "clear_hold",
             "cooldown",
             "active",
+            "runbook",
         ];
         // Read `kind` first so the allowed keys can depend on it.
         let kind_name = v
@@ -1568,6 +1550,7 @@ impl<'s> Cx<'s> {
         let hold = self.duration(&tab, "hold").unwrap_or(0);
         let clear_hold = self.duration(&tab, "clear_hold").unwrap_or(0);
         let cooldown = self.duration(&tab, "cooldown").unwrap_or(600_000);
+        let runbook = self.runbook(&tab);
         let mut escalation = None;
         if let Some((e, span)) = self.string(&tab, "escalation") {
             escalation = escalations.iter().position(|x| x.name == e);
@@ -1625,6 +1608,7 @@ impl<'s> Cx<'s> {
             cooldown,
             escalation,
             active,
+            runbook,
         })
     }
 

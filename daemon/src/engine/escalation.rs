@@ -415,6 +415,7 @@ impl Engine {
         let at = ms_to_utc(now);
         let incident = floorwatch_protocol::Incident {
             drill: true,
+            title_zh: Some(format!("[演练] {}", drill.title)),
             ..floorwatch_protocol::Incident::new(
                 id,
                 format!("drill:{}", drill.name),

@@ -60,9 +60,9 @@ impl<'a> Observation<'a> {
 #[derive(Default)]
 pub struct Detail {
     pub figures: Figures,
-    /// What is wrong in the floor's words, short enough to read across the room: the incident's
-    /// title on the board and in pages.
-    pub title: String,
+    /// What is wrong in the floor's words, short enough to read across the room, in both
+    /// languages: the incident's title on the board and in pages.
+    pub title: crate::words::Said,
     /// The same with the figures behind it (thresholds, baselines, p-values): the timeline's.
     pub summary: String,
 }
@@ -120,6 +120,7 @@ pub struct RuleView<'a> {
     pub cooldown: Millis,
     /// Its incidents are their own cause (a dead feed): never folded into a situation.
     pub alone: bool,
+    pub runbook: Option<&'a crate::words::Said>,
 }
 
 /// What a member of a situation did, as its lead's timeline tells it.
@@ -365,17 +366,20 @@ impl Book {
         self.next_id += 1;
         let id = self.next_id;
         let at = ms_to_utc(now);
+        let mut incident = Incident::new(
+            id,
+            rule.name.to_string(),
+            rule.kind.to_string(),
+            scope_name.to_string(),
+            level,
+            d.title.en.clone(),
+            at,
+            values.clone(),
+        );
+        incident.set_title(&d.title);
+        incident.runbook = rule.runbook.cloned();
         let mut rec = Record {
-            incident: Incident::new(
-                id,
-                rule.name.to_string(),
-                rule.kind.to_string(),
-                scope_name.to_string(),
-                level,
-                d.title.clone(),
-                at,
-                values.clone(),
-            ),
+            incident,
             rule: rule.index,
             scope,
             seq: 0,
@@ -441,7 +445,7 @@ impl Book {
     ) {
         let from = rec.incident.severity;
         rec.incident.severity = level;
-        rec.incident.title = d.title.clone();
+        rec.incident.set_title(&d.title);
         let by = by.map(|id| format!(" by #{id}")).unwrap_or_default();
         Book::entry(
             rec,

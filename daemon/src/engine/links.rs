@@ -55,7 +55,11 @@ impl Engine {
             "Pages to {target} failing since {}: they may not reach anyone",
             local.format("%H:%M")
         );
-        let incident = floorwatch_protocol::Incident::new(
+        let title_zh = format!(
+            "发往 {target} 的通知自 {} 起一直失败：可能没人收到",
+            local.format("%H:%M")
+        );
+        let mut incident = floorwatch_protocol::Incident::new(
             id,
             DELIVERY_RULE.into(),
             KIND.into(),
@@ -65,6 +69,7 @@ impl Engine {
             ms_to_utc(now),
             Values::new(),
         );
+        incident.title_zh = Some(title_zh);
         let mut rec = Record {
             unreachable: Some(target.to_string()),
             ..Record::unruled(incident, scope, now)

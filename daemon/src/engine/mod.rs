@@ -874,6 +874,7 @@ impl Engine {
             clear_hold: r.clear_hold,
             cooldown: r.cooldown,
             alone: matches!(r.kind, RuleKind::FeedSilence(_)),
+            runbook: r.runbook.as_ref(),
         };
         let inst = self.instances.entry((rule, scope)).or_default();
         self.book

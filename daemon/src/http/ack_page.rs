@@ -1,22 +1,15 @@
-//! The acknowledge link of an e-mail page. GET shows a confirm page and changes nothing (mail
+//! The acknowledge link of a page. GET shows a confirm page and changes nothing (mail
 //! scanners follow links); the page's POST acknowledges. The link itself is the credential: it
 //! is signed and expires (`notify::ack_link`).
 
 use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use serde::Deserialize;
 
 use super::AppState;
 use crate::engine::CommandError;
+use crate::notify::ack_link::Grant;
 use crate::watch::WatchError;
-
-#[derive(Deserialize)]
-pub struct LinkParams {
-    list: String,
-    exp: i64,
-    sig: String,
-}
 
 fn page(status: StatusCode, title: &str, body: &str) -> Response {
     let html = format!(
@@ -35,24 +28,21 @@ fn escape(s: &str) -> String {
 }
 
 /// The reason a link is refused, as the page to show.
-fn check(s: &AppState, id: u64, p: &LinkParams) -> Option<Response> {
+fn check(s: &AppState, id: u64, p: &Grant) -> Option<Response> {
     let now = s.watch.now() / 1000;
-    s.links
-        .verify(id, &p.list, p.exp, &p.sig, now)
-        .err()
-        .map(|e| {
-            page(
-                StatusCode::FORBIDDEN,
-                "Link refused / 链接无效",
-                &format!("<p>{e}.</p>"),
-            )
-        })
+    s.links.check(id, p, now).err().map(|e| {
+        page(
+            StatusCode::FORBIDDEN,
+            "Link refused / 链接无效",
+            &format!("<p>{e}.</p>"),
+        )
+    })
 }
 
 pub async fn confirm(
     State(s): State<AppState>,
     Path(id): Path<u64>,
-    Query(p): Query<LinkParams>,
+    Query(p): Query<Grant>,
 ) -> Response {
     if let Some(refused) = check(&s, id, &p) {
         return refused;
@@ -83,18 +73,13 @@ pub async fn confirm(
 pub async fn acknowledge(
     State(s): State<AppState>,
     Path(id): Path<u64>,
-    Form(p): Form<LinkParams>,
+    Form(p): Form<Grant>,
 ) -> Response {
     if let Some(refused) = check(&s, id, &p) {
         return refused;
     }
     let watch = s.watch.clone();
-    // Lists are named plainly; on-call pages carry their target (`oncall:NAME`).
-    let actor = if p.list.contains(':') {
-        format!("e-mail link ({})", p.list)
-    } else {
-        format!("e-mail link (email:{})", p.list)
-    };
+    let actor = p.actor();
     match tokio::task::spawn_blocking(move || watch.acknowledge(id, &actor, None)).await {
         Ok(Ok(_)) => page(
             StatusCode::OK,

@@ -19,6 +19,7 @@ use serde::Deserialize;
 
 use crate::export;
 use crate::limits;
+use crate::notify::ack_link::Grant;
 use crate::store::IncidentFilter;
 use crate::watch::{Watch, WatchError};
 use auth::{Auth, Caller, Role};
@@ -202,12 +203,50 @@ async fn get_incident(
     State(s): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<u64>,
+    Query(link): Query<LinkQuery>,
 ) -> ApiResult<Response> {
-    s.auth.check(&headers, Role::Viewer)?;
+    token_or_link(&s, &headers, Role::Viewer, id, link)?;
     let watch = s.watch.clone();
     match blocking(move || watch.incident(id)).await?? {
         Some(d) => Ok(Json(d).into_response()),
         None => Err(ApiErr(StatusCode::NOT_FOUND, format!("no incident #{id}"))),
+    }
+}
+
+/// A page's signed link (`notify::ack_link`), as the board's incident page passes it on: it
+/// stands in for a token on that one incident's page and acknowledgement.
+#[derive(Deserialize, Default)]
+struct LinkQuery {
+    list: Option<String>,
+    exp: Option<i64>,
+    sig: Option<String>,
+}
+
+/// Who acts: a token's holder (`None` on an open API), or a page's link.
+enum Acting {
+    Token(Caller),
+    Link(Grant),
+}
+
+/// A token with the `need` role, else a valid link for incident `id`.
+fn token_or_link(
+    s: &AppState,
+    headers: &HeaderMap,
+    need: Role,
+    id: u64,
+    link: LinkQuery,
+) -> ApiResult<Acting> {
+    let grant = match (link.list, link.exp, link.sig) {
+        (Some(list), Some(exp), Some(sig)) => Some(Grant { list, exp, sig }),
+        _ => None,
+    };
+    match (s.auth.check(headers, need), grant) {
+        (Ok(caller), _) => Ok(Acting::Token(caller)),
+        (Err(e), None) => Err(e.into()),
+        (Err(_), Some(g)) => match s.links.check(id, &g, s.watch.now() / 1000) {
+            Ok(()) => Ok(Acting::Link(g)),
+            Err(e) => Err(ApiErr(StatusCode::FORBIDDEN, format!("{e}"))),
+        },
     }
 }
 
@@ -262,16 +301,22 @@ async fn lead_command(
     Ok(Json(inc).into_response())
 }
 
+/// Acknowledges with a lead's token, or from a page's link (the board opened from a page).
 async fn acknowledge(
     State(s): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<u64>,
+    Query(link): Query<LinkQuery>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    lead_command(&s, &headers, &body, move |w, who, note| {
-        w.acknowledge(id, who, note)
-    })
-    .await
+    let b = action_body(&body)?;
+    let who = match token_or_link(&s, &headers, Role::Lead, id, link)? {
+        Acting::Token(caller) => actor(caller, &b),
+        Acting::Link(grant) => grant.actor(),
+    };
+    let watch = s.watch.clone();
+    let inc = blocking(move || watch.acknowledge(id, &who, b.note.as_deref())).await??;
+    Ok(Json(inc).into_response())
 }
 
 async fn unacknowledge(

@@ -1,17 +1,68 @@
-//! Signed, expiring acknowledge links for e-mail pages.
+//! Signed, expiring links in pages: a grant to read and acknowledge one incident, in the name
+//! of the target the page went to (an e-mail list, a rota, a webhook).
 //!
-//! A link is `{public_url}/ack/{incident}?list={list}&exp={unix seconds}&sig={hmac}`, the HMAC
-//! (SHA-256, URL-safe base64) taken over `incident.list.exp` with the daemon's link key. Opening
-//! it shows a confirm page; only the form's POST acknowledges, so mail scanners that follow
-//! links cannot. The key comes from `FLOORWATCH_LINK_SECRET`, or is made once and kept in the
-//! data dir so links survive restarts.
+//! A grant is `list={target}&exp={unix seconds}&sig={hmac}`, the HMAC (SHA-256, URL-safe
+//! base64) taken over `incident.list.exp` with the daemon's link key. Pages carry it twice:
+//! - the acknowledge link `{public_url}/ack/{incident}?{grant}` shows a confirm page; only the
+//!   form's POST acknowledges, so mail scanners that follow links cannot;
+//! - the board's incident page `{public_url}/?{grant}#/incidents/{incident}`, which a phone opens
+//!   without a token: the API takes the grant for that incident's page and acknowledgement.
+//!
+//! The key comes from `FLOORWATCH_LINK_SECRET`, or is made once and kept in the data dir so
+//! links survive restarts.
 
 use std::path::Path;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use floorwatch_protocol::{Incident, Language};
 use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
 use sha2::Sha256;
+
+use super::page::{Links, Reason};
+
+/// What a signed link carries: the target it was sent to, its expiry, the signature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    pub list: String,
+    pub exp: i64,
+    pub sig: String,
+}
+
+impl Grant {
+    /// The grant as a query string.
+    pub fn query(&self) -> String {
+        serde_urlencoded::to_string(self).expect("a grant encodes")
+    }
+
+    /// Who acts through this link, in incident timelines: `e-mail link (email:leads)`.
+    pub fn actor(&self) -> String {
+        // E-mail lists sign their plain name; rotas and webhooks their target.
+        match self.list.split_once(':') {
+            Some(("webhook", _)) => format!("chat link ({})", self.list),
+            Some(_) => format!("e-mail link ({})", self.list),
+            None => format!("e-mail link (email:{})", self.list),
+        }
+    }
+}
+
+/// The board's page of incident `id`, in `lang`, opened with `grant` when there is one.
+pub fn board_link(public_url: &str, id: u64, lang: Language, grant: Option<&Grant>) -> String {
+    let mut query = Vec::new();
+    if lang == Language::Chinese {
+        query.push("lang=zh".to_string());
+    }
+    if let Some(g) = grant {
+        query.push(g.query());
+    }
+    let query = if query.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", query.join("&"))
+    };
+    format!("{public_url}/{query}#/incidents/{id}")
+}
 
 #[derive(Clone)]
 pub struct LinkKey(Vec<u8>);
@@ -56,12 +107,48 @@ impl LinkKey {
         mac
     }
 
+    /// The grant for `list`'s recipients on `incident`, valid until `exp`.
+    pub fn grant(&self, incident: u64, list: &str, exp: i64) -> Grant {
+        Grant {
+            list: list.to_string(),
+            exp,
+            sig: B64.encode(self.hmac(incident, list, exp).finalize().into_bytes()),
+        }
+    }
+
     /// The link for `list`'s recipients to acknowledge `incident`, valid until `exp`.
     pub fn link(&self, public_url: &str, incident: u64, list: &str, exp: i64) -> String {
         format!(
-            "{public_url}/ack/{incident}?list={list}&exp={exp}&sig={}",
-            B64.encode(self.hmac(incident, list, exp).finalize().into_bytes())
+            "{public_url}/ack/{incident}?{}",
+            self.grant(incident, list, exp).query()
         )
+    }
+
+    /// The links of a page to `list` about `incident`, valid until `exp`: the board's page with
+    /// the grant, and the acknowledge link while there is something to acknowledge.
+    pub fn page_links(
+        &self,
+        public_url: &str,
+        incident: &Incident,
+        reason: Reason,
+        list: &str,
+        exp: i64,
+        lang: Language,
+    ) -> Links {
+        let grant = self.grant(incident.id, list, exp);
+        let ackable = incident.status.is_open()
+            && incident.acknowledged_at.is_none()
+            && reason != Reason::Resolved
+            && reason != Reason::Test;
+        Links {
+            open: board_link(public_url, incident.id, lang, Some(&grant)),
+            ack: ackable.then(|| format!("{public_url}/ack/{}?{}", incident.id, grant.query())),
+        }
+    }
+
+    /// Checks a grant for `incident` at `now` (unix seconds).
+    pub fn check(&self, incident: u64, grant: &Grant, now: i64) -> Result<(), LinkError> {
+        self.verify(incident, &grant.list, grant.exp, &grant.sig, now)
     }
 
     /// Checks a link's signature and expiry at `now` (unix seconds).

@@ -1,6 +1,6 @@
 //! E-mail pages through lettre: plain SMTP, STARTTLS or implicit TLS, optional auth; a text and
-//! an HTML body in the list's language; the subject carries severity, queue and rule; a signed
-//! acknowledge link; the Message-ID is the idempotency key.
+//! an HTML body written from the page (`notify::page`) in the list's language; the subject is
+//! its headline; the Message-ID is the idempotency key.
 //!
 //! Connections to the server are pooled and bounded (`[smtp] max_connections`), and each
 //! attempt has an overall limit (`[smtp] timeout`) from waiting for a connection to the
@@ -11,15 +11,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use floorwatch_protocol::{Incident, Severity};
+use floorwatch_protocol::Language;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::Attempt;
-use super::ack_link::LinkKey;
-use crate::config::{EmailList, Language, Smtp, SmtpSecurity};
+use super::page::{Label, Page};
+use crate::config::{Smtp, SmtpSecurity};
 
 /// Where mail goes: a real SMTP server, or (the demo) `.eml` files in a folder.
 #[derive(Clone)]
@@ -120,32 +120,6 @@ impl Mailers {
     }
 }
 
-fn words(lang: Language, severity: Severity, reason: &str) -> (&'static str, &'static str) {
-    let sev = match (lang, severity) {
-        (Language::Chinese, Severity::Info) => "信息",
-        (Language::Chinese, Severity::Warning) => "警告",
-        (Language::Chinese, Severity::Critical) => "严重",
-        (Language::Chinese, Severity::Crisis) => "危机",
-        (Language::English, Severity::Info) => "INFO",
-        (Language::English, Severity::Warning) => "WARNING",
-        (Language::English, Severity::Critical) => "CRITICAL",
-        (Language::English, Severity::Crisis) => "CRISIS",
-    };
-    let why = match (lang, reason) {
-        (Language::Chinese, "opened") => "新告警",
-        (Language::Chinese, "escalated") => "已升级",
-        (Language::Chinese, "raised") => "已加重",
-        (Language::Chinese, "resolved") => "已解决",
-        (Language::Chinese, _) => "测试",
-        (Language::English, "opened") => "opened",
-        (Language::English, "escalated") => "escalated",
-        (Language::English, "raised") => "worse",
-        (Language::English, "resolved") => "resolved",
-        (Language::English, _) => "test",
-    };
-    (sev, why)
-}
-
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -153,78 +127,65 @@ fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// Builds the message for one list. `ack` is the acknowledge link (none once resolved).
-pub fn message(
-    from: &str,
-    list: &EmailList,
-    key: &str,
-    incident: &Incident,
-    reason: &str,
-    public_url: &str,
-    ack: Option<&str>,
-) -> Result<Message, String> {
-    let lang = list.language;
-    let (sev, why) = words(lang, incident.severity, reason);
-    let subject = format!(
-        "[{sev}] {} · {} · {} ({why})",
-        incident.scope, incident.rule, incident.title
-    );
-    let url = format!("{public_url}/api/v1/incidents/{}", incident.id);
-    let level = incident.escalation.as_ref().map(|e| e.level).unwrap_or(0);
-    let (l_incident, l_level, l_ack, l_view) = match lang {
-        Language::English => ("Incident", "escalation level", "Acknowledge", "Timeline"),
-        Language::Chinese => ("事件", "升级级别", "确认", "时间线"),
-    };
-    let mut text = format!(
-        "{}\n\n{l_incident} #{} · {} · {l_level} {level}\n{l_view}: {url}\n",
-        incident.title, incident.id, incident.scope
-    );
+/// Builds the message of `page` to `to`: the headline as subject, a text and an HTML body.
+pub fn message(from: &str, to: &[String], key: &str, page: &Page) -> Result<Message, String> {
+    let text = page.text() + "\n";
     let mut html = format!(
-        "<p><strong>{}</strong></p><p>{l_incident} #{} · {} · {l_level} {level}</p><p><a href=\"{}\">{l_view}</a></p>",
-        escape(&incident.title),
-        incident.id,
-        escape(&incident.scope),
-        escape(&url)
+        "<html lang=\"{}\"><body><p><strong>{}</strong></p><table>",
+        match page.lang {
+            Language::English => "en",
+            Language::Chinese => "zh",
+        },
+        escape(&page.headline())
     );
-    if let Some(link) = ack {
-        text += &format!("{l_ack}: {link}\n");
-        html += &format!("<p><a href=\"{}\">{l_ack}</a></p>", escape(link));
+    for (k, v) in page.facts() {
+        html += &format!(
+            "<tr><th align=\"left\">{}</th><td>{}</td></tr>",
+            escape(k),
+            escape(&v)
+        );
     }
+    html += "</table>";
+    if let Some(r) = page.runbook() {
+        html += &format!(
+            "<p><strong>{}</strong>: {}</p>",
+            page.label(Label::Runbook),
+            escape(r)
+        );
+    }
+    html += &format!(
+        "<p><a href=\"{}\">{}</a>",
+        escape(&page.links.open),
+        page.label(Label::Open)
+    );
+    if let Some(link) = &page.links.ack {
+        html += &format!(
+            " · <a href=\"{}\">{}</a>",
+            escape(link),
+            page.label(Label::Acknowledge)
+        );
+    }
+    html += "</p></body></html>";
     let mut b = Message::builder()
         .from(from.parse::<Mailbox>().map_err(|e| format!("from: {e}"))?)
-        .subject(subject)
+        .subject(page.headline())
         .message_id(Some(format!("<{key}@floorwatch>")));
-    for to in &list.to {
+    for to in to {
         b = b.to(to.parse::<Mailbox>().map_err(|e| format!("to {to}: {e}"))?);
     }
     b.multipart(MultiPart::alternative_plain_html(text, html))
         .map_err(|e| format!("building the message: {e}"))
 }
 
-/// Sends one page to one list.
-#[allow(clippy::too_many_arguments)]
+/// Sends one page to `to`.
 pub async fn send(
     mailer: &Mailer,
     from: &str,
-    list: &EmailList,
+    to: &[String],
     key: &str,
-    incident: &Incident,
-    reason: &str,
-    public_url: &str,
-    link: Option<(&LinkKey, i64)>,
+    page: &Page<'_>,
 ) -> Attempt {
-    let ack = link
-        .filter(|_| incident.status.is_open() && reason != "resolved")
-        .map(|(k, exp)| k.link(public_url, incident.id, &list.name, exp));
-    let msg = match message(
-        from,
-        list,
-        key,
-        incident,
-        reason,
-        public_url,
-        ack.as_deref(),
-    ) {
+    let msg = match message(from, to, key, page) {
         Ok(m) => m,
         Err(e) => return Attempt::Final { error: e },
     };

@@ -1,4 +1,5 @@
-//! Where a page leaves: the durable outbox and its delivery.
+//! Where a page leaves: the durable outbox and its delivery. `page` writes what a page says
+//! (in the receiver's language), `email` and `webhook` send it, `ack_link` signs its links.
 //!
 //! The engine decides whom to tell (`Effect::Dispatch`); the watch writes each notification to
 //! the outbox in the same transaction as the timeline entry that decided it. The worker here
@@ -10,6 +11,7 @@ pub mod ack_link;
 pub mod email;
 pub mod oncall;
 pub mod outbox;
+pub mod page;
 pub mod webhook;
 
 use crate::config::Millis;

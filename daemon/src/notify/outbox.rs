@@ -17,6 +17,7 @@ use tracing::warn;
 
 use super::ack_link::LinkKey;
 use super::email::{self, Mailers};
+use super::page::{Page, Reason};
 use super::{Attempt, webhook};
 use crate::store::OutboxItem;
 use crate::watch::Watch;
@@ -148,16 +149,31 @@ async fn deliver(
             };
         }
     };
+    let public_url = &cfg.daemon.public_url;
+    let reason = Reason::from_stored(&d.reason);
+    // Signed links stay valid as long as e-mailed acknowledge links do.
+    let valid = cfg
+        .smtp
+        .as_ref()
+        .map(|s| s.ack_link_valid)
+        .unwrap_or(86_400_000);
+    let exp = (watch.now() + valid) / 1000;
+    let page = |list: &str, lang| Page {
+        incident: &incident,
+        reason,
+        lang,
+        links: links.page_links(public_url, &incident, reason, list, exp, lang),
+    };
     match d.target.split_once(':') {
         Some(("webhook", name)) => match cfg.webhooks.iter().find(|w| w.name == name) {
             Some(hook) => {
+                let api_url = format!("{public_url}/api/v1/incidents/{}", incident.id);
                 webhook::send(
                     client,
                     hook,
                     &d.key,
-                    &incident,
-                    &d.reason,
-                    &cfg.daemon.public_url,
+                    &page(&d.target, hook.language),
+                    &api_url,
                 )
                 .await
             }
@@ -180,21 +196,13 @@ async fn deliver(
                 .as_ref()
                 .map(|s| s.from.as_str())
                 .unwrap_or("Floorwatch <floorwatch@localhost>");
-            let valid = cfg
-                .smtp
-                .as_ref()
-                .map(|s| s.ack_link_valid)
-                .unwrap_or(86_400_000);
-            let exp = (watch.now() + valid) / 1000;
+            // Lists sign their plain name (links sent before rotas and webhooks had them).
             email::send(
                 &mailer,
                 from,
-                list,
+                &list.to,
                 &d.key,
-                &incident,
-                &d.reason,
-                &cfg.daemon.public_url,
-                Some((links, exp)),
+                &page(&list.name, list.language),
             )
             .await
         }
@@ -216,21 +224,13 @@ async fn deliver(
                 Ok(m) => m,
                 Err(error) => return Attempt::Final { error },
             };
-            let list = crate::config::EmailList {
-                name: d.target.clone(),
-                to: vec![person.email.clone()],
-                language: schedule.language,
-            };
-            let exp = (watch.now() + smtp.ack_link_valid) / 1000;
+            let to = [person.email.clone()];
             match email::send(
                 &mailer,
                 &smtp.from,
-                &list,
+                &to,
                 &d.key,
-                &incident,
-                &d.reason,
-                &cfg.daemon.public_url,
-                Some((links, exp)),
+                &page(&d.target, schedule.language),
             )
             .await
             {

@@ -7,12 +7,13 @@
 //! breach lasts, the short one that it is still going on (so it clears within minutes of
 //! recovery). A momentary dip moves neither.
 
-use floorwatch_protocol::Severity;
+use floorwatch_protocol::{Language, Severity};
 
 use super::{Context, KindSpec, RuleKind, Verdict};
 use crate::config::parse::{Cx, Tab};
 use crate::config::{Clock, Millis, format_duration};
 use crate::engine::{Detail, Figures, round};
+use crate::words::{self, Said};
 
 /// A service standard contacts meet or miss one by one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -252,7 +253,14 @@ impl BurnRule {
             if c.total() == 0 {
                 "no contacts".to_string()
             } else {
-                format!("{:.0}%", f64::from(c.met) / f64::from(c.total()) * 100.0)
+                words::percent(f64::from(c.met) / f64::from(c.total()))
+            }
+        };
+        let share_zh = |c: &Counts| {
+            if c.total() == 0 {
+                "无联系".to_string()
+            } else {
+                words::percent(f64::from(c.met) / f64::from(c.total()))
             }
         };
         let burn = l.burn(budget);
@@ -268,19 +276,37 @@ impl BurnRule {
         } else {
             String::new()
         };
+        let zh = Language::Chinese;
         let title = match self.standard {
-            Standard::ServiceLevel => format!(
-                "{queue}: service level {} over {} (target {:.0}%)",
-                share(l),
-                format_duration(t.long),
-                r.target * 100.0
+            Standard::ServiceLevel => Said::new(
+                format!(
+                    "{queue}: service level {} over {} (target {:.0}%)",
+                    share(l),
+                    format_duration(t.long),
+                    r.target * 100.0
+                ),
+                format!(
+                    "{queue}：近{}服务水平 {}（目标 {:.0}%）",
+                    words::duration(t.long, zh),
+                    share_zh(l),
+                    r.target * 100.0
+                ),
             ),
-            Standard::Clock(c) => format!(
-                "{queue}: {} of {}s in time over {} (target {:.0}%)",
-                share(l),
-                c.describe(),
-                format_duration(t.long),
-                r.target * 100.0
+            Standard::Clock(c) => Said::new(
+                format!(
+                    "{queue}: {} of {}s in time over {} (target {:.0}%)",
+                    share(l),
+                    c.describe(),
+                    format_duration(t.long),
+                    r.target * 100.0
+                ),
+                format!(
+                    "{queue}：近{}{}及时率 {}（目标 {:.0}%）",
+                    words::duration(t.long, zh),
+                    words::clock(c, zh),
+                    share_zh(l),
+                    r.target * 100.0
+                ),
             ),
         };
         Detail {

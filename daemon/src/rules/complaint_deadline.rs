@@ -7,6 +7,7 @@ use super::{Context, KindSpec, RuleKind, Verdict};
 use crate::config::Millis;
 use crate::config::parse::{Cx, Tab};
 use crate::engine::{Detail, Figures};
+use crate::words::{self, Said};
 
 #[derive(Debug, Clone)]
 pub struct DeadlineRule {
@@ -55,10 +56,14 @@ impl DeadlineRule {
             let g: Vec<_> = self.grades.iter().map(|g| g.as_str()).collect();
             format!("{} complaints", g.join("/"))
         };
+        let what_zh: Vec<_> = self.grades.iter().map(|g| words::grade_zh(*g)).collect();
         let summary = format!("{n} {what} past their handling deadline");
         Detail {
             figures: Figures(vec![(PEAK, f64::from(n))]),
-            title: summary.clone(),
+            title: Said::new(
+                summary.clone(),
+                format!("{n} 件{}投诉已过处理时限", what_zh.join("/")),
+            ),
             summary,
         }
     }

@@ -3,12 +3,13 @@
 //! least count, a least ratio to the baseline and a Poisson tail probability at most `p_value`;
 //! it clears below `clear_ratio`.
 
-use floorwatch_protocol::{Channel, Severity};
+use floorwatch_protocol::{Channel, Language, Severity};
 
 use super::{Context, KindSpec, RuleKind, Verdict};
 use crate::config::parse::{Cx, Tab};
 use crate::config::{Millis, format_duration};
 use crate::engine::{Detail, Figures, round};
+use crate::words::{self, Said};
 
 /// How complaints are grouped for a spike rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,12 +157,29 @@ impl SpikeRule {
             GroupBy::Channel => format!("Complaints via {}", label(key)),
             GroupBy::Keyword => format!("Complaints mentioning \"{}\"", label(key)),
         };
+        let about_zh = match self.by {
+            GroupBy::All => "投诉".to_string(),
+            GroupBy::Category => format!("{} 类投诉", label(key)),
+            GroupBy::Channel => match Channel::parse(label(key)) {
+                Some(c) => format!("{}投诉", words::channel_zh(c)),
+                None => format!("{} 渠道投诉", label(key)),
+            },
+            GroupBy::Keyword => format!("提到“{}”的投诉", label(key)),
+        };
         Detail {
-            title: format!(
-                "{about}: {:.0}x usual ({} in {})",
-                r.ratio,
-                r.observed,
-                format_duration(self.window)
+            title: Said::new(
+                format!(
+                    "{about}: {:.0}x usual ({} in {})",
+                    r.ratio,
+                    r.observed,
+                    format_duration(self.window)
+                ),
+                format!(
+                    "{about_zh}：平常的 {:.0} 倍（{}内 {} 件）",
+                    r.ratio,
+                    words::duration(self.window, Language::Chinese),
+                    r.observed
+                ),
             ),
             figures: Figures(vec![
                 (PEAK, round(r.ratio)),
@@ -275,8 +293,12 @@ mod tests {
         let r = rule.read(20, 2.0);
         assert_eq!(rule.judge(&r).level, Some(Severity::Critical));
         let d = rule.describe("category:network", &r);
-        assert_eq!(d.title, "Complaints about network: 10x usual (20 in 10m)");
-        assert!(!d.title.contains("p="));
+        assert_eq!(
+            d.title.en,
+            "Complaints about network: 10x usual (20 in 10m)"
+        );
+        assert!(!d.title.en.contains("p="));
+        assert_eq!(d.title.zh, "network 类投诉：平常的 10 倍（10分钟内 20 件）");
         assert!(
             d.summary.contains("p=") && d.summary.contains("usual 2.0"),
             "{}",
@@ -287,7 +309,7 @@ mod tests {
             ..rule.clone()
         };
         assert_eq!(
-            all.describe("complaints", &r).title,
+            all.describe("complaints", &r).title.en,
             "Complaints: 10x usual (20 in 10m)"
         );
     }

@@ -9,6 +9,7 @@ use super::{Context, KindSpec, RuleKind, Verdict};
 use crate::config::format_duration;
 use crate::config::parse::{Cx, Tab};
 use crate::engine::{Detail, Figures};
+use crate::words::Said;
 
 #[derive(Debug, Clone)]
 pub struct SilenceRule {
@@ -47,7 +48,10 @@ impl SilenceRule {
         let Some(s) = stale else {
             return Detail {
                 figures: Figures(vec![(PEAK, 0.0)]),
-                title: format!("{queue}: data flowing again"),
+                title: Said::new(
+                    format!("{queue}: data flowing again"),
+                    format!("{queue}：数据已恢复"),
+                ),
                 summary: format!("{queue}: every source is sending again"),
             };
         };
@@ -56,7 +60,10 @@ impl SilenceRule {
         let allowed = format_duration((s.after_s * 1000.0) as i64 / 1000 * 1000);
         Detail {
             figures: Figures(vec![(PEAK, s.silent_s), ("stale_after_s", s.after_s)]),
-            title: format!("{queue}: no data from {} since {since}", s.source),
+            title: Said::new(
+                format!("{queue}: no data from {} since {since}", s.source),
+                format!("{queue}：{since} 起没有收到 {} 的数据", s.source),
+            ),
             summary: format!(
                 "{queue}: no data from {} for {silent} (last at {since}); at its usual pace it would have sent something within {allowed}. The queue's figures are stale and its other rules wait for data.",
                 s.source
@@ -86,7 +93,8 @@ mod tests {
         assert_eq!(r.judge(Some(&stale())).level, Some(Severity::Critical));
         assert!(r.judge(None).clear);
         let d = r.describe("phone-general", Some(&stale()), chrono_tz::Asia::Shanghai);
-        assert_eq!(d.title, "phone-general: no data from acd-1 since 09:42");
+        assert_eq!(d.title.en, "phone-general: no data from acd-1 since 09:42");
+        assert_eq!(d.title.zh, "phone-general：09:42 起没有收到 acd-1 的数据");
         assert!(d.summary.contains("for 1m35s"), "{}", d.summary);
         assert!(d.summary.contains("within 1m"), "{}", d.summary);
     }

@@ -7,12 +7,13 @@
 //! waiting is no emergency, whatever the model says): the last minutes' demand lags a planned
 //! shift change with demand falling to match, but agents sit free through it.
 
-use floorwatch_protocol::Severity;
+use floorwatch_protocol::{Language, Severity};
 
 use super::{Context, KindSpec, RuleKind, Verdict};
 use crate::config::parse::{Cx, Tab};
 use crate::config::{Millis, format_duration};
 use crate::engine::{Detail, Figures, round};
+use crate::words::{self, Said};
 
 #[derive(Debug, Clone)]
 pub struct ForecastRule {
@@ -123,7 +124,10 @@ impl ForecastRule {
     pub fn describe(&self, queue: &str, f: Option<&Forecast>) -> Detail {
         let Some(f) = f else {
             return Detail {
-                title: format!("{queue}: no prediction (no staffing reading or no traffic)"),
+                title: Said::new(
+                    format!("{queue}: no prediction (no staffing reading or no traffic)"),
+                    format!("{queue}：无法预测（没有人力读数或没有话务）"),
+                ),
                 summary: format!(
                     "{queue}: the service level cannot be predicted without a fresh reading of the agents staffed and some traffic"
                 ),
@@ -131,7 +135,7 @@ impl ForecastRule {
             };
         };
         let x = &f.inputs;
-        let pct = |v: f64| format!("{:.0}%", v * 100.0);
+        let pct = words::percent;
         let usual = x
             .usual_per_s
             .map(|u| format!(", usually {:.0}/h", u * 3600.0))
@@ -146,11 +150,19 @@ impl ForecastRule {
                 ("waiting", f64::from(x.waiting)),
                 ("target", x.target),
             ]),
-            title: format!(
-                "{queue}: service level heading for {} in the next {} (target {})",
-                pct(f.service_level),
-                format_duration(self.horizon),
-                pct(x.target)
+            title: Said::new(
+                format!(
+                    "{queue}: service level heading for {} in the next {} (target {})",
+                    pct(f.service_level),
+                    format_duration(self.horizon),
+                    pct(x.target)
+                ),
+                format!(
+                    "{queue}：预计未来{}服务水平降到 {}（目标 {}）",
+                    words::duration(self.horizon, Language::Chinese),
+                    pct(f.service_level),
+                    pct(x.target)
+                ),
             ),
             summary: format!(
                 "{queue}: {} expected over the next {} by Erlang A, target {} (fires below {}): {} agents, {} waiting, {:.0} arrivals/h (over the window {:.0}/h{usual}), handle time {:.0}s, patience {:.0}s",
@@ -325,10 +337,19 @@ mod tests {
         let d = rule.describe("phone-general", Some(&f));
         assert!(
             d.title
+                .en
                 .starts_with("phone-general: service level heading for")
-                && d.title.ends_with("in the next 15m (target 80%)"),
+                && d.title.en.ends_with("in the next 15m (target 80%)"),
             "{}",
+            d.title.en
+        );
+        assert!(
             d.title
+                .zh
+                .starts_with("phone-general：预计未来15分钟服务水平降到")
+                && d.title.zh.ends_with("（目标 80%）"),
+            "{}",
+            d.title.zh
         );
         assert!(d.summary.contains("34 agents"), "{}", d.summary);
         let fine = rule.forecast(inputs(900.0, 52, 45)).unwrap();

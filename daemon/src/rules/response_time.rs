@@ -1,12 +1,13 @@
 //! `response_time` rules: breaches of a per-contact response clock (first, next, follow-up),
 //! counted over a window, and contacts approaching breach at once.
 
-use floorwatch_protocol::{Priority, Severity};
+use floorwatch_protocol::{Language, Priority, Severity};
 
 use super::{Context, KindSpec, RuleKind, Verdict};
 use crate::config::parse::{Cx, Tab};
 use crate::config::{Clock, Millis, format_duration};
 use crate::engine::{Detail, Figures};
+use crate::words::{self, Said};
 
 #[derive(Debug, Clone)]
 pub struct ResponseRule {
@@ -74,16 +75,30 @@ impl ResponseRule {
     }
 
     pub fn describe(&self, queue: &str, n: u32, approaching: u32) -> Detail {
+        let zh = Language::Chinese;
         let title = if n >= self.breaches || approaching == 0 {
-            format!(
-                "{queue}: {n} {}s late in {}",
-                self.clock.describe(),
-                format_duration(self.window)
+            Said::new(
+                format!(
+                    "{queue}: {n} {}s late in {}",
+                    self.clock.describe(),
+                    format_duration(self.window)
+                ),
+                format!(
+                    "{queue}：{}内 {n} 个{}超时",
+                    words::duration(self.window, zh),
+                    words::clock(self.clock, zh)
+                ),
             )
         } else {
-            format!(
-                "{queue}: {approaching} contacts about to miss the {} limit",
-                self.clock.describe()
+            Said::new(
+                format!(
+                    "{queue}: {approaching} contacts about to miss the {} limit",
+                    self.clock.describe()
+                ),
+                format!(
+                    "{queue}：{approaching} 个联系即将超出{}时限",
+                    words::clock(self.clock, zh)
+                ),
             )
         };
         Detail {

@@ -5,12 +5,13 @@
 //! the figure's straight-line trend over the last `TREND_SPAN` reaches its first threshold within
 //! that time (as Prometheus' `predict_linear`): "waiting will reach 25 within 10m".
 
-use floorwatch_protocol::{Metric, QueueMetrics, Severity};
+use floorwatch_protocol::{Language, Metric, QueueMetrics, Severity};
 
 use super::{Context, KindSpec, RuleKind, Verdict};
 use crate::config::parse::{Cx, Span, Tab};
 use crate::config::{Millis, format_duration};
 use crate::engine::{Detail, Figures, round};
+use crate::words::{self, Said};
 
 /// Thresholds by severity, in the rule's unit. For rules that fire below a level (service level)
 /// the order is reversed.
@@ -335,10 +336,10 @@ impl ThresholdRule {
     }
 
     /// A value of the figure as a person reads it.
-    fn shown(&self, v: f64) -> String {
+    fn shown(&self, v: f64, lang: Language) -> String {
         match self.metric {
             Metric::LongestWaitS | Metric::AsaS | Metric::AhtS | Metric::UnansweredForS => {
-                format_duration((v.round() * 1000.0) as i64)
+                words::duration((v.round() * 1000.0) as i64, lang)
             }
             m if m.is_ratio() => format!("{:.0}%", v * 100.0),
             _ => format!("{}", round(v)),
@@ -349,7 +350,10 @@ impl ThresholdRule {
         let Some(value) = self.value(m) else {
             return Detail {
                 figures: Figures(vec![("volume", f64::from(volume(m)))]),
-                title: format!("{}: too few contacts to judge", m.queue),
+                title: Said::new(
+                    format!("{}: too few contacts to judge", m.queue),
+                    format!("{}：联系量太少，无法判断", m.queue),
+                ),
                 summary: format!(
                     "{}: too few contacts to judge ({} in the window, {} needed)",
                     m.queue,
@@ -371,46 +375,59 @@ impl ThresholdRule {
                     ("projected", round(p)),
                     ("per_minute", round(per_min)),
                 ]),
-                title: format!(
-                    "{}: {} will reach {} within {}",
-                    m.queue,
-                    self.metric,
-                    self.shown(at),
-                    format_duration(within)
+                title: Said::new(
+                    format!(
+                        "{}: {} will reach {} within {}",
+                        m.queue,
+                        self.metric,
+                        self.shown(at, Language::English),
+                        format_duration(within)
+                    ),
+                    format!(
+                        "{}：{}将在{}内达到 {}",
+                        m.queue,
+                        words::metric_zh(self.metric),
+                        words::duration(within, Language::Chinese),
+                        self.shown(at, Language::Chinese),
+                    ),
                 ),
                 summary: format!(
                     "{}: {} is {} and moving {:+.2} a minute over the last {}: {} in {} ({l} at {})",
                     m.queue,
                     self.metric,
-                    self.shown(value),
+                    self.shown(value, Language::English),
                     per_min,
                     format_duration(TREND_SPAN),
-                    self.shown(p),
+                    self.shown(p, Language::English),
                     format_duration(within),
-                    self.shown(at)
+                    self.shown(at, Language::English)
                 ),
             };
         }
         let bound = level
             .and_then(|l| th.get(l).map(|t| (l, t)))
-            .map(|(l, t)| format!(" ({l} at {})", self.shown(t)))
+            .map(|(l, t)| format!(" ({l} at {})", self.shown(t, Language::English)))
             .unwrap_or_default();
         let summary = match self.metric {
             Metric::Waiting => format!("{}: {} contacts waiting{bound}", m.queue, m.waiting),
             Metric::LongestWaitS => format!(
                 "{}: oldest contact waiting {}{bound}",
                 m.queue,
-                self.shown(value)
+                self.shown(value, Language::English)
             ),
             Metric::ServiceLevel => format!(
                 "{}: service level {} over {}, target {:.0}% within {}s{bound}",
                 m.queue,
-                self.shown(value),
+                self.shown(value, Language::English),
                 format_duration((m.window_s * 1000.0) as i64),
                 m.service_level_target * 100.0,
                 m.service_level_threshold_s
             ),
-            other => format!("{}: {other} = {}{bound}", m.queue, self.shown(value)),
+            other => format!(
+                "{}: {other} = {}{bound}",
+                m.queue,
+                self.shown(value, Language::English)
+            ),
         };
         let name = self.metric.as_str();
         let mut figures = vec![(name, round(value))];
@@ -435,30 +452,68 @@ impl ThresholdRule {
     }
 
     /// The reading in the floor's words.
-    fn title(&self, m: &QueueMetrics, value: f64) -> String {
+    fn title(&self, m: &QueueMetrics, value: f64) -> Said {
+        Said::new(self.title_en(m, value), self.title_zh(m, value))
+    }
+
+    fn title_zh(&self, m: &QueueMetrics, value: f64) -> String {
         let q = &m.queue;
-        let who = who_waits(m.channel);
+        let zh = Language::Chinese;
         match self.metric {
-            Metric::Waiting => format!("{q}: {} {who} waiting", m.waiting),
-            Metric::LongestWaitS => {
-                format!("{q}: oldest of the {who} waiting {}", self.shown(value))
-            }
+            Metric::Waiting => format!("{q}：{}排队中", words::contacts_zh(m.channel, m.waiting)),
+            Metric::LongestWaitS => format!("{q}：最长已等待 {}", self.shown(value, zh)),
             Metric::ServiceLevel => format!(
-                "{q}: {} answered within {}s (target {:.0}%)",
-                self.shown(value),
+                "{q}：{} 在 {} 秒内接通（目标 {:.0}%）",
+                self.shown(value, zh),
                 m.service_level_threshold_s,
                 m.service_level_target * 100.0
             ),
-            Metric::AbandonmentRate => format!("{q}: {} of {who} give up", self.shown(value)),
+            Metric::AbandonmentRate => format!("{q}：放弃率 {}", self.shown(value, zh)),
+            Metric::AgentsShort => format!("{q}：缺 {} 名坐席", round(value)),
+            Metric::StaffingRatio => format!("{q}：人力只够需求的 {:.0}%", value * 100.0),
+            Metric::AsaS => format!("{q}：平均 {} 才接通", self.shown(value, zh)),
+            Metric::UnansweredForS => format!(
+                "{q}：已 {} 无人接听，{}在等",
+                self.shown(value, zh),
+                words::contacts_zh(m.channel, m.waiting)
+            ),
+            other => format!("{q}：{} {}", words::metric_zh(other), self.shown(value, zh)),
+        }
+    }
+
+    fn title_en(&self, m: &QueueMetrics, value: f64) -> String {
+        let q = &m.queue;
+        let who = words::who_waits(m.channel);
+        match self.metric {
+            Metric::Waiting => format!("{q}: {} {who} waiting", m.waiting),
+            Metric::LongestWaitS => {
+                format!(
+                    "{q}: oldest of the {who} waiting {}",
+                    self.shown(value, Language::English)
+                )
+            }
+            Metric::ServiceLevel => format!(
+                "{q}: {} answered within {}s (target {:.0}%)",
+                self.shown(value, Language::English),
+                m.service_level_threshold_s,
+                m.service_level_target * 100.0
+            ),
+            Metric::AbandonmentRate => format!(
+                "{q}: {} of {who} give up",
+                self.shown(value, Language::English)
+            ),
             Metric::AgentsShort => format!("{q}: {} agents short", round(value)),
             Metric::StaffingRatio => format!("{q}: staffed for {:.0}% of demand", value * 100.0),
-            Metric::AsaS => format!("{q}: answered in {} on average", self.shown(value)),
+            Metric::AsaS => format!(
+                "{q}: answered in {} on average",
+                self.shown(value, Language::English)
+            ),
             Metric::UnansweredForS => format!(
                 "{q}: nobody answered for {} while {} {who} wait",
-                self.shown(value),
+                self.shown(value, Language::English),
                 m.waiting
             ),
-            other => format!("{q}: {other} {}", self.shown(value)),
+            other => format!("{q}: {other} {}", self.shown(value, Language::English)),
         }
     }
 }
@@ -481,17 +536,6 @@ pub fn slope(samples: impl Iterator<Item = (Millis, f64)> + Clone) -> Option<f64
         (n + dt * (v - mv), d + dt * dt)
     });
     (den > 0.0).then(|| num / den)
-}
-
-/// Who waits in a queue of this channel, in a title.
-pub fn who_waits(channel: Option<floorwatch_protocol::Channel>) -> &'static str {
-    use floorwatch_protocol::Channel;
-    match channel {
-        Some(Channel::Phone) => "callers",
-        Some(Channel::Chat) => "chats",
-        Some(Channel::Email) => "e-mails",
-        _ => "contacts",
-    }
 }
 
 /// Contacts that count towards a share or average: those that left the queue in the window.

@@ -29,10 +29,12 @@ async fn receive(State(log): State<Log>, Path(name): Path<String>, body: Bytes) 
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let text = body
         .pointer("/markdown/content")
+        .or_else(|| body.pointer("/markdown/text"))
         .or_else(|| body.pointer("/content/text"))
+        .or_else(|| body.pointer("/attachments/0/content/body/0/text"))
         .or_else(|| body.pointer("/text"))
         .and_then(Value::as_str)
-        .map(str::to_string)
+        .map(|t| t.trim_start_matches('*').to_string())
         .unwrap_or_else(|| {
             format!(
                 "[{}] {} ({})",

@@ -219,6 +219,28 @@ fn queue_depth_holds_fires_climbs_and_clears_with_hysteresis() {
 }
 
 #[test]
+fn an_incident_reads_in_both_languages_and_carries_its_rules_runbook() {
+    let rules = format!("{DEPTH}runbook = {{ en = \"Call the vendor\", zh = \"联系厂商\" }}\n");
+    let mut f = Floor::new(&rules);
+    f.at(0).reading("phone-a", 12);
+    f.at(30);
+    let i = f.only();
+    assert_eq!(i.title, "phone-a: 12 callers waiting");
+    assert_eq!(i.title_zh.as_deref(), Some("phone-a：12 个来电排队中"));
+    let r = i.runbook.as_ref().unwrap();
+    assert_eq!(
+        (r.en.as_str(), r.zh.as_str()),
+        ("Call the vendor", "联系厂商")
+    );
+    // A raise rewrites the title in both.
+    f.at(40).reading("phone-a", 25);
+    assert_eq!(
+        f.only().title_zh.as_deref(),
+        Some("phone-a：25 个来电排队中")
+    );
+}
+
+#[test]
 fn a_blip_shorter_than_the_hold_stays_quiet() {
     let mut f = Floor::new(DEPTH);
     f.at(0).reading("phone-a", 15);
