@@ -6,11 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # The SMTP server the e-mail tests talk to.
 python3 -c "import aiosmtpd" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "aiosmtpd==1.4.6"
-# The browser the wall-board tests drive.
-if ! [ -x /usr/bin/chromium ] || ! [ -x /usr/bin/chromedriver ]; then
+# The browser the wall-board tests drive, and a Chinese font so its screenshots of the Chinese
+# board show characters rather than boxes.
+if ! [ -x /usr/bin/chromium ] || ! [ -x /usr/bin/chromedriver ] \
+  || ! [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver fonts-wqy-microhei
 fi
 # The wall-board (wasm32 target and wasm-bindgen CLI installed by the script), then the daemon
 # that embeds it.

@@ -213,7 +213,7 @@ async fn pages_are_signed_retried_and_dead_lettered_as_receivers_answer() {
         slack["text"]
             .as_str()
             .unwrap()
-            .starts_with("[CRITICAL] phone-a: 30 callers waiting"),
+            .starts_with("*[CRITICAL] phone-a: 30 callers waiting (opened)*"),
         "{slack}"
     );
     assert!(
@@ -587,4 +587,138 @@ clear = 5
         *accepted.lock().unwrap() >= 1,
         "the e-mail did reach the silent server"
     );
+}
+
+#[tokio::test]
+async fn every_chat_format_lands_in_its_services_shape_and_its_language() {
+    let receiver = Receiver::default();
+    let addr = receiver.clone().serve("127.0.0.1:0".parse().unwrap()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let hooks = [
+        ("teams", "teams", "en"),
+        ("connector", "teams-connector", "en"),
+        ("slack", "slack", "en"),
+        ("ding", "dingtalk", "zh"),
+        ("wecom", "wecom", "zh"),
+        ("feishu", "feishu", "zh"),
+    ];
+    let mut cfg = String::from(
+        r#"
+[daemon]
+tick = "100ms"
+public_url = "http://floorwatch.example"
+[[queue]]
+name = "phone-*"
+channel = "phone"
+[[escalation]]
+name = "floor"
+severities = ["critical"]
+[[escalation.level]]
+notify = ["webhook:teams", "webhook:connector", "webhook:slack", "webhook:ding", "webhook:wecom", "webhook:feishu"]
+wait = "10m"
+[[rule]]
+name = "depth"
+kind = "queue_depth"
+critical = 20
+clear = 5
+runbook = { en = "Open the overflow queue", zh = "开启溢出队列" }
+"#,
+    );
+    for (name, format, lang) in hooks {
+        cfg += &format!(
+            "[[webhook]]\nname = \"{name}\"\nurl = \"http://{addr}/{name}\"\nformat = \"{format}\"\nlanguage = \"{lang}\"\n"
+        );
+    }
+    let d = Daemon::start(Start {
+        config: &cfg,
+        dir: dir.path(),
+        env: vec![("FLOORWATCH_LINK_SECRET", "a test secret for signed links")],
+    });
+    d.post("/api/v1/events", breach(), None).await;
+    let body =
+        |name: &str| -> Value { serde_json::from_slice(&receiver.got(name)[0].body).unwrap() };
+    until(10, "every chat", || {
+        hooks
+            .iter()
+            .all(|(n, ..)| !receiver.got(n).is_empty())
+            .then_some(())
+    })
+    .await;
+
+    // Teams Workflows: an Adaptive Card in a message's attachments, with an Open action.
+    let teams = body("teams");
+    assert_eq!(teams["type"], "message");
+    let card = &teams["attachments"][0];
+    assert_eq!(
+        card["contentType"],
+        "application/vnd.microsoft.card.adaptive"
+    );
+    assert_eq!(card["content"]["type"], "AdaptiveCard");
+    assert_eq!(
+        card["content"]["body"][0]["text"],
+        "[CRITICAL] phone-a: 30 callers waiting (opened)"
+    );
+    let open = card["content"]["actions"][0]["url"].as_str().unwrap();
+    assert!(
+        open.starts_with("http://floorwatch.example/?list=webhook%3Ateams&")
+            && open.ends_with("#/incidents/1"),
+        "{open}"
+    );
+    assert!(
+        card["content"]
+            .to_string()
+            .contains("Open the overflow queue")
+    );
+    assert_eq!(body("connector")["@type"], "MessageCard");
+    assert!(body("slack")["text"].as_str().unwrap().contains("|Open>"));
+
+    // The Chinese services, in the language their webhooks asked for.
+    let ding = body("ding");
+    assert_eq!(ding["msgtype"], "markdown");
+    assert_eq!(
+        ding["markdown"]["title"],
+        "[严重] phone-a：30 个来电排队中（新告警）"
+    );
+    let md = ding["markdown"]["text"].as_str().unwrap();
+    assert!(
+        md.contains("处置步骤: 开启溢出队列") && md.contains("[确认]("),
+        "{md}"
+    );
+    let wecom = body("wecom");
+    assert_eq!(wecom["msgtype"], "markdown");
+    assert!(
+        wecom["markdown"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("排队数: 30")
+    );
+    let feishu = body("feishu");
+    assert_eq!(feishu["msg_type"], "text");
+    let text = feishu["content"]["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("[严重] phone-a：30 个来电排队中（新告警）"),
+        "{text}"
+    );
+
+    // The chat's acknowledge link works, in the name of the chat it went to.
+    let ack = md
+        .split("[确认](")
+        .nth(1)
+        .unwrap()
+        .split(')')
+        .next()
+        .unwrap()
+        .replace("http://floorwatch.example", &d.url);
+    let (path, query) = ack.split_once('?').unwrap();
+    let r = d
+        .http
+        .post(path)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(query.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let (_, inc) = d.get("/api/v1/incidents/1").await;
+    assert_eq!(inc["acknowledged_by"], "chat link (webhook:ding)");
 }

@@ -1,6 +1,10 @@
 //! End-to-end e-mail: the real daemon paging through a real SMTP server (aiosmtpd, started by
-//! the test) that is down for a while first; the acknowledge link in the mail.
+//! the test) that is down for a while first; the acknowledge link in the mail; a Chinese list's
+//! mail with no English left; the mail's link opened on a phone (Debian's headless Chromium at
+//! 390x844) and acknowledged there without a token.
 
+#[path = "common/browser.rs"]
+mod browser;
 mod common;
 
 use std::io::{BufRead, BufReader};
@@ -63,6 +67,22 @@ impl Drop for SmtpSink {
     }
 }
 
+/// The words of Latin letters in `s`, leaving out links and the `names` given.
+fn english_words(s: &str, names: &[&str]) -> Vec<String> {
+    let mut rest: String = s
+        .split_whitespace()
+        .filter(|w| !w.contains("http://") && !w.contains("https://"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    for n in names {
+        rest = rest.replace(n, " ");
+    }
+    rest.split(|c: char| !c.is_ascii_alphabetic())
+        .filter(|w| w.len() >= 2)
+        .map(String::from)
+        .collect()
+}
+
 fn config(smtp_port: u16) -> String {
     format!(
         r#"
@@ -96,17 +116,14 @@ name = "depth"
 kind = "queue_depth"
 critical = 20
 clear = 5
+runbook = {{ en = "Call the telephony vendor on 400-800-1234 and switch on the emergency menu", zh = "致电话务平台厂商 400-800-1234，并启用应急语音菜单" }}
 "#
     )
 }
 
 #[tokio::test]
 async fn mail_waits_out_a_down_server_and_its_link_acknowledges_only_on_post() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(port);
     let d = Daemon::start(Start {
@@ -140,11 +157,7 @@ async fn mail_waits_out_a_down_server_and_its_link_acknowledges_only_on_post() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(sink.mails().len(), 1, "delivered once");
     let subject = mail["subject"].as_str().unwrap();
-    assert!(
-        subject.starts_with("[严重] phone-a · depth · phone-a: 30 callers waiting"),
-        "{subject}"
-    );
-    assert!(subject.ends_with("(新告警)"), "{subject}");
+    assert_eq!(subject, "[严重] phone-a：30 个来电排队中（新告警）");
     assert_eq!(
         mail["to"],
         serde_json::json!(["wang.fang@example.com", "li.lei@example.com"])
@@ -160,6 +173,21 @@ async fn mail_waits_out_a_down_server_and_its_link_acknowledges_only_on_post() {
         "an HTML body too"
     );
     let text = mail["text"].as_str().unwrap();
+    assert!(
+        text.contains("处置步骤: 致电话务平台厂商 400-800-1234，并启用应急语音菜单"),
+        "{text}"
+    );
+    assert!(
+        text.contains("排队数: 30"),
+        "the figures, in Chinese: {text}"
+    );
+    // A list that reads Chinese gets no English: only the names from alerts.toml (the queue,
+    // the rule) and the links' addresses are left as they are.
+    let english = english_words(&format!("{subject}\n{text}"), &["phone-a", "depth"]);
+    assert!(
+        english.is_empty(),
+        "English left: {english:?} in\n{subject}\n{text}"
+    );
     let link = text
         .lines()
         .find_map(|l| l.strip_prefix("确认: "))
@@ -228,11 +256,7 @@ async fn mail_waits_out_a_down_server_and_its_link_acknowledges_only_on_post() {
 #[tokio::test]
 async fn on_call_pages_go_to_whoever_holds_the_rota_including_overrides() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let sink = SmtpSink::start(port, &dir.path().join("mail"));
     let cfg = config(port).replace(r#"notify = ["email:leads"]"#, r#"notify = ["oncall:duty"]"#)
         + &format!(
@@ -269,7 +293,7 @@ people = [{{ name = "Wang Fang", email = "wang.fang@example.com" }}, {{ name = "
     );
     let test_mail = until(10, "the test mail", || sink.mails().into_iter().next()).await;
     assert!(
-        test_mail["subject"].as_str().unwrap().ends_with("(测试)"),
+        test_mail["subject"].as_str().unwrap().ends_with("（测试）"),
         "{test_mail}"
     );
     std::fs::remove_dir_all(dir.path().join("mail")).unwrap();
@@ -325,4 +349,124 @@ people = [{{ name = "Wang Fang", email = "wang.fang@example.com" }}, {{ name = "
         })
         .await;
     assert_eq!(delivered[0]["target"], "oncall:duty");
+}
+
+#[tokio::test]
+async fn a_phone_opens_the_mails_link_and_acknowledges_without_a_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = common::free_port();
+    let sink = SmtpSink::start(port, &dir.path().join("mail"));
+    let cfg = config(port);
+    // Tokens are required: the phone has none, only the mail's signed link.
+    let d = Daemon::start(Start {
+        config: &cfg,
+        dir: dir.path(),
+        env: vec![
+            ("FLOORWATCH_LINK_SECRET", LINK_SECRET),
+            ("FLOORWATCH_ADMIN_TOKENS", "ops:admin-secret-00001"),
+            ("FLOORWATCH_VIEWER_TOKENS", "wall:viewer-secret-0001"),
+            ("FLOORWATCH_LEAD_TOKENS", "alice:lead-secret-000001"),
+        ],
+    })
+    .with_token("admin-secret-00001");
+    let breach = format!(
+        r#"{{"type":"queue","queue":"phone-a","at":"{}","waiting":30}}"#,
+        at(0)
+    );
+    let (s, _) = d.post("/api/v1/events", breach, None).await;
+    assert_eq!(s, 200);
+    let mail = until(15, "the mail", || sink.mails().into_iter().next()).await;
+    let text = mail["text"].as_str().unwrap();
+    let open = text
+        .lines()
+        .find_map(|l| l.strip_prefix("打开: "))
+        .expect("a link to the incident's page")
+        .replace("http://127.0.0.1:1", &d.url);
+    assert!(
+        open.contains("#/incidents/"),
+        "the board's page, not the JSON API: {open}"
+    );
+    let id: u64 = open.rsplit('/').next().unwrap().parse().unwrap();
+
+    // Without the link, or with a forged one, the API says no.
+    let api = format!("{}/api/v1/incidents/{id}", d.url);
+    let anonymous = d.http.get(&api).send().await.unwrap();
+    assert_eq!(anonymous.status().as_u16(), 401);
+    let query = open.split_once('?').unwrap().1.split('#').next().unwrap();
+    let forged = query.replace("sig=", "sig=A");
+    let r = d.http.get(format!("{api}?{forged}")).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    let r = d
+        .http
+        .get(format!("{}/api/v1/incidents/{}?{query}", d.url, id + 1))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(
+        r.status().as_u16(),
+        200,
+        "a link opens its own incident only"
+    );
+
+    let b = browser::Browser::start_phone().await;
+    b.client.goto(&open).await.unwrap();
+    b.wait_until(
+        20.0,
+        "the incident page in Chinese with its acknowledge button",
+        "const h = document.querySelector('.incident-head h1'); \
+         return h && document.getElementById('ack-button') ? h.textContent : null;",
+        |v| v.as_str().is_some_and(|t| t.contains("30 个来电排队中")),
+    )
+    .await;
+    let layout = b
+        .eval(
+            "const a = document.getElementById('ack-button').getBoundingClientRect(); \
+             return { width: window.innerWidth, scroll: document.documentElement.scrollWidth, \
+                      ack_width: a.width, ack_bottom: a.bottom, height: window.innerHeight, \
+                      resolve: document.getElementById('resolve-button') !== null, \
+                      runbook: document.getElementById('runbook').innerText };",
+        )
+        .await;
+    assert_eq!(layout["width"], 390, "{layout}");
+    assert!(
+        layout["scroll"].as_f64() <= layout["width"].as_f64(),
+        "nothing wider than the phone: {layout}"
+    );
+    assert!(
+        layout["ack_width"].as_f64().unwrap() >= 300.0,
+        "a button for a thumb: {layout}"
+    );
+    assert!(
+        layout["ack_bottom"].as_f64() <= layout["height"].as_f64(),
+        "the button on the first screen: {layout}"
+    );
+    assert_eq!(
+        layout["resolve"], false,
+        "the link acknowledges, nothing more: {layout}"
+    );
+    assert!(
+        layout["runbook"]
+            .as_str()
+            .unwrap()
+            .contains("致电话务平台厂商"),
+        "{layout}"
+    );
+    let shot = b.screenshot("incident-page-phone").await;
+    assert!(std::fs::metadata(shot).unwrap().len() > 10_000);
+
+    b.click("#ack-button").await;
+    let inc = d
+        .wait_for(&format!("/api/v1/incidents/{id}"), 10, |v| {
+            v["status"] == "acknowledged"
+        })
+        .await;
+    assert_eq!(inc["acknowledged_by"], "e-mail link (email:leads)");
+    b.wait_until(
+        10.0,
+        "the page to show it acknowledged",
+        "return document.getElementById('ack-button') === null;",
+        |v| v == &Value::Bool(true),
+    )
+    .await;
+    b.close().await;
 }

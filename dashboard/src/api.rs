@@ -61,8 +61,24 @@ pub async fn incidents(token: Option<String>) -> Result<Vec<Incident>, ApiErr> {
     decode(status, &text, wire::incidents)
 }
 
-pub async fn incident(id: u64, token: Option<String>) -> Result<IncidentDetail, ApiErr> {
-    let path = format!("/api/v1/incidents/{id}");
+/// `path`, with a page's signed link in the query when there is no token to send.
+pub fn with_link(path: String, token: Option<&str>, link: Option<&str>) -> String {
+    match (token, link) {
+        (None, Some(l)) => format!("{path}?{l}"),
+        _ => path,
+    }
+}
+
+pub async fn incident(
+    id: u64,
+    token: Option<String>,
+    link: Option<String>,
+) -> Result<IncidentDetail, ApiErr> {
+    let path = with_link(
+        format!("/api/v1/incidents/{id}"),
+        token.as_deref(),
+        link.as_deref(),
+    );
     let (status, text) = fetch("GET", &path, None, token).await?;
     decode(status, &text, wire::detail)
 }
@@ -77,8 +93,17 @@ pub fn note_body(note: Option<&str>) -> String {
 
 /// `POST /api/v1/incidents/{id}/ack`. The answer (the incident) is not read: the page re-fetches
 /// the incident with its timeline, and the wall-board gets the change on the live stream.
-pub async fn ack(id: u64, note: Option<&str>, token: Option<String>) -> Result<(), ApiErr> {
-    let path = format!("/api/v1/incidents/{id}/ack");
+pub async fn ack(
+    id: u64,
+    note: Option<&str>,
+    token: Option<String>,
+    link: Option<String>,
+) -> Result<(), ApiErr> {
+    let path = with_link(
+        format!("/api/v1/incidents/{id}/ack"),
+        token.as_deref(),
+        link.as_deref(),
+    );
     post(&path, note_body(note), token).await
 }
 

@@ -566,7 +566,7 @@ fn incident_row(
         busy.set(true);
         let token = ctx.token.get_untracked();
         spawn_local(async move {
-            match api::ack(id, None, token).await {
+            match api::ack(id, None, token, None).await {
                 Ok(_) => error.set(None),
                 Err(e) => error.set(Some(format!("#{id}: {}", e.message(lang)))),
             }
@@ -591,7 +591,7 @@ fn incident_row(
             on:click=move |_| go(&format!("/incidents/{id}"))
         >
             <span class="sev">{severity_label(lang, sev)}</span>
-            <span class="title">{drill_tag(lang, i.drill)} {i.title.clone()}</span>
+            <span class="title">{drill_tag(lang, i.drill)} {i.title_in(lang.language()).to_string()}</span>
             <span class="scope">{i.scope.clone()}</span>
             {(!members.is_empty())
                 .then(|| {
@@ -659,7 +659,7 @@ pub fn CrisisBanner() -> impl IntoView {
                             view! {
                                 <a class="crisis-item" href=format!("#/incidents/{}", i.id)>
                                     {drill_tag(lang, i.drill)}
-                                    {format!("{} ({})", i.title, i.scope)}
+                                    {format!("{} ({})", i.title_in(lang.language()), i.scope)}
                                 </a>
                             }
                                 .into_any()

@@ -19,6 +19,14 @@ impl Lang {
         }
     }
 
+    /// The daemon's name for the language (incident titles come in both).
+    pub fn language(self) -> floorwatch_protocol::Language {
+        match self {
+            Lang::En => floorwatch_protocol::Language::English,
+            Lang::Zh => floorwatch_protocol::Language::Chinese,
+        }
+    }
+
     /// For `<html lang>`, which also picks CJK glyphs in the system fonts.
     pub fn html_tag(self) -> &'static str {
         match self {
@@ -109,6 +117,7 @@ strings! {
     ValuesAtPeak => "Values at peak", "峰值";
     ValuesAtClose => "Values at close", "关闭时数值";
     Timeline => "Timeline", "时间线";
+    Runbook => "What to do", "处置步骤";
     Time => "Time", "时间";
     Actor => "Actor", "操作者";
     Message => "Message", "内容";

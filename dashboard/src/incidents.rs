@@ -93,7 +93,7 @@ pub fn list_html(list: &[Incident], lang: Lang, now_ms: Option<f64>, time: TimeF
             sev_label = severity_label(lang, i.severity),
             status_label = i18n::status(lang, i.status),
             drill = drill_html(lang, i.drill),
-            title = esc(&i.title),
+            title = esc(i.title_in(lang.language())),
             scope = esc(&i.scope),
             opened = time(&i.opened_at),
             acked = esc(i.acknowledged_by.as_deref().unwrap_or(format::NONE)),
@@ -179,7 +179,7 @@ pub fn detail_html(d: &IncidentDetail, lang: Lang, time: TimeFmt) -> String {
         label = severity_label(lang, i.severity),
         drill = drill_html(lang, i.drill),
         id = i.id,
-        title = esc(&i.title),
+        title = esc(i.title_in(lang.language())),
     );
     for (k, v) in fields {
         let _ = write!(
@@ -188,9 +188,26 @@ pub fn detail_html(d: &IncidentDetail, lang: Lang, time: TimeFmt) -> String {
             t(lang, k)
         );
     }
+    h.push_str("</dl></header>");
+    if let Some(r) = &i.runbook {
+        let text = r.get(lang.language());
+        let body = if text.starts_with("https://") || text.starts_with("http://") {
+            format!(
+                "<a href=\"{0}\" rel=\"noopener noreferrer\">{0}</a>",
+                esc(text)
+            )
+        } else {
+            esc(text)
+        };
+        let _ = write!(
+            h,
+            "<section id=\"runbook\" class=\"runbook\"><h2>{}</h2><p>{body}</p></section>",
+            t(lang, K::Runbook)
+        );
+    }
     let _ = write!(
         h,
-        "</dl></header><section class=\"timeline-section\"><h2>{}</h2><ol id=\"timeline\" class=\"timeline\">",
+        "<section class=\"timeline-section\"><h2>{}</h2><ol id=\"timeline\" class=\"timeline\">",
         t(lang, K::Timeline)
     );
     for e in &d.timeline {
@@ -313,12 +330,17 @@ pub fn IncidentPage(id: u64) -> impl IntoView {
     let busy = RwSignal::new(false);
     let note = RwSignal::new(String::new());
     let latest = Latest::new();
+    // Opened from a page: its signed link stands in for a token, for this incident only, and
+    // acknowledging is all it allows.
+    let link = move || ctx.kiosk.with_value(|k| k.link.clone());
+    let by_link = move || ctx.token.get().is_none() && link().is_some();
 
     let load = move || {
         let n = latest.next();
         let token = ctx.token.get_untracked();
+        let link = link();
         spawn_local(async move {
-            let r = api::incident(id, token).await;
+            let r = api::incident(id, token, link).await;
             if !latest.is(n) {
                 return;
             }
@@ -341,12 +363,13 @@ pub fn IncidentPage(id: u64) -> impl IntoView {
 
     let act = move |action: Action| {
         let token = ctx.token.get_untracked();
+        let link = link();
         let text = note.get_untracked().trim().to_string();
         busy.set(true);
         action_error.set(None);
         spawn_local(async move {
             let r = match action {
-                Action::Ack => api::ack(id, None, token).await,
+                Action::Ack => api::ack(id, None, token, link).await,
                 Action::Resolve => api::resolve(id, None, token).await,
                 Action::Note => api::add_note(id, &text, token).await,
             };
@@ -386,9 +409,7 @@ pub fn IncidentPage(id: u64) -> impl IntoView {
                             .then(|| action_button("ack-button", t(lang, K::Acknowledge), busy, move || act(Action::Ack)))
                     }}
                     {move || {
-                        status
-                            .get()
-                            .is_some_and(|s| s != IncidentStatus::Resolved)
+                        (!by_link() && status.get().is_some_and(|s| s != IncidentStatus::Resolved))
                             .then(|| action_button("resolve-button", t(lang, K::Resolve), busy, move || act(Action::Resolve)))
                     }}
                     <span class="exports">
@@ -402,7 +423,7 @@ pub fn IncidentPage(id: u64) -> impl IntoView {
                         </a>
                     </span>
                 </div>
-                <div class="note">
+                <div class="note" class:hidden=by_link>
                     <textarea
                         id="note-text"
                         rows="3"
@@ -553,5 +574,30 @@ mod tests {
             assert!(h.contains(want), "{want} in {h}");
         }
         assert!(!h.contains("<script>"));
+    }
+
+    #[test]
+    fn the_page_reads_in_the_boards_language_with_the_runbook() {
+        let mut i = incident();
+        i.title_zh = Some("phone-a：30 个来电排队中".into());
+        i.runbook = Some(floorwatch_protocol::Said::new(
+            "https://plans.example/outage",
+            "联系厂商 <立即>",
+        ));
+        let d = IncidentDetail {
+            incident: i,
+            timeline: Vec::new(),
+        };
+        let zh = detail_html(&d, Lang::Zh, time);
+        assert!(zh.contains("phone-a：30 个来电排队中"), "{zh}");
+        assert!(
+            zh.contains("处置步骤") && zh.contains("联系厂商 &lt;立即&gt;"),
+            "{zh}"
+        );
+        let en = detail_html(&d, Lang::En, time);
+        assert!(
+            en.contains("<a href=\"https://plans.example/outage\""),
+            "a URL runbook is a link: {en}"
+        );
     }
 }

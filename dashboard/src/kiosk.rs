@@ -37,6 +37,9 @@ pub struct Kiosk {
     pub scale: f64,
     pub sound: bool,
     pub token: Option<String>,
+    /// A page's signed link (`list`, `exp`, `sig`), ready to append to the incident's API calls:
+    /// it lets a phone opened from a page read and acknowledge that incident without a token.
+    pub link: Option<String>,
 }
 
 impl Kiosk {
@@ -65,7 +68,9 @@ pub fn parse(query: &str, browser_lang: Option<&str>) -> Kiosk {
         scale: 1.0,
         sound: false,
         token: None,
+        link: None,
     };
+    let (mut list, mut exp, mut sig) = (None, None, None);
     for (key, value) in pairs(query) {
         match key.as_str() {
             "queues" => {
@@ -97,8 +102,19 @@ pub fn parse(query: &str, browser_lang: Option<&str>) -> Kiosk {
             }
             "sound" => k.sound = matches!(value.trim(), "1" | "true" | "on" | "yes"),
             "token" => k.token = Some(value).filter(|t| !t.is_empty()),
+            "list" => list = Some(value),
+            "exp" => exp = Some(value),
+            "sig" => sig = Some(value),
             _ => {}
         }
+    }
+    if let (Some(list), Some(exp), Some(sig)) = (list, exp, sig) {
+        k.link = Some(format!(
+            "list={}&exp={}&sig={}",
+            encode(&list),
+            encode(&exp),
+            encode(&sig)
+        ));
     }
     k
 }
@@ -231,5 +247,19 @@ mod tests {
         assert_eq!(decode("%E7%94%B5"), "电");
         assert_eq!(encode("a b/+"), "a%20b%2F%2B");
         assert_eq!(decode(&encode("tök en=1&")), "tök en=1&");
+    }
+
+    #[test]
+    fn a_pages_signed_link_is_kept_whole_for_the_api() {
+        let k = parse("?lang=zh&list=oncall%3Aduty&exp=1700000000&sig=ab-_c", None);
+        assert_eq!(
+            k.link.as_deref(),
+            Some("list=oncall%3Aduty&exp=1700000000&sig=ab-_c")
+        );
+        assert_eq!(
+            parse("?list=leads&exp=1", None).link,
+            None,
+            "all three or none"
+        );
     }
 }

@@ -22,6 +22,19 @@ pub struct Browser {
 impl Browser {
     /// Starts chromedriver on a free port of 127.0.0.1 and a headless 1920x1080 Chromium.
     pub async fn start() -> Browser {
+        Self::start_with(None).await
+    }
+
+    /// The same, as a phone: a 390x844 screen at three device pixels per CSS pixel, with touch.
+    pub async fn start_phone() -> Browser {
+        Self::start_with(Some(json!({
+            "deviceMetrics": { "width": 390, "height": 844, "pixelRatio": 3.0, "touch": true },
+            "userAgent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Mobile Safari/537.36"
+        })))
+        .await
+    }
+
+    async fn start_with(mobile: Option<serde_json::Value>) -> Browser {
         for bin in [CHROMIUM, CHROMEDRIVER] {
             assert!(
                 std::path::Path::new(bin).exists(),
@@ -52,6 +65,10 @@ impl Browser {
                 ]
             }
         });
+        let mut caps = caps;
+        if let Some(m) = mobile {
+            caps["goog:chromeOptions"]["mobileEmulation"] = m;
+        }
         let caps = caps.as_object().unwrap().clone().into_iter().collect();
         let mut builder =
             ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
@@ -109,6 +126,16 @@ impl Browser {
             .click()
             .await
             .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
+    }
+
+    /// Saves a screenshot as target/test-artifacts/`name`.png.
+    pub async fn screenshot(&self, name: &str) -> std::path::PathBuf {
+        let png = self.client.screenshot().await.expect("a screenshot");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-artifacts");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, png).unwrap();
+        path
     }
 
     pub async fn close(self) {
