@@ -219,5 +219,41 @@ mod tests {
             md.contains("| Targets reached | email:directors, webhook:floor-chat |"),
             "{md}"
         );
+        assert!(!md.contains("## Runbook"), "no runbook, no heading");
+    }
+
+    #[test]
+    fn the_review_has_the_runbook_the_floor_was_given_and_both_titles() {
+        let at = chrono::DateTime::from_timestamp_millis(1_795_424_400_000).unwrap();
+        let mut i = Incident::new(
+            1,
+            "depth".into(),
+            "queue_depth".into(),
+            "phone-a".into(),
+            Severity::Critical,
+            "phone-a: 30 callers waiting".into(),
+            at,
+            Values::new(),
+        );
+        i.title_zh = Some("phone-a：30 个来电排队中".into());
+        i.runbook = Some(floorwatch_protocol::Said::new(
+            "Call the vendor",
+            "联系厂商",
+        ));
+        let d = IncidentDetail {
+            incident: i,
+            timeline: Vec::new(),
+        };
+        let md = markdown(&Review::of(&d, []));
+        assert!(
+            md.starts_with(
+                "# Incident #1: phone-a: 30 callers waiting\n\nphone-a：30 个来电排队中\n"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains("## Runbook\n\nCall the vendor\n\n联系厂商\n"),
+            "{md}"
+        );
     }
 }

@@ -479,7 +479,6 @@ async fn drill(name: &str, url: &str, token: Option<String>) -> anyhow::Result<(
 }
 
 async fn send_test(target: &str, config_path: &Path) -> anyhow::Result<()> {
-    use floorwatch::notify::ack_link::board_link;
     use floorwatch::notify::page::{Links, Page, Reason};
     use floorwatch::notify::{Attempt, email, oncall, webhook};
     let cfg = load(config_path)?;
@@ -506,8 +505,9 @@ async fn send_test(target: &str, config_path: &Path) -> anyhow::Result<()> {
         incident: &incident,
         reason: Reason::Test,
         lang,
+        // No incident behind a test: Open leads to the board.
         links: Links {
-            open: board_link(public_url, incident.id, lang, None),
+            open: format!("{public_url}/"),
             ack: None,
         },
     };

@@ -204,7 +204,10 @@ pub fn figure(key: &str, value: f64, lang: Language) -> Option<(&'static str, St
         Shown::Count => format!("{}", (value * 10.0).round() / 10.0),
         Shown::Share => percent(value),
         Shown::Seconds => duration((value.round() * 1000.0) as Millis, lang),
-        Shown::Times => format!("{:.1}x", value),
+        Shown::Times => match lang {
+            Language::English => format!("{value:.1}x"),
+            Language::Chinese => format!("{value:.1} 倍"),
+        },
     };
     Some((name, v))
 }

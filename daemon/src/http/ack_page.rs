@@ -53,7 +53,13 @@ pub async fn confirm(
         .ok()
         .and_then(Result::ok)
         .flatten()
-        .map(|d| d.incident.title)
+        .map(|d| {
+            // The link does not say its reader's language: both titles.
+            match d.incident.title_zh {
+                Some(zh) if zh != d.incident.title => format!("{} / {zh}", d.incident.title),
+                _ => d.incident.title,
+            }
+        })
         .unwrap_or_default();
     page(
         StatusCode::OK,
@@ -84,7 +90,7 @@ pub async fn acknowledge(
         Ok(Ok(_)) => page(
             StatusCode::OK,
             &format!("Incident #{id} acknowledged / 已确认"),
-            "<p>The escalation stops here.</p>",
+            "<p>The escalation stops here. / 升级到此为止。</p>",
         ),
         Ok(Err(WatchError::Command(
             e @ (CommandError::AlreadyAcknowledged(..) | CommandError::Resolved(_)),

@@ -47,21 +47,13 @@ impl Grant {
     }
 }
 
-/// The board's page of incident `id`, in `lang`, opened with `grant` when there is one.
-pub fn board_link(public_url: &str, id: u64, lang: Language, grant: Option<&Grant>) -> String {
-    let mut query = Vec::new();
-    if lang == Language::Chinese {
-        query.push("lang=zh".to_string());
-    }
-    if let Some(g) = grant {
-        query.push(g.query());
-    }
-    let query = if query.is_empty() {
-        String::new()
-    } else {
-        format!("?{}", query.join("&"))
+/// The board's page of incident `id`, in `lang`, opened with `grant`.
+fn board_link(public_url: &str, id: u64, lang: Language, grant: &Grant) -> String {
+    let lang = match lang {
+        Language::Chinese => "lang=zh&",
+        Language::English => "",
     };
-    format!("{public_url}/{query}#/incidents/{id}")
+    format!("{public_url}/?{lang}{}#/incidents/{id}", grant.query())
 }
 
 #[derive(Clone)]
@@ -141,7 +133,7 @@ impl LinkKey {
             && reason != Reason::Resolved
             && reason != Reason::Test;
         Links {
-            open: board_link(public_url, incident.id, lang, Some(&grant)),
+            open: board_link(public_url, incident.id, lang, &grant),
             ack: ackable.then(|| format!("{public_url}/ack/{}?{}", incident.id, grant.query())),
         }
     }
