@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use floorwatch_protocol::{Incident, IncidentDetail, TimelineEntry, Values};
+use floorwatch_protocol::{Incident, IncidentDetail, PageTarget, TimelineEntry, Values};
 use serde::Serialize;
 
 use crate::config::format_duration;
@@ -38,7 +38,7 @@ pub struct Figures<'a> {
 
 impl<'a> Review<'a> {
     /// The review of `d`, whose pages reached `reached` (targets of its delivered pages).
-    pub fn of(d: &'a IncidentDetail, reached: impl IntoIterator<Item = String>) -> Self {
+    pub fn of(d: &'a IncidentDetail, reached: impl IntoIterator<Item = PageTarget>) -> Self {
         let i = &d.incident;
         let secs = |t: Option<chrono::DateTime<chrono::Utc>>| {
             t.map(|t| (t - i.opened_at).num_milliseconds() as f64 / 1000.0)
@@ -57,6 +57,7 @@ impl<'a> Review<'a> {
                 people: people.into_iter().collect(),
                 targets_reached: reached
                     .into_iter()
+                    .map(|t| t.to_string())
                     .collect::<BTreeSet<_>>()
                     .into_iter()
                     .collect(),
@@ -203,10 +204,11 @@ mod tests {
         let r = Review::of(
             &d,
             [
-                "webhook:floor-chat".to_string(),
-                "email:directors".into(),
-                "webhook:floor-chat".into(),
-            ],
+                "webhook:floor-chat",
+                "email:directors",
+                "webhook:floor-chat",
+            ]
+            .map(|t| PageTarget::parse(t).unwrap()),
         );
         assert_eq!(r.summary.people, ["li.lei", "ops"]);
         assert_eq!(

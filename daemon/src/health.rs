@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use floorwatch_protocol::{LinkHealth, OutwardHealth};
+use floorwatch_protocol::{LinkHealth, OutwardHealth, PageTarget};
 use tracing::{info, warn};
 
 use crate::config::{Millis, OutwardHeartbeat};
@@ -83,7 +83,7 @@ pub struct LinkCounters {
 #[derive(Default)]
 pub struct Health {
     heartbeats: Mutex<BTreeMap<String, Record>>,
-    targets: Mutex<BTreeMap<String, Record>>,
+    targets: Mutex<BTreeMap<PageTarget, Record>>,
 }
 
 impl Health {
@@ -97,9 +97,9 @@ impl Health {
     }
 
     /// A delivery attempt to `target` (as policies name it) went through or failed.
-    pub fn delivery(&self, target: &str, at: Millis, result: Result<(), String>) {
+    pub fn delivery(&self, target: &PageTarget, at: Millis, result: Result<(), String>) {
         let mut t = self.targets.lock().unwrap();
-        t.entry(target.to_string()).or_default().note(at, result);
+        t.entry(target.clone()).or_default().note(at, result);
     }
 
     /// Forgets heartbeats no longer configured (after a reload).
@@ -111,21 +111,24 @@ impl Health {
     }
 
     pub fn view(&self, now: Millis) -> OutwardHealth {
-        let list = |m: &Mutex<BTreeMap<String, Record>>| {
+        fn list<K: std::fmt::Display>(
+            m: &Mutex<BTreeMap<K, Record>>,
+            now: Millis,
+        ) -> Vec<LinkHealth> {
             m.lock()
                 .unwrap()
                 .iter()
-                .map(|(n, r)| r.view(n, now))
+                .map(|(n, r)| r.view(&n.to_string(), now))
                 .collect()
-        };
+        }
         OutwardHealth {
-            heartbeats: list(&self.heartbeats),
-            targets: list(&self.targets),
+            heartbeats: list(&self.heartbeats, now),
+            targets: list(&self.targets, now),
         }
     }
 
     /// Targets failing without a break since before `before`.
-    pub fn failing_targets(&self, before: Millis) -> Vec<(String, Millis)> {
+    pub fn failing_targets(&self, before: Millis) -> Vec<(PageTarget, Millis)> {
         self.targets
             .lock()
             .unwrap()
@@ -139,19 +142,19 @@ impl Health {
     }
 
     pub fn counters(&self) -> (Vec<LinkCounters>, Vec<LinkCounters>) {
-        let list = |m: &Mutex<BTreeMap<String, Record>>| {
+        fn list<K: std::fmt::Display>(m: &Mutex<BTreeMap<K, Record>>) -> Vec<LinkCounters> {
             m.lock()
                 .unwrap()
                 .iter()
                 .map(|(n, r)| LinkCounters {
-                    name: n.clone(),
+                    name: n.to_string(),
                     total: r.total,
                     failures: r.failures,
                     last_ok: r.last_ok,
                     failing: r.failing_since.is_some(),
                 })
                 .collect()
-        };
+        }
         (list(&self.heartbeats), list(&self.targets))
     }
 }
@@ -236,9 +239,10 @@ mod tests {
     fn a_link_fails_since_its_first_failure_and_counts_the_last_hour() {
         let h = Health::default();
         let t0 = 1_795_424_400_000;
-        h.delivery("webhook:a", t0, Ok(()));
-        h.delivery("webhook:a", t0 + 60_000, Err("503".into()));
-        h.delivery("webhook:a", t0 + 120_000, Err("503".into()));
+        let hook = PageTarget::new(floorwatch_protocol::TargetKind::Webhook, "a");
+        h.delivery(&hook, t0, Ok(()));
+        h.delivery(&hook, t0 + 60_000, Err("503".into()));
+        h.delivery(&hook, t0 + 120_000, Err("503".into()));
         let v = h.view(t0 + 120_000);
         let a = &v.targets[0];
         assert_eq!(a.failing_since, Some(ms_to_utc(t0 + 60_000)));
@@ -249,7 +253,7 @@ mod tests {
         // An hour on, the first two have left the hour.
         let v = h.view(t0 + HOUR + 90_000);
         assert_eq!((v.targets[0].attempts_1h, v.targets[0].failures_1h), (1, 1));
-        h.delivery("webhook:a", t0 + HOUR + 100_000, Ok(()));
+        h.delivery(&hook, t0 + HOUR + 100_000, Ok(()));
         assert_eq!(h.view(t0 + HOUR + 100_000).targets[0].failing_since, None);
     }
 }

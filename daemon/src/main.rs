@@ -479,8 +479,10 @@ async fn drill(name: &str, url: &str, token: Option<String>) -> anyhow::Result<(
 }
 
 async fn send_test(target: &str, config_path: &Path) -> anyhow::Result<()> {
+    use floorwatch::notify::deliver::{Senders, deliver};
     use floorwatch::notify::page::{Links, Page, Reason};
-    use floorwatch::notify::{Attempt, email, oncall, webhook};
+    use floorwatch::notify::{Attempt, oncall};
+    use floorwatch_protocol::{PageTarget, TargetKind};
     let cfg = load(config_path)?;
     let now = chrono::Utc::now();
     let incident = floorwatch_protocol::Incident::new(
@@ -511,51 +513,33 @@ async fn send_test(target: &str, config_path: &Path) -> anyhow::Result<()> {
             ack: None,
         },
     };
-    let attempt = match target.split_once(':') {
-        Some(("webhook", name)) => {
-            let Some(hook) = cfg.webhooks.iter().find(|w| w.name == name) else {
-                bail!("no webhook \"{name}\" in {}", config_path.display());
-            };
-            let api_url = format!("{public_url}/api/v1/incidents/0");
-            webhook::send(
-                &reqwest::Client::new(),
-                hook,
-                &key,
-                &page(hook.language),
-                &api_url,
-            )
-            .await
-        }
-        Some((kind @ ("email" | "oncall"), name)) => {
-            // An e-mail list, or whoever holds a rota now (overrides are the running daemon's:
-            // not seen here).
-            let to = match kind {
-                "email" => cfg
-                    .emails
-                    .iter()
-                    .find(|e| e.name == name)
-                    .map(|e| (e.to.clone(), e.language)),
-                _ => cfg.oncall.iter().find(|s| s.name == name).map(|s| {
-                    let (i, _, _) = oncall::on_duty(s, &[], now.timestamp_millis());
-                    (vec![s.people[i].email.clone()], s.language)
-                }),
-            };
-            let Some((to, lang)) = to else {
-                bail!(
-                    "no {target} in {} (\"{name}\" is not defined)",
-                    config_path.display()
-                );
-            };
-            let Some(smtp) = &cfg.smtp else {
-                bail!("{} has no [smtp] section", config_path.display());
-            };
-            let mailer = email::Mailer::Smtp(std::sync::Arc::new(
-                email::SmtpPool::new(smtp).map_err(|e| anyhow::anyhow!(e))?,
-            ));
-            email::send(&mailer, &smtp.from, &to, &key, &page(lang)).await
-        }
-        _ => bail!("unknown target \"{target}\"; write webhook:NAME, email:NAME or oncall:NAME"),
+    let Some(to) = PageTarget::parse(target) else {
+        bail!("unknown target \"{target}\"; write webhook:NAME, email:NAME or oncall:NAME");
     };
+    let known = match to.kind {
+        TargetKind::Webhook => cfg.webhooks.iter().any(|w| w.name == to.name),
+        TargetKind::Email => cfg.emails.iter().any(|e| e.name == to.name),
+        TargetKind::OnCall => cfg.oncall.iter().any(|s| s.name == to.name),
+    };
+    if !known {
+        bail!(
+            "no {} \"{}\" in {}",
+            to.kind,
+            to.name,
+            config_path.display()
+        );
+    }
+    if to.kind != TargetKind::Webhook && cfg.smtp.is_none() {
+        bail!("{} has no [smtp] section", config_path.display());
+    }
+    // Whoever holds a rota now (overrides are the running daemon's: not seen here).
+    let on_duty = |name: &str| {
+        let s = cfg.oncall.iter().find(|s| s.name == name)?;
+        let (i, _, _) = oncall::on_duty(s, &[], now.timestamp_millis());
+        s.people.get(i).cloned()
+    };
+    let senders = Senders::new(None);
+    let attempt = deliver(&cfg, &senders, &to, &key, on_duty, |_, lang| page(lang)).await;
     match attempt {
         Attempt::Delivered { detail } => {
             println!("{target}: delivered ({detail})");
@@ -611,7 +595,6 @@ async fn run(
         clock: watch::wall_clock(),
         auth,
         prometheus: Some(floorwatch::telemetry::install()?),
-        notifier: None,
         extra_routes: None,
         mail_folder: None,
     };
@@ -664,7 +647,6 @@ async fn demo(
         clock: clock.clone(),
         auth: Auth::default(),
         prometheus: Some(floorwatch::telemetry::install()?),
-        notifier: None,
         extra_routes: Some(sim::receiver::router()),
         mail_folder: Some(data_dir.join("mail")),
     };

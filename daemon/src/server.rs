@@ -13,7 +13,7 @@ use tracing::{error, info};
 use crate::config::{self, Config};
 use crate::http::{AppState, Reloader, auth::Auth, router};
 use crate::store::SqliteStore;
-use crate::watch::{Clock, LogNotifier, Notifier, Watch};
+use crate::watch::{Clock, Watch};
 
 pub struct DaemonOptions {
     pub config: Arc<Config>,
@@ -23,7 +23,6 @@ pub struct DaemonOptions {
     pub clock: Clock,
     pub auth: Auth,
     pub prometheus: Option<metrics_exporter_prometheus::PrometheusHandle>,
-    pub notifier: Option<Arc<dyn Notifier>>,
     /// More routes to serve beside the API (the demo's webhook receiver).
     pub extra_routes: Option<axum::Router>,
     /// Write e-mail pages as .eml files here instead of sending them (the demo).
@@ -35,14 +34,9 @@ pub fn open(opts: &DaemonOptions) -> anyhow::Result<Arc<Watch>> {
     let store = Arc::new(
         SqliteStore::open(&opts.data_dir)?.with_delivery_deadline(opts.config.delivery.deadline),
     );
-    let notifier = opts
-        .notifier
-        .clone()
-        .unwrap_or_else(|| Arc::new(LogNotifier));
     let watch = Watch::open(
         opts.config.clone(),
         store,
-        notifier,
         opts.clock.clone(),
         &opts.data_dir,
     )?;

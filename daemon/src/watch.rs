@@ -16,7 +16,7 @@ use floorwatch_protocol::{
 use tracing::{error, info, warn};
 
 use crate::config::{Config, Millis};
-use crate::engine::{Applied, CommandError, Effect, Engine, Notification};
+use crate::engine::{Applied, CommandError, Effect, Engine};
 use crate::ingest::journal::Journal;
 use crate::ingest::replay::Replay;
 use crate::ingest::{decode_bytes, validate};
@@ -28,26 +28,6 @@ pub type Clock = Arc<dyn Fn() -> Millis + Send + Sync>;
 
 pub fn wall_clock() -> Clock {
     Arc::new(|| chrono::Utc::now().timestamp_millis())
-}
-
-/// Receives the notifications the engine decides on. Delivery (e-mail, webhooks) plugs in here.
-pub trait Notifier: Send + Sync {
-    fn notify(&self, incident: &Incident, n: &Notification);
-}
-
-/// Logs each notification; the daemon's notifier until delivery channels are configured.
-pub struct LogNotifier;
-
-impl Notifier for LogNotifier {
-    fn notify(&self, incident: &Incident, n: &Notification) {
-        info!(
-            incident = incident.id,
-            reason = ?n.reason,
-            severity = %n.severity,
-            "notify: {}",
-            incident.title
-        );
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -70,7 +50,6 @@ struct Inner {
 pub struct Watch {
     inner: Mutex<Inner>,
     store: Arc<dyn Store>,
-    notifier: Arc<dyn Notifier>,
     clock: Clock,
     data_dir: PathBuf,
     healthy: AtomicBool,
@@ -102,7 +81,6 @@ impl Watch {
     pub fn open(
         cfg: Arc<Config>,
         store: Arc<dyn Store>,
-        notifier: Arc<dyn Notifier>,
         clock: Clock,
         data_dir: &Path,
     ) -> Result<Self, WatchError> {
@@ -117,7 +95,6 @@ impl Watch {
                 unsaved: Vec::new(),
             }),
             store,
-            notifier,
             clock,
             data_dir: data_dir.to_path_buf(),
             healthy: AtomicBool::new(true),
@@ -262,9 +239,16 @@ impl Watch {
         }
         for f in &batch {
             match f {
+                // The decision, in the log; the pages themselves are the outbox's.
                 Effect::Notify(n) => {
                     if let Some(incident) = inner.engine.incident(n.incident_id) {
-                        self.notifier.notify(incident, n);
+                        info!(
+                            incident = incident.id,
+                            reason = ?n.reason,
+                            severity = %n.severity,
+                            "notify: {}",
+                            incident.title
+                        );
                     }
                 }
                 Effect::Dispatch(_) => self.outbox_wake.notify_one(),
@@ -378,19 +362,6 @@ impl Watch {
         self.outbox_wake.clone()
     }
 
-    /// Due notifications (empty if the store cannot be read: the worker tries again).
-    pub fn due_deliveries(&self, now: Millis, limit: u32) -> Vec<OutboxItem> {
-        self.store.due_deliveries(now, limit).unwrap_or_else(|e| {
-            error!("reading the outbox: {e}");
-            Vec::new()
-        })
-    }
-
-    /// When the next pending notification not in `busy` (in flight) comes due.
-    pub fn next_delivery(&self, busy: &std::collections::HashSet<u64>) -> Option<Millis> {
-        self.store.next_due(busy).ok().flatten()
-    }
-
     pub fn deliveries(
         &self,
         status: Option<DeliveryStatus>,
@@ -411,90 +382,39 @@ impl Watch {
         let mut entries = Vec::with_capacity(attempts.len());
         let mut items = Vec::with_capacity(attempts.len());
         for (item, attempt) in attempts {
-            items.push(item.clone());
             let d = &item.delivery;
-            let tries = d.attempts + 1;
-            let (status, next, kind, message, error) = match attempt {
-                Attempt::Delivered { detail } => (
-                    DeliveryStatus::Delivered,
-                    now,
-                    TimelineKind::Delivered,
-                    format!("delivered to {} ({detail}, attempt {tries})", d.target),
-                    None,
-                ),
-                Attempt::Final { error } => (
-                    DeliveryStatus::Dead,
-                    now,
-                    TimelineKind::DeliveryFailed,
-                    format!("delivery to {} failed: {error}", d.target),
-                    Some(error),
-                ),
-                Attempt::Retry { error, after } => {
-                    let wait = after.unwrap_or_else(|| backoff(&delivery, tries));
-                    if now + wait > d.deadline.timestamp_millis() {
-                        (
-                            DeliveryStatus::Dead,
-                            now,
-                            TimelineKind::DeliveryFailed,
-                            format!(
-                                "gave up on {} after {tries} attempts ({error}): its delivery deadline passed",
-                                d.target
-                            ),
-                            Some(error),
-                        )
-                    } else {
-                        let honoured = if after.is_some() {
-                            " as the receiver asked"
-                        } else {
-                            ""
-                        };
-                        (
-                            DeliveryStatus::Pending,
-                            now + wait,
-                            TimelineKind::DeliveryRetry,
-                            format!(
-                                "attempt {tries} to {} failed ({error}); retrying in {}{honoured}",
-                                d.target,
-                                crate::config::format_duration(wait)
-                            ),
-                            Some(error),
-                        )
-                    }
-                }
-            };
+            let o = crate::notify::policy::after(
+                attempt,
+                d,
+                now,
+                &delivery,
+                crate::notify::policy::jitter(),
+            );
             updates.push(DeliveryUpdate {
                 id: d.id,
-                status,
-                attempts: tries,
-                next_ms: next,
-                error,
+                status: o.status,
+                attempts: d.attempts + 1,
+                next_ms: o.next_ms,
+                error: o.error,
             });
-            entries.push((d.incident_id, kind, message));
+            entries.push((d.incident_id, o.kind, o.message));
+            items.push(item);
         }
         self.store.update_deliveries(&updates)?;
         // A step of the escalation that reached nobody at all is itself worth a line, and an
         // error in the log: someone must look at the targets.
-        let mut groups: Vec<(u64, String)> = Vec::new();
+        let mut steps: Vec<(u64, u32)> = Vec::new();
         for (u, item) in updates.iter().zip(&items) {
-            let group = item
-                .delivery
-                .key
-                .rsplit_once('-')
-                .map(|(g, _)| g.to_string());
-            if let (DeliveryStatus::Dead, Some(g)) = (u.status, group)
-                && !groups.contains(&(item.delivery.incident_id, g.clone()))
-            {
-                groups.push((item.delivery.incident_id, g));
+            let step = item.delivery.key.decision();
+            if u.status == DeliveryStatus::Dead && !steps.contains(&step) {
+                steps.push(step);
             }
         }
-        for (incident, group) in groups {
+        for (incident, seq) in steps {
             let all = self.store.deliveries(None, Some(incident), 10_000)?;
-            let members: Vec<_> = all
-                .iter()
-                .filter(|d| d.key.rsplit_once('-').is_some_and(|(g, _)| g == group))
-                .collect();
+            let members: Vec<_> = all.iter().filter(|d| d.key.seq == seq).collect();
             if members.iter().all(|d| d.status == DeliveryStatus::Dead) {
-                let targets: Vec<&str> = members.iter().map(|d| d.target.as_str()).collect();
+                let targets: Vec<String> = members.iter().map(|d| d.target.to_string()).collect();
                 let message = format!(
                     "nobody was reached: every target of this step failed ({})",
                     targets.join(", ")
@@ -614,17 +534,6 @@ impl Watch {
     }
 }
 
-/// Exponential backoff with jitter: `first_retry` doubled per attempt, at most `max_backoff`,
-/// then spread by +-20% so receivers coming back are not hit by every sender at once.
-fn backoff(d: &crate::config::DeliverySettings, attempts: u32) -> Millis {
-    let base = d
-        .first_retry
-        .saturating_mul(1i64 << attempts.saturating_sub(1).min(30))
-        .min(d.max_backoff);
-    let jitter: f64 = rand::random_range(0.8..1.2);
-    (base as f64 * jitter) as Millis
-}
-
 /// An accepted event's text with `"source"` added first, so a restart knows who sent it. The
 /// text is one JSON object with at least its `type`, so a key can lead the others.
 fn with_source<'a>(raw: &'a str, source: &str) -> std::borrow::Cow<'a, str> {
@@ -680,6 +589,50 @@ fn rebuild(
     engine.restore_silences(store.silences()?);
     engine.tick(now, fx);
     Ok(engine)
+}
+
+/// The outbox worker's view of the watch.
+impl crate::notify::outbox::Outbox for Watch {
+    fn now(&self) -> Millis {
+        Watch::now(self)
+    }
+
+    fn config(&self) -> Arc<Config> {
+        Watch::config(self)
+    }
+
+    fn wake(&self) -> Arc<tokio::sync::Notify> {
+        self.outbox_wake()
+    }
+
+    fn due(&self, now: Millis, limit: u32) -> Vec<OutboxItem> {
+        self.store.due_deliveries(now, limit).unwrap_or_else(|e| {
+            error!("reading the outbox: {e}");
+            Vec::new()
+        })
+    }
+
+    fn next_due(&self, busy: &std::collections::HashSet<u64>) -> Option<Millis> {
+        self.store.next_due(busy).ok().flatten()
+    }
+
+    fn on_duty(&self, schedule: &str, at: Millis) -> Option<crate::config::Person> {
+        Watch::on_duty(self, schedule, at)
+    }
+
+    fn record(&self, attempts: Vec<(OutboxItem, Attempt)>) {
+        let at = Watch::now(self);
+        for (item, attempt) in &attempts {
+            let result = match attempt {
+                Attempt::Delivered { .. } => Ok(()),
+                Attempt::Retry { error, .. } | Attempt::Final { error } => Err(error.clone()),
+            };
+            self.health.delivery(&item.delivery.target, at, result);
+        }
+        if let Err(e) = self.record_attempts(attempts) {
+            error!("recording delivery attempts: {e}");
+        }
+    }
 }
 
 #[cfg(test)]

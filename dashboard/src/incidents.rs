@@ -140,7 +140,8 @@ pub fn detail_html(d: &IncidentDetail, lang: Lang, time: TimeFmt) -> String {
             }
             fields.push((K::Escalation, s));
             if !e.told.is_empty() {
-                fields.push((K::Told, esc(&e.told.join(", "))));
+                let told: Vec<String> = e.told.iter().map(ToString::to_string).collect();
+                fields.push((K::Told, esc(&told.join(", "))));
             }
         }
     }
@@ -543,7 +544,7 @@ mod tests {
             policy: "floor".into(),
             level: 2,
             next_at: None,
-            told: vec!["webhook:ops".into()],
+            told: vec![floorwatch_protocol::PageTarget::parse("webhook:ops").unwrap()],
         });
         i.silenced_by = Some("maintenance".into());
         i.drill = true;

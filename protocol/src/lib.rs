@@ -209,6 +209,21 @@ word_enum!(
     }
 );
 word_enum!(
+    /// The kinds of page targets.
+    TargetKind { Webhook = "webhook", Email = "email", OnCall = "oncall" }
+);
+word_enum!(
+    /// Why a page was sent: opened; escalated (the next level of the policy, nobody having
+    /// acknowledged); raised (worse than when it was paged); resolved; test (`send-test`).
+    PageReason {
+        Opened = "opened",
+        Escalated = "escalated",
+        Raised = "raised",
+        Resolved = "resolved",
+        Test = "test",
+    }
+);
+word_enum!(
     /// What happened to a complaint. `opened` is the default when an event omits it.
     ComplaintStep { Opened = "opened", Handled = "handled" }
 );
@@ -460,9 +475,9 @@ pub struct EscalationState {
     /// When the next level is notified if nobody acknowledges; `None` once the climb stopped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_at: Option<Timestamp>,
-    /// Every target told so far (`webhook:NAME`, ...): they hear of the resolution too.
+    /// Every target told so far: they hear of the resolution too.
     #[serde(default)]
-    pub told: Vec<String>,
+    pub told: Vec<PageTarget>,
 }
 
 /// A silence: incidents it matches are recorded and shown, marked silenced, but page nobody.
@@ -537,12 +552,10 @@ impl DeliveryStatus {
 pub struct Delivery {
     pub id: u64,
     pub incident_id: u64,
-    /// `webhook:NAME`, ...
-    pub target: String,
-    /// opened, escalated, raised, resolved
-    pub reason: String,
+    pub target: PageTarget,
+    pub reason: PageReason,
     /// Idempotency key: the `webhook-id` header, so a receiver can drop a repeat.
-    pub key: String,
+    pub key: DeliveryKey,
     pub status: DeliveryStatus,
     pub attempts: u32,
     pub created_at: Timestamp,
@@ -550,6 +563,104 @@ pub struct Delivery {
     pub deadline: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+}
+
+/// Where a page goes: a webhook, an e-mail list or an on-call rota, by name. Written
+/// `webhook:NAME` in alerts.toml and in JSON; the store keeps kind and name as columns.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PageTarget {
+    pub kind: TargetKind,
+    pub name: String,
+}
+
+impl PageTarget {
+    pub fn new(kind: TargetKind, name: impl Into<String>) -> Self {
+        PageTarget {
+            kind,
+            name: name.into(),
+        }
+    }
+
+    /// `webhook:NAME` as written in alerts.toml and JSON.
+    pub fn parse(s: &str) -> Option<Self> {
+        let (kind, name) = s.split_once(':')?;
+        Some(PageTarget::new(TargetKind::parse(kind)?, name)).filter(|t| !t.name.is_empty())
+    }
+}
+
+impl fmt::Display for PageTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.kind, self.name)
+    }
+}
+
+impl Serialize for PageTarget {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for PageTarget {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        PageTarget::parse(&s).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "\"{s}\" is not a target (webhook:NAME, email:NAME or oncall:NAME)"
+            ))
+        })
+    }
+}
+
+/// A page's idempotency key: one per timeline entry that decided it and target of that
+/// decision, stable across retries and restarts. Sent as `fw-{incident}-{seq}-{index}` (the
+/// `webhook-id` header, the e-mail's Message-ID); stored as its parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DeliveryKey {
+    pub incident: u64,
+    /// The timeline entry that decided the page.
+    pub seq: u32,
+    /// The target's place among that decision's targets.
+    pub index: u32,
+}
+
+impl DeliveryKey {
+    /// The decision this page belongs to (the same for all its targets).
+    pub fn decision(self) -> (u64, u32) {
+        (self.incident, self.seq)
+    }
+}
+
+impl fmt::Display for DeliveryKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "fw-{}-{}-{}", self.incident, self.seq, self.index)
+    }
+}
+
+impl Serialize for DeliveryKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// For clients reading the API; the daemon keeps the parts and never reads a key back.
+impl<'de> Deserialize<'de> for DeliveryKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let bad = || serde::de::Error::custom(format!("\"{s}\" is not a delivery key"));
+        let mut parts = s.strip_prefix("fw-").ok_or_else(bad)?.split('-');
+        let mut next = || {
+            parts
+                .next()
+                .and_then(|p| p.parse::<u64>().ok())
+                .ok_or_else(bad)
+        };
+        let (incident, seq, index) = (next()?, next()?, next()?);
+        Ok(DeliveryKey {
+            incident,
+            seq: u32::try_from(seq).map_err(|_| bad())?,
+            index: u32::try_from(index).map_err(|_| bad())?,
+        })
+    }
 }
 
 /// What a timeline entry records.

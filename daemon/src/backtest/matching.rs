@@ -190,7 +190,7 @@ mod tests {
             severity: Severity::Critical,
             reason: "opened",
             targets: vec!["webhook:floor-chat".into(), "oncall:duty-managers".into()],
-            key: String::new(),
+            key: (0, 0),
         }
     }
 

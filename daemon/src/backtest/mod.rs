@@ -38,8 +38,9 @@ pub struct PageDecision {
     pub severity: Severity,
     pub reason: &'static str,
     pub targets: Vec<String>,
+    /// The decision (incident, timeline entry) it was.
     #[serde(skip)]
-    key: String,
+    key: (u64, u32),
 }
 
 impl PageDecision {
@@ -79,19 +80,15 @@ impl Collector {
                     })
                 }
                 Effect::Dispatch(d) if d.reason != DispatchReason::Resolved => {
-                    // `fw-{incident}-{seq}-{i}`: the same decision without the target's index.
-                    let key = d
-                        .key
-                        .rsplit_once('-')
-                        .map_or(&*d.key, |(k, _)| k)
-                        .to_string();
+                    // One decision, whatever its targets.
+                    let key = d.key.decision();
                     if d.incident.drill {
                         // The first target of each decision counts it.
-                        self.drill_pages += usize::from(d.key.ends_with("-0"));
+                        self.drill_pages += usize::from(d.key.index == 0);
                         continue;
                     }
                     match self.pages.last_mut() {
-                        Some(last) if last.key == key => last.targets.push(d.target),
+                        Some(last) if last.key == key => last.targets.push(d.target.to_string()),
                         _ => self.pages.push(PageDecision {
                             at: DateTime::from_timestamp_millis(now).unwrap_or_default(),
                             incident: d.incident.id,
@@ -100,7 +97,7 @@ impl Collector {
                             scope: d.incident.scope.clone(),
                             severity: d.incident.severity,
                             reason: d.reason.as_str(),
-                            targets: vec![d.target],
+                            targets: vec![d.target.to_string()],
                             key,
                         }),
                     }

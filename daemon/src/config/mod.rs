@@ -221,11 +221,13 @@ pub enum Target {
 }
 
 impl Target {
-    pub fn name(self, cfg: &Config) -> String {
+    /// The target by name, as pages, the outbox and timelines know it.
+    pub fn name(self, cfg: &Config) -> floorwatch_protocol::PageTarget {
+        use floorwatch_protocol::{PageTarget, TargetKind};
         match self {
-            Target::Webhook(i) => format!("webhook:{}", cfg.webhooks[i].name),
-            Target::Email(i) => format!("email:{}", cfg.emails[i].name),
-            Target::OnCall(i) => format!("oncall:{}", cfg.oncall[i].name),
+            Target::Webhook(i) => PageTarget::new(TargetKind::Webhook, &cfg.webhooks[i].name),
+            Target::Email(i) => PageTarget::new(TargetKind::Email, &cfg.emails[i].name),
+            Target::OnCall(i) => PageTarget::new(TargetKind::OnCall, &cfg.oncall[i].name),
         }
     }
 }

@@ -8,6 +8,8 @@ use floorwatch_protocol::{EscalationState, IncidentStatus, Silence, TimelineKind
 
 use super::calendar::ms_to_utc;
 use super::incidents::{Book, ENGINE_ACTOR, Record};
+use floorwatch_protocol::{DeliveryKey, PageTarget};
+
 use super::{Dispatch, DispatchReason, Effect, Engine, NotifyReason};
 use crate::config::{Config, format_duration, glob_match};
 
@@ -180,7 +182,7 @@ fn climb(
         .map(|e| e.told)
         .unwrap_or_default();
     // Raised into a new policy: those told already heard of the raise.
-    let targets: Vec<String> = level
+    let targets: Vec<PageTarget> = level
         .notify
         .iter()
         .map(|t| t.name(cfg))
@@ -222,7 +224,7 @@ fn climb(
             if targets.is_empty() {
                 "nobody".to_string()
             } else {
-                targets.join(", ")
+                names(&targets)
             }
         ),
         Values::new(),
@@ -255,7 +257,7 @@ fn tell_all(rec: &mut Record, now: i64, reason: DispatchReason, fx: &mut Vec<Eff
         format!(
             "telling everyone notified that it is {}: {}",
             reason.as_str(),
-            told.join(", ")
+            names(&told)
         ),
         Values::new(),
         fx,
@@ -263,7 +265,21 @@ fn tell_all(rec: &mut Record, now: i64, reason: DispatchReason, fx: &mut Vec<Eff
     dispatch(rec, &told, reason, fx);
 }
 
-fn dispatch(rec: &mut Record, targets: &[String], reason: DispatchReason, fx: &mut Vec<Effect>) {
+/// Targets as a timeline writes them: `webhook:floor, email:leads`.
+fn names(targets: &[PageTarget]) -> String {
+    targets
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn dispatch(
+    rec: &mut Record,
+    targets: &[PageTarget],
+    reason: DispatchReason,
+    fx: &mut Vec<Effect>,
+) {
     fx.push(Effect::Incident(Box::new(rec.incident.clone())));
     for (i, t) in targets.iter().enumerate() {
         if rec.unreachable.as_ref() == Some(t) {
@@ -271,7 +287,11 @@ fn dispatch(rec: &mut Record, targets: &[String], reason: DispatchReason, fx: &m
         }
         fx.push(Effect::Dispatch(Dispatch {
             // Unique per timeline entry and target: stable across retries and restarts.
-            key: format!("fw-{}-{}-{i}", rec.incident.id, rec.seq),
+            key: DeliveryKey {
+                incident: rec.incident.id,
+                seq: rec.seq,
+                index: i as u32,
+            },
             incident: Box::new(rec.incident.clone()),
             target: t.clone(),
             reason,

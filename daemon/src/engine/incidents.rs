@@ -158,7 +158,7 @@ pub struct Record {
     pub last_joined: Millis,
     /// The delivery target this incident is about (a target failing to take pages): it is not
     /// paged about itself.
-    pub unreachable: Option<String>,
+    pub unreachable: Option<floorwatch_protocol::PageTarget>,
     /// Its own cause (a drill, a dead feed, a failing target): it neither joins a situation nor
     /// gathers one.
     pub alone: bool,

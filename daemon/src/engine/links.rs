@@ -3,7 +3,7 @@
 //! policy for its severity to every target but itself; it resolves when the target takes a
 //! delivery again. The health records (`crate::health`) say which targets fail.
 
-use floorwatch_protocol::{Severity, TimelineKind, Values};
+use floorwatch_protocol::{PageTarget, Severity, TimelineKind, Values};
 
 use super::incidents::{Book, Record};
 use super::{ENGINE_ACTOR, Effect, Engine, NotifyReason, ms_to_utc};
@@ -16,7 +16,7 @@ const KIND: &str = "delivery";
 impl Engine {
     /// `failing`: the targets failing without a break since before the threshold, with since
     /// when. Opens an incident for each that has none, resolves those whose target recovered.
-    pub fn links_failing(&mut self, failing: &[(String, Millis)], fx: &mut Vec<Effect>) {
+    pub fn links_failing(&mut self, failing: &[(PageTarget, Millis)], fx: &mut Vec<Effect>) {
         let now = self.now;
         let recovered: Vec<u64> = self
             .book
@@ -44,9 +44,9 @@ impl Engine {
         }
     }
 
-    fn open_link_incident(&mut self, target: &str, since: Millis, fx: &mut Vec<Effect>) {
+    fn open_link_incident(&mut self, target: &PageTarget, since: Millis, fx: &mut Vec<Effect>) {
         let from = fx.len();
-        let scope = self.scope(target);
+        let scope = self.scope(&target.to_string());
         let now = self.now;
         self.book.next_id += 1;
         let id = self.book.next_id;
@@ -71,7 +71,7 @@ impl Engine {
         );
         incident.title_zh = Some(title_zh);
         let mut rec = Record {
-            unreachable: Some(target.to_string()),
+            unreachable: Some(target.clone()),
             ..Record::unruled(incident, scope, now)
         };
         Book::entry(

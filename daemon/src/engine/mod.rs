@@ -124,7 +124,7 @@ pub enum Effect {
     /// The incident's new state (insert or update).
     Incident(Box<Incident>),
     Timeline(TimelineEntry),
-    /// Someone must be told (delivery is the notifier's job).
+    /// Someone must be told (the log says so; pages go through `Dispatch` and the outbox).
     Notify(Notification),
     /// A learned hour-of-week complaint baseline, to persist.
     Baseline(BaselineRow),
@@ -137,31 +137,15 @@ pub enum Effect {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dispatch {
     /// Idempotency key (the receiver's `webhook-id`).
-    pub key: String,
+    pub key: floorwatch_protocol::DeliveryKey,
     /// The incident as it was when the notification was decided.
     pub incident: Box<Incident>,
-    pub target: String,
+    pub target: floorwatch_protocol::PageTarget,
     pub reason: DispatchReason,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DispatchReason {
-    Opened,
-    Escalated,
-    Raised,
-    Resolved,
-}
-
-impl DispatchReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DispatchReason::Opened => "opened",
-            DispatchReason::Escalated => "escalated",
-            DispatchReason::Raised => "raised",
-            DispatchReason::Resolved => "resolved",
-        }
-    }
-}
+/// Why a page was sent (the engine never sends `Test`).
+pub use floorwatch_protocol::PageReason as DispatchReason;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notification {

@@ -1,17 +1,23 @@
-//! Where a page leaves: the durable outbox and its delivery. `page` writes what a page says
-//! (in the receiver's language), `email` and `webhook` send it, `ack_link` signs its links.
+//! Where a page leaves: the durable outbox and its delivery.
 //!
-//! The engine decides whom to tell (`Effect::Dispatch`); the watch writes each notification to
-//! the outbox in the same transaction as the timeline entry that decided it. The worker here
-//! (`outbox::run`) delivers what is due, and reports each attempt back to the watch, which
-//! keeps the outbox row and the incident's timeline in step: delivered, retried with backoff,
-//! or failed for good (a dead letter).
+//! The engine decides whom to tell (`Effect::Dispatch`: a typed target, reason and key); the
+//! watch writes each notification to the outbox in the same transaction as the timeline entry
+//! that decided it. Then:
+//! - `outbox`: the worker, behind the narrow `outbox::Outbox` trait (the watch implements it),
+//!   takes due rows and runs each attempt in its own task with an overall deadline;
+//! - `deliver`: one page to one target (used by the worker and by `send-test`); `page` writes
+//!   what the page says in its reader's language; `webhook` and `email` send it; `ack_link`
+//!   signs its links; `oncall` says who holds a rota;
+//! - `policy`: what an attempt's outcome does to its row (delivered, retried with backoff or
+//!   the receiver's Retry-After, or a dead letter), a pure function.
 
 pub mod ack_link;
+pub mod deliver;
 pub mod email;
 pub mod oncall;
 pub mod outbox;
 pub mod page;
+pub mod policy;
 pub mod webhook;
 
 use crate::config::Millis;

@@ -11,29 +11,46 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use floorwatch_protocol::Incident;
+use floorwatch_protocol::{Incident, PageTarget, TargetKind};
 use tokio::task::JoinSet;
-use tracing::warn;
 
+use super::Attempt;
 use super::ack_link::LinkKey;
-use super::email::{self, Mailers};
-use super::page::{Page, Reason};
-use super::{Attempt, webhook};
+use super::deliver::Senders;
+use super::page::Page;
+use crate::config::{Config, Millis, Person};
 use crate::store::OutboxItem;
-use crate::watch::Watch;
+
+/// What the worker needs of the daemon, and nothing more: the due rows, a place to report
+/// attempts, and what writing a page needs. The watch is the one implementation.
+pub trait Outbox: Send + Sync + 'static {
+    fn now(&self) -> Millis;
+    fn config(&self) -> Arc<Config>;
+    /// Notified when new rows are written.
+    fn wake(&self) -> Arc<tokio::sync::Notify>;
+    /// Pending rows due at `now`, oldest first (none if the store cannot be read: the worker
+    /// tries again).
+    fn due(&self, now: Millis, limit: u32) -> Vec<OutboxItem>;
+    /// When the next pending row not in `busy` is due.
+    fn next_due(&self, busy: &HashSet<u64>) -> Option<Millis>;
+    /// Who held rota `schedule` at `at`, overrides included.
+    fn on_duty(&self, schedule: &str, at: Millis) -> Option<Person>;
+    /// Records finished attempts: their rows, their incidents' timelines, the targets' health.
+    fn record(&self, attempts: Vec<(OutboxItem, Attempt)>);
+}
 
 /// Deliveries in flight at once.
 const IN_FLIGHT: usize = 512;
 
 /// Runs until aborted. `mail_folder`: write e-mail as .eml files there instead of sending it
 /// (the demo).
-pub async fn run(watch: Arc<Watch>, links: LinkKey, mail_folder: Option<std::path::PathBuf>) {
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(64)
-        .build()
-        .expect("an HTTP client");
-    let wake = watch.outbox_wake();
-    let mailers = Arc::new(Mailers::new(mail_folder));
+pub async fn run<O: Outbox>(
+    watch: Arc<O>,
+    links: LinkKey,
+    mail_folder: Option<std::path::PathBuf>,
+) {
+    let wake = watch.wake();
+    let senders = Arc::new(Senders::new(mail_folder));
     let mut in_flight: HashSet<u64> = HashSet::new();
     let mut tasks: JoinSet<(OutboxItem, Attempt)> = JoinSet::new();
     loop {
@@ -46,12 +63,12 @@ pub async fn run(watch: Arc<Watch>, links: LinkKey, mail_folder: Option<std::pat
         let busy: Vec<u64> = in_flight.iter().copied().collect();
         let (due, next) = tokio::task::spawn_blocking(move || {
             let now = w.now();
-            let due = w.due_deliveries(now, fetch);
+            let due = w.due(now, fetch);
             let busy: HashSet<u64> = busy
                 .into_iter()
                 .chain(due.iter().map(|i| i.delivery.id))
                 .collect();
-            (due, w.next_delivery(&busy))
+            (due, w.next_due(&busy))
         })
         .await
         .unwrap_or_default();
@@ -59,17 +76,12 @@ pub async fn run(watch: Arc<Watch>, links: LinkKey, mail_folder: Option<std::pat
             if in_flight.len() >= IN_FLIGHT || !in_flight.insert(item.delivery.id) {
                 continue;
             }
-            let (w, client, links, mailers) = (
-                watch.clone(),
-                client.clone(),
-                links.clone(),
-                mailers.clone(),
-            );
+            let (w, links, senders) = (watch.clone(), links.clone(), senders.clone());
             tasks.spawn(async move {
                 let guard = attempt_guard(&w.config(), &item.delivery.target);
                 let attempt = match tokio::time::timeout(
                     guard,
-                    deliver(&w, &client, &links, &mailers, &item),
+                    deliver(&*w, &senders, &links, &item),
                 )
                 .await
                 {
@@ -95,22 +107,11 @@ pub async fn run(watch: Arc<Watch>, links: LinkKey, mail_folder: Option<std::pat
                 while let Some(r) = tasks.try_join_next() {
                     done.extend(r);
                 }
-                let at = watch.now();
-                for (item, attempt) in &done {
+                for (item, _) in &done {
                     in_flight.remove(&item.delivery.id);
-                    let result = match attempt {
-                        Attempt::Delivered { .. } => Ok(()),
-                        Attempt::Retry { error, .. } | Attempt::Final { error } => Err(error.clone()),
-                    };
-                    watch.health.delivery(&item.delivery.target, at, result);
                 }
                 let w = watch.clone();
-                let _ = tokio::task::spawn_blocking(move || {
-                    if let Err(e) = w.record_attempts(done) {
-                        warn!("recording delivery attempts: {e}");
-                    }
-                })
-                .await;
+                let _ = tokio::task::spawn_blocking(move || w.record(done)).await;
             }
             _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
         }
@@ -119,12 +120,12 @@ pub async fn run(watch: Arc<Watch>, links: LinkKey, mail_folder: Option<std::pat
 
 /// The most one attempt to `target` may take, all included: a safety net around the limits
 /// each kind of target sets itself (the webhook's and the mail server's `timeout`).
-fn attempt_guard(cfg: &crate::config::Config, target: &str) -> Duration {
-    let own = match target.split_once(':') {
-        Some(("webhook", name)) => cfg
+fn attempt_guard(cfg: &crate::config::Config, target: &PageTarget) -> Duration {
+    let own = match target.kind {
+        TargetKind::Webhook => cfg
             .webhooks
             .iter()
-            .find(|w| w.name == name)
+            .find(|w| w.name == target.name)
             .map(|w| w.timeout),
         // Waiting for a pooled connection, then the exchange: each within the timeout.
         _ => cfg.smtp.as_ref().map(|s| s.timeout),
@@ -132,11 +133,10 @@ fn attempt_guard(cfg: &crate::config::Config, target: &str) -> Duration {
     Duration::from_millis(own.unwrap_or(10_000) as u64 + 1_000)
 }
 
-async fn deliver(
-    watch: &Watch,
-    client: &reqwest::Client,
+async fn deliver<O: Outbox>(
+    watch: &O,
+    senders: &Senders,
     links: &LinkKey,
-    mailers: &Mailers,
     item: &OutboxItem,
 ) -> Attempt {
     let cfg = watch.config();
@@ -150,7 +150,6 @@ async fn deliver(
         }
     };
     let public_url = &cfg.daemon.public_url;
-    let reason = Reason::from_stored(&d.reason);
     // Signed links stay valid as long as e-mailed acknowledge links do.
     let valid = cfg
         .smtp
@@ -160,88 +159,11 @@ async fn deliver(
     let exp = (watch.now() + valid) / 1000;
     let page = |list: &str, lang| Page {
         incident: &incident,
-        reason,
+        reason: d.reason,
         lang,
-        links: links.page_links(public_url, &incident, reason, list, exp, lang),
+        links: links.page_links(public_url, &incident, d.reason, list, exp, lang),
     };
-    match d.target.split_once(':') {
-        Some(("webhook", name)) => match cfg.webhooks.iter().find(|w| w.name == name) {
-            Some(hook) => {
-                let api_url = format!("{public_url}/api/v1/incidents/{}", incident.id);
-                webhook::send(
-                    client,
-                    hook,
-                    &d.key,
-                    &page(&d.target, hook.language),
-                    &api_url,
-                )
-                .await
-            }
-            None => Attempt::Final {
-                error: format!("webhook \"{name}\" is no longer in the configuration"),
-            },
-        },
-        Some(("email", name)) => {
-            let Some(list) = cfg.emails.iter().find(|e| e.name == name) else {
-                return Attempt::Final {
-                    error: format!("email list \"{name}\" is no longer in the configuration"),
-                };
-            };
-            let mailer = match mailers.get(cfg.smtp.as_ref()) {
-                Ok(m) => m,
-                Err(error) => return Attempt::Final { error },
-            };
-            let from = cfg
-                .smtp
-                .as_ref()
-                .map(|s| s.from.as_str())
-                .unwrap_or("Floorwatch <floorwatch@localhost>");
-            // Lists sign their plain name (links sent before rotas and webhooks had them).
-            email::send(
-                &mailer,
-                from,
-                &list.to,
-                &d.key,
-                &page(&list.name, list.language),
-            )
-            .await
-        }
-        Some(("oncall", name)) => {
-            let (Some(schedule), Some(person)) = (
-                cfg.oncall.iter().find(|s| s.name == name),
-                watch.on_duty(name, d.created_at.timestamp_millis()),
-            ) else {
-                return Attempt::Final {
-                    error: format!("on-call schedule \"{name}\" is no longer in the configuration"),
-                };
-            };
-            let Some(smtp) = &cfg.smtp else {
-                return Attempt::Final {
-                    error: "no [smtp] section to send through".into(),
-                };
-            };
-            let mailer = match mailers.get(Some(smtp)) {
-                Ok(m) => m,
-                Err(error) => return Attempt::Final { error },
-            };
-            let to = [person.email.clone()];
-            match email::send(
-                &mailer,
-                &smtp.from,
-                &to,
-                &d.key,
-                &page(&d.target, schedule.language),
-            )
-            .await
-            {
-                Attempt::Delivered { detail } => Attempt::Delivered {
-                    detail: format!("to {}, {detail}", person.name),
-                },
-                other => other,
-            }
-        }
-        _ => Attempt::Final {
-            error: format!("unknown target \"{}\"", d.target),
-        },
-    }
+    // A rota's holder when the page was decided (overrides included).
+    let on_duty = |name: &str| watch.on_duty(name, d.created_at.timestamp_millis());
+    super::deliver::deliver(&cfg, senders, &d.target, &d.key.to_string(), on_duty, page).await
 }

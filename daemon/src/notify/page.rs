@@ -8,55 +8,21 @@ use floorwatch_protocol::{Incident, Language, Values};
 use crate::words;
 
 /// Why a page was sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reason {
-    Opened,
-    /// The next level of the escalation policy, nobody having acknowledged.
-    Escalated,
-    /// Worse than when it was paged.
-    Raised,
-    Resolved,
-    /// `floorwatch send-test`.
-    Test,
-}
+pub use floorwatch_protocol::PageReason as Reason;
 
-impl Reason {
-    /// The reason as the outbox stores it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Reason::Opened => "opened",
-            Reason::Escalated => "escalated",
-            Reason::Raised => "raised",
-            Reason::Resolved => "resolved",
-            Reason::Test => "test",
-        }
-    }
-
-    /// The reason of an outbox row (`test` for anything unknown: such a row was not written by
-    /// the engine).
-    pub fn from_stored(s: &str) -> Reason {
-        match s {
-            "opened" => Reason::Opened,
-            "escalated" => Reason::Escalated,
-            "raised" => Reason::Raised,
-            "resolved" => Reason::Resolved,
-            _ => Reason::Test,
-        }
-    }
-
-    fn said(self, lang: Language) -> &'static str {
-        match (lang, self) {
-            (Language::English, Reason::Opened) => "opened",
-            (Language::English, Reason::Escalated) => "escalated",
-            (Language::English, Reason::Raised) => "worse",
-            (Language::English, Reason::Resolved) => "resolved",
-            (Language::English, Reason::Test) => "test",
-            (Language::Chinese, Reason::Opened) => "新告警",
-            (Language::Chinese, Reason::Escalated) => "已升级",
-            (Language::Chinese, Reason::Raised) => "已加重",
-            (Language::Chinese, Reason::Resolved) => "已解决",
-            (Language::Chinese, Reason::Test) => "测试",
-        }
+/// Why a page was sent, as its headline says it.
+fn said(reason: Reason, lang: Language) -> &'static str {
+    match (lang, reason) {
+        (Language::English, Reason::Opened) => "opened",
+        (Language::English, Reason::Escalated) => "escalated",
+        (Language::English, Reason::Raised) => "worse",
+        (Language::English, Reason::Resolved) => "resolved",
+        (Language::English, Reason::Test) => "test",
+        (Language::Chinese, Reason::Opened) => "新告警",
+        (Language::Chinese, Reason::Escalated) => "已升级",
+        (Language::Chinese, Reason::Raised) => "已加重",
+        (Language::Chinese, Reason::Resolved) => "已解决",
+        (Language::Chinese, Reason::Test) => "测试",
     }
 }
 
@@ -103,7 +69,7 @@ impl Page<'_> {
     }
 
     pub fn why(&self) -> &'static str {
-        self.reason.said(self.lang)
+        said(self.reason, self.lang)
     }
 
     /// `[CRITICAL] phone-a: 30 callers waiting (opened)`, `[严重] phone-a：30 个来电排队中（新告警）`.
@@ -268,18 +234,5 @@ pub(crate) mod tests {
         let en = page(Language::English);
         assert!(en.starts_with("[CRITICAL] phone-a: 30 callers waiting (opened)"));
         assert!(en.contains("What to do: Call the ACD vendor"), "{en}");
-    }
-
-    #[test]
-    fn stored_reasons_read_back() {
-        for r in [
-            Reason::Opened,
-            Reason::Escalated,
-            Reason::Raised,
-            Reason::Resolved,
-            Reason::Test,
-        ] {
-            assert_eq!(Reason::from_stored(r.as_str()), r);
-        }
     }
 }

@@ -40,7 +40,7 @@ pub struct IncidentFilter {
 
 pub trait Store: Send + Sync {
     /// Persists a batch of the engine's effects in one transaction (notifications are the
-    /// notifier's business and are skipped here).
+    /// outbox's rows, written from `Effect::Dispatch`).
     fn save(&self, effects: &[Effect]) -> Result<()>;
     /// Open incidents with the number of timeline entries each has.
     fn open_incidents(&self) -> Result<Vec<(Incident, u32)>>;

@@ -3,6 +3,7 @@
 //! data flows again; a quiet night raises nothing.
 
 use super::*;
+use floorwatch_protocol::PageTarget;
 
 const SILENCE: &str = r#"
 [[rule]]
@@ -151,7 +152,10 @@ fn one_source_silent_among_two_names_the_silent_one() {
 fn a_failing_target_raises_its_own_incident_paged_to_the_others() {
     let mut f = Floor::new(ESCALATION);
     f.at(0);
-    f.e.links_failing(&[("webhook:managers".into(), T0 - 600_000)], &mut f.fx);
+    f.e.links_failing(
+        &[(PageTarget::parse("webhook:managers").unwrap(), T0 - 600_000)],
+        &mut f.fx,
+    );
     f.drain();
     let i = f.only().clone();
     assert_eq!(
@@ -168,7 +172,10 @@ fn a_failing_target_raises_its_own_incident_paged_to_the_others() {
     // which pages the director but not the managers' webhook.
     assert!(f.dispatched.is_empty(), "{:?}", f.dispatched);
     f.at(5 * 60 + 1);
-    f.e.links_failing(&[("webhook:managers".into(), T0 - 600_000)], &mut f.fx);
+    f.e.links_failing(
+        &[(PageTarget::parse("webhook:managers").unwrap(), T0 - 600_000)],
+        &mut f.fx,
+    );
     f.drain();
     assert_eq!(
         sent(&f),

@@ -81,7 +81,10 @@ impl Floor {
     fn drain(&mut self) {
         for f in self.fx.drain(..) {
             match f {
-                Effect::Dispatch(d) => self.dispatched.push((self.e.now(), d.target, d.reason)),
+                Effect::Dispatch(d) => {
+                    self.dispatched
+                        .push((self.e.now(), d.target.to_string(), d.reason))
+                }
                 Effect::Incident(i) => {
                     self.incidents.insert(i.id, *i);
                 }
