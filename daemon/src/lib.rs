@@ -6,10 +6,10 @@
 //! - a rule is decided in `engine` (a pure state machine with an injected clock), which feeds
 //!   each rule kind of `rules` its figures: a kind's keys, parsing, judging and wording live in
 //!   its own module there;
-//! - what was decided is kept by `store` (SQLite); pages leave through its outbox, delivered by
-//!   `notify` (webhooks, e-mail) behind a narrow trait, with the retry policy a pure function;
-//!   it writes each page in its reader's language from `words` (English and Chinese side by
-//!   side) and signs its links;
+//! - what was decided is kept by `store` (SQLite, or PostgreSQL for several daemons); pages
+//!   leave through its outbox, delivered by `notify` (webhooks, e-mail) behind a narrow trait,
+//!   with the retry policy a pure function; it writes each page in its reader's language from
+//!   `words` (English and Chinese side by side) and signs its links;
 //! - `config` reads alerts.toml, `check` runs the tests it carries, `sim` plays a contact center,
 //!   `backtest` counts the pages a trace would send (against the sim's labels), `export` writes
 //!   the post-crisis review, `server` runs it all;

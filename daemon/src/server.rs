@@ -10,9 +10,9 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tracing::{error, info};
 
-use crate::config::{self, Config};
+use crate::config::{self, Config, DATABASE_URL_ENV, StoreBackend};
 use crate::http::{AppState, Reloader, auth::Auth, router};
-use crate::store::SqliteStore;
+use crate::store::{PostgresStore, SqliteStore, Store};
 use crate::watch::{Clock, Watch};
 
 pub struct DaemonOptions {
@@ -29,11 +29,25 @@ pub struct DaemonOptions {
     pub mail_folder: Option<PathBuf>,
 }
 
-/// Opens the store and the watch (replaying the journal), ready to serve.
+/// Opens the store (`[store] backend`) and the watch (replaying the journal), ready to serve.
 pub fn open(opts: &DaemonOptions) -> anyhow::Result<Arc<Watch>> {
-    let store = Arc::new(
-        SqliteStore::open(&opts.data_dir)?.with_delivery_deadline(opts.config.delivery.deadline),
-    );
+    let deadline = opts.config.delivery.deadline;
+    let store: Arc<dyn Store> = match opts.config.store {
+        StoreBackend::Sqlite => {
+            Arc::new(SqliteStore::open(&opts.data_dir)?.with_delivery_deadline(deadline))
+        }
+        StoreBackend::Postgres => {
+            let url = std::env::var(DATABASE_URL_ENV).map_err(|_| {
+                anyhow::anyhow!(
+                    "[store] backend = \"postgres\" needs the database's URL in {DATABASE_URL_ENV} (postgres://user:password@host:port/database)"
+                )
+            })?;
+            let store = PostgresStore::open(&url)
+                .map_err(|e| anyhow::anyhow!("opening the PostgreSQL store: {e}"))?;
+            info!("store: PostgreSQL");
+            Arc::new(store.with_delivery_deadline(deadline))
+        }
+    };
     let watch = Watch::open(
         opts.config.clone(),
         store,

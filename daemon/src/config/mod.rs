@@ -9,6 +9,7 @@ mod feeds;
 mod heartbeat;
 mod pages;
 pub(crate) mod parse;
+mod store;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -21,6 +22,7 @@ pub use duration::{format_duration, parse_duration};
 pub use feeds::FeedSettings;
 pub use heartbeat::OutwardHeartbeat;
 pub use parse::{ConfigError, ConfigErrors, check_cron, parse_config};
+pub use store::{DATABASE_URL_ENV, StoreBackend};
 
 /// The configuration the repository ships, built into the binary for `floorwatch demo`.
 pub const EMBEDDED: &str = include_str!("../../../alerts.toml");
@@ -85,6 +87,7 @@ pub struct Config {
     pub live: LiveSettings,
     pub feeds: FeedSettings,
     pub heartbeats: Vec<OutwardHeartbeat>,
+    pub store: StoreBackend,
     pub rules: Vec<Rule>,
     pub tests: Vec<ConfigTest>,
     /// `secret_env` variables that are not set, located: `check` warns, `run` refuses to start

@@ -486,6 +486,7 @@ impl<'s> Cx<'s> {
                 "live",
                 "feeds",
                 "heartbeat",
+                "store",
                 "rule",
                 "test",
             ],
@@ -598,6 +599,7 @@ impl<'s> Cx<'s> {
         let delivery = self.delivery(root);
         let live = self.live(root);
         let feeds = self.feeds(root);
+        let store = self.store(root);
         let mut maintenance = Vec::new();
         for v in self.table_array(root, "maintenance") {
             let Some(t) = self.table(
@@ -737,6 +739,7 @@ impl<'s> Cx<'s> {
             live,
             feeds,
             heartbeats,
+            store,
             rules,
             tests,
             unset_secrets: Vec::new(),

@@ -1,7 +1,9 @@
-//! The store: incidents, their timelines and the learned complaint baselines. A trait, so that a
-//! PostgreSQL backend can stand beside SQLite later; queries are written in SQL both accept and
-//! built at run time (no database is needed to compile).
+//! The store: incidents, their timelines, the learned complaint baselines, silences, on-call
+//! overrides and the outbox. A trait with two implementations: SQLite (one machine, the
+//! default) and PostgreSQL (several daemons on one database); queries are built at run time (no
+//! database is needed to compile).
 
+mod postgres;
 mod sqlite;
 
 use floorwatch_protocol::{
@@ -10,12 +12,15 @@ use floorwatch_protocol::{
 };
 
 use crate::engine::{BaselineRow, Effect};
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database: {0}")]
     Database(#[from] rusqlite::Error),
+    #[error("PostgreSQL: {}", postgres_message(.0))]
+    Postgres(#[from] ::postgres::Error),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     #[error("cannot create the data directory {0}: {1}")]
@@ -23,6 +28,20 @@ pub enum StoreError {
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// A PostgreSQL error with what the server said, or the cause below the client's words.
+fn postgres_message(e: &::postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return format!("{} {}: {}", db.severity(), db.code().code(), db.message());
+    }
+    let mut out = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        out = format!("{out}: {c}");
+        cause = c.source();
+    }
+    out
+}
 
 /// Which incidents `incidents` lists.
 #[derive(Debug, Clone, Default)]
