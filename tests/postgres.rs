@@ -1,8 +1,9 @@
 //! The PostgreSQL store end to end: a real PostgreSQL (started by the test as an unprivileged
 //! user in a temporary directory) and the real daemon with `[store] backend = "postgres"`. A page
 //! is delivered once and recorded; another daemon on the same database (with a data dir of its
-//! own) finds the incident and its timeline, and pages nothing again; what is decided while
-//! PostgreSQL restarts is written once it is back; a missing URL is a clear error.
+//! own) finds the incident and its timeline, and pages nothing again; while PostgreSQL restarts
+//! ingest answers 503 and the daemon is not ready, and both come back by themselves; a missing
+//! URL is a clear error.
 
 mod common;
 #[path = "common/postgres.rs"]
@@ -143,16 +144,35 @@ async fn pages_and_timelines_live_in_postgres_across_daemons_and_a_database_rest
         .await;
     assert_eq!(s, 200);
 
-    // PostgreSQL restarts: while it is down the daemon says it is not ready; it reconnects by
-    // itself, and what was decided meanwhile is written.
+    // PostgreSQL restarts: while it is down the daemon takes no event (503: nothing is answered
+    // 200 that is not stored) and says it is not ready; it reconnects by itself.
     pg.halt();
     let (s, _) = b
         .post("/api/v1/events", reading("phone-b", 30, 1), None)
         .await;
-    assert_eq!(s, 200, "taken into the journal");
-    let (ready, _) = b.get_text("/readyz").await;
-    assert_eq!(ready, 503, "not ready while the database is away");
+    assert_eq!(s, 503, "not stored, not taken");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while b.get_text("/readyz").await.0 != 503 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "ready without its database"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     pg.resume();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while b
+        .post("/api/v1/events", reading("phone-b", 30, 1), None)
+        .await
+        .0
+        != 200
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "ingest never came back"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let list = b
         .wait_for("/api/v1/incidents?queue=phone-b", 20, |v| {
             v.as_array().is_some_and(|a| a.len() == 1)
@@ -160,8 +180,14 @@ async fn pages_and_timelines_live_in_postgres_across_daemons_and_a_database_rest
         .await;
     // Opening right after the first, it joined its situation: written, and paged through it.
     assert_eq!(list[0]["situation"], id);
-    let (ready, _) = b.get_text("/readyz").await;
-    assert_eq!(ready, 200);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while b.get_text("/readyz").await.0 != 200 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not ready again after the database came back"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let (_, lead) = b.get(&format!("/api/v1/incidents/{id}")).await;
     assert_eq!(lead["acknowledged_by"], "li.lei");
     assert!(

@@ -15,11 +15,14 @@
 //!   the post-crisis review, `server` runs it all;
 //! - `limits` holds the bounds of names, texts and request times that every input is held to;
 //! - `live` streams the state to wall-boards (the `dashboard/` crate) and `floorwatch tail`;
+//! - `cluster` makes several daemons one on a PostgreSQL database: the shared journal, the
+//!   leader's lease and the fence every write checks (the watch's side is `watch/shared.rs`);
 //! - `health` keeps the daemon's own outward links: the heartbeat it pings out to a dead man's
 //!   switch, and every delivery target's recent record.
 
 pub mod backtest;
 pub mod check;
+pub mod cluster;
 pub mod config;
 pub mod engine;
 pub mod export;

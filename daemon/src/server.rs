@@ -10,9 +10,10 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tracing::{error, info};
 
+use crate::cluster::Cluster;
 use crate::config::{self, Config, DATABASE_URL_ENV, StoreBackend};
 use crate::http::{AppState, Reloader, auth::Auth, router};
-use crate::store::{PostgresStore, SqliteStore, Store};
+use crate::store::{PostgresStore, SqliteStore};
 use crate::watch::{Clock, Watch};
 
 pub struct DaemonOptions {
@@ -32,29 +33,54 @@ pub struct DaemonOptions {
 /// Opens the store (`[store] backend`) and the watch (replaying the journal), ready to serve.
 pub fn open(opts: &DaemonOptions) -> anyhow::Result<Arc<Watch>> {
     let deadline = opts.config.delivery.deadline;
-    let store: Arc<dyn Store> = match opts.config.store {
-        StoreBackend::Sqlite => {
-            Arc::new(SqliteStore::open(&opts.data_dir)?.with_delivery_deadline(deadline))
-        }
+    let watch = match opts.config.store {
+        StoreBackend::Sqlite => Watch::open(
+            opts.config.clone(),
+            Arc::new(SqliteStore::open(&opts.data_dir)?.with_delivery_deadline(deadline)),
+            opts.clock.clone(),
+            &opts.data_dir,
+        )?,
         StoreBackend::Postgres => {
             let url = std::env::var(DATABASE_URL_ENV).map_err(|_| {
                 anyhow::anyhow!(
                     "[store] backend = \"postgres\" needs the database's URL in {DATABASE_URL_ENV} (postgres://user:password@host:port/database)"
                 )
             })?;
+            let node = node_name(&opts.config);
             let store = PostgresStore::open(&url)
                 .map_err(|e| anyhow::anyhow!("opening the PostgreSQL store: {e}"))?;
-            info!("store: PostgreSQL");
-            Arc::new(store.with_delivery_deadline(deadline))
+            let cluster = Cluster::new(&url, &node)?;
+            info!(node, "store: PostgreSQL, as a node of a cluster");
+            let store = store
+                .with_delivery_deadline(deadline)
+                .with_fence(cluster.fence.clone());
+            Watch::open_shared(
+                opts.config.clone(),
+                Arc::new(store),
+                cluster,
+                opts.clock.clone(),
+                &opts.data_dir,
+            )?
         }
     };
-    let watch = Watch::open(
-        opts.config.clone(),
-        store,
-        opts.clock.clone(),
-        &opts.data_dir,
-    )?;
     Ok(Arc::new(watch))
+}
+
+/// This daemon's name among a cluster's nodes: `FLOORWATCH_NODE`, else the host's name and the
+/// port it listens on (or its process id, on an ephemeral port).
+fn node_name(cfg: &Config) -> String {
+    if let Ok(n) = std::env::var("FLOORWATCH_NODE")
+        && !n.trim().is_empty()
+    {
+        return n.trim().to_string();
+    }
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "floorwatch".into());
+    match cfg.daemon.listen.port() {
+        0 => format!("{host}-{}", std::process::id()),
+        port => format!("{host}:{port}"),
+    }
 }
 
 /// Re-reads the configuration file and swaps it in; a file with errors is refused and the
@@ -110,7 +136,18 @@ pub async fn serve(
     if let Some(extra) = opts.extra_routes.clone() {
         app = app.merge(extra);
     }
-    info!("listening on http://{}", listener.local_addr()?);
+    let addr = listener.local_addr()?;
+    info!("listening on http://{addr}");
+    // A node of a cluster: the lease and the journal, each on a thread of its own.
+    let cluster_threads = watch.cluster().cloned().map(|c| {
+        let url = std::env::var("FLOORWATCH_NODE_URL").unwrap_or_else(|_| format!("http://{addr}"));
+        c.set_url(&url);
+        let (lw, fw) = (watch.clone(), watch.clone());
+        let (lc, fc) = (c.clone(), c.clone());
+        let lease = std::thread::spawn(move || crate::cluster::run_lease(lc, lw));
+        let follow = std::thread::spawn(move || crate::cluster::run_follow(fc, fw));
+        (c, lease, follow)
+    });
     // Live clients are upgraded connections, which the graceful shutdown does not wait for:
     // they are told (close code 1001) as soon as the signal comes.
     let hub = live.clone();
@@ -138,6 +175,15 @@ pub async fn serve(
     // A last tick so nothing decided in the final moments is left unsaved.
     let w = watch.clone();
     tokio::task::spawn_blocking(move || w.tick()).await?;
+    // A leader hands over: the lease is given up, and another node takes it at once.
+    if let Some((cluster, lease, follow)) = cluster_threads {
+        cluster.stop();
+        let _ = tokio::task::spawn_blocking(move || {
+            let _ = lease.join();
+            let _ = follow.join();
+        })
+        .await;
+    }
     info!("stopped");
     Ok(())
 }

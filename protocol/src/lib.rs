@@ -1000,6 +1000,41 @@ pub struct StateSnapshot {
     pub health: OutwardHealth,
 }
 
+/// `GET /api/v1/cluster`: the nodes on one PostgreSQL database and who leads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterStatus {
+    /// The node that answered.
+    pub node: String,
+    /// Whether it leads now (decides incidents, delivers pages).
+    pub leading: bool,
+    /// The node whose lease is in force, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leader: Option<String>,
+    /// Grows with every new leader.
+    pub epoch: i64,
+    /// The newest row of the shared journal.
+    pub journal_head: i64,
+    /// The row the answering node has applied up to.
+    pub applied: i64,
+    /// Whether the answering node reaches the database.
+    pub database: bool,
+    pub nodes: Vec<ClusterNode>,
+}
+
+/// One node of a cluster, as it last reported itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterNode {
+    pub name: String,
+    pub url: String,
+    pub seen_at: Timestamp,
+    /// Reported within the lease's time.
+    pub alive: bool,
+    pub leader: bool,
+    /// The journal row it has applied up to, and how far behind the head that is.
+    pub applied: i64,
+    pub lag: i64,
+}
+
 /// An error answer of the API.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApiError {

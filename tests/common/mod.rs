@@ -235,7 +235,6 @@ impl Drop for Daemon {
     }
 }
 
-/// RFC 3339 for `secs` seconds from now (negative: in the past).
 /// A port of 127.0.0.1 free a moment ago, for a server a test starts later (or not at all).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -245,6 +244,7 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// RFC 3339 for `secs` seconds from now (negative: in the past).
 pub fn at(secs: i64) -> String {
     (chrono::Utc::now() + chrono::Duration::seconds(secs))
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)

@@ -474,6 +474,7 @@ impl Book {
                 .filter(|r| {
                     r.incident.situation.is_none()
                         && !r.alone
+                        && self.group_window > 0
                         && now - r.last_joined <= self.group_window
                 })
                 .max_by_key(|r| r.last_joined)

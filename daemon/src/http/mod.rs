@@ -4,6 +4,7 @@
 pub mod ack_page;
 pub mod auth;
 pub mod board;
+pub mod cluster;
 pub mod live;
 
 use std::sync::Arc;
@@ -69,6 +70,11 @@ pub fn router(state: AppState, max_body: usize) -> Router {
             "/ack/{id}",
             get(ack_page::confirm).post(ack_page::acknowledge),
         )
+        .route("/api/v1/cluster", get(cluster::status))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            cluster::forward_commands,
+        ))
         .with_state(state)
 }
 
@@ -615,6 +621,13 @@ async fn expire_silence(
 }
 
 async fn ready(State(s): State<AppState>) -> Response {
+    if s.watch.cluster().is_some_and(|c| !c.db_ok()) {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the database does not answer\n",
+        )
+            .into_response();
+    }
     if s.watch.is_healthy() {
         (StatusCode::OK, "ready\n").into_response()
     } else {

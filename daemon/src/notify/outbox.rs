@@ -28,15 +28,18 @@ pub trait Outbox: Send + Sync + 'static {
     fn config(&self) -> Arc<Config>;
     /// Notified when new rows are written.
     fn wake(&self) -> Arc<tokio::sync::Notify>;
-    /// Pending rows due at `now`, oldest first (none if the store cannot be read: the worker
-    /// tries again).
-    fn due(&self, now: Millis, limit: u32) -> Vec<OutboxItem>;
+    /// Up to `limit` pending rows due at `now` and not in `busy` (in flight), oldest first
+    /// (none if the store cannot be read: the worker tries again).
+    fn due(&self, now: Millis, limit: u32, busy: &HashSet<u64>) -> Vec<OutboxItem>;
     /// When the next pending row not in `busy` is due.
     fn next_due(&self, busy: &HashSet<u64>) -> Option<Millis>;
     /// Who held rota `schedule` at `at`, overrides included.
     fn on_duty(&self, schedule: &str, at: Millis) -> Option<Person>;
     /// Records finished attempts: their rows, their incidents' timelines, the targets' health.
     fn record(&self, attempts: Vec<(OutboxItem, Attempt)>);
+    /// Whether this daemon may deliver now (in a cluster: it surely holds the lease), checked
+    /// again right before each attempt.
+    fn may_deliver(&self) -> bool;
 }
 
 /// Deliveries in flight at once.
@@ -55,15 +58,17 @@ pub async fn run<O: Outbox>(
     let mut tasks: JoinSet<(OutboxItem, Attempt)> = JoinSet::new();
     loop {
         let room = IN_FLIGHT.saturating_sub(in_flight.len());
-        // The rows in flight are among the due ones read: read past them.
-        let fetch = (room + in_flight.len()).max(1) as u32;
         let w = watch.clone();
-        // Rows in flight are due already; waking for them would spin, waiting on them would
-        // stall every row behind them.
-        let busy: Vec<u64> = in_flight.iter().copied().collect();
+        // Rows in flight are due already: they are not read again; waking for them would spin,
+        // waiting on them would stall every row behind them.
+        let busy = in_flight.clone();
         let (due, next) = tokio::task::spawn_blocking(move || {
             let now = w.now();
-            let due = w.due(now, fetch);
+            let due = if room > 0 {
+                w.due(now, room as u32, &busy)
+            } else {
+                Vec::new()
+            };
             let busy: HashSet<u64> = busy
                 .into_iter()
                 .chain(due.iter().map(|i| i.delivery.id))
@@ -139,6 +144,13 @@ async fn deliver<O: Outbox>(
     links: &LinkKey,
     item: &OutboxItem,
 ) -> Attempt {
+    // A leader that lost its lease (paused, cut off) pages nobody: the next leader does.
+    if !watch.may_deliver() {
+        return Attempt::Retry {
+            error: "this node no longer leads: the page is left to the leader".into(),
+            after: None,
+        };
+    }
     let cfg = watch.config();
     let d = &item.delivery;
     let incident: Incident = match serde_json::from_str(&item.payload) {

@@ -3,6 +3,7 @@
 //! default) and PostgreSQL (several daemons on one database); queries are built at run time (no
 //! database is needed to compile).
 
+pub(crate) mod pg;
 mod postgres;
 mod sqlite;
 
@@ -19,6 +20,8 @@ pub use sqlite::SqliteStore;
 pub enum StoreError {
     #[error("database: {0}")]
     Database(#[from] rusqlite::Error),
+    #[error("node \"{node}\" no longer holds the lease (epoch {epoch}): a newer leader writes now")]
+    Fenced { epoch: i64, node: String },
     #[error("PostgreSQL: {}", postgres_message(.0))]
     Postgres(#[from] ::postgres::Error),
     #[error("stored data is corrupt: {0}")]
@@ -74,8 +77,14 @@ pub trait Store: Send + Sync {
 
     // ---- the outbox (rows are written by `save` from `Effect::Dispatch`) ----
 
-    /// Pending notifications due at `now`, oldest first.
-    fn due_deliveries(&self, now: i64, limit: u32) -> Result<Vec<OutboxItem>>;
+    /// Up to `limit` pending notifications due at `now`, oldest first, leaving out `busy` (being
+    /// delivered now).
+    fn due_deliveries(
+        &self,
+        now: i64,
+        limit: u32,
+        busy: &std::collections::HashSet<u64>,
+    ) -> Result<Vec<OutboxItem>>;
     /// When the next pending notification not in `busy` (being delivered now) is due.
     fn next_due(&self, busy: &std::collections::HashSet<u64>) -> Result<Option<i64>>;
     /// Keeps an on-call override, giving it its id.
@@ -86,8 +95,9 @@ pub trait Store: Send + Sync {
     /// Every silence, oldest first.
     fn silences(&self) -> Result<Vec<Silence>>;
 
-    /// Records delivery attempts, all in one transaction.
-    fn update_deliveries(&self, updates: &[DeliveryUpdate]) -> Result<()>;
+    /// Records delivery attempts and what the engine made of them (the timeline entries that
+    /// tell them), all in one transaction: a row is never marked delivered without its entry.
+    fn update_deliveries(&self, updates: &[DeliveryUpdate], effects: &[Effect]) -> Result<()>;
     /// Newest first, by status and incident.
     fn deliveries(
         &self,

@@ -10,8 +10,7 @@
 //! one connects again, so a database restart costs the calls made while it was down.
 
 use std::collections::HashSet;
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
 
 use chrono::SecondsFormat;
 use floorwatch_protocol::{
@@ -19,18 +18,17 @@ use floorwatch_protocol::{
     PageTarget, Silence, TargetKind, TimelineEntry, TimelineKind,
 };
 use postgres::types::ToSql;
-use postgres::{Client, NoTls, Row};
+use postgres::{Client, Row, Transaction};
 
+use super::pg::{self, Conn};
 use super::{DeliveryUpdate, IncidentFilter, OutboxItem, Result, Store, StoreError};
+use crate::cluster::Fence;
 use crate::engine::{BaselineRow, Effect};
 
-/// The longest any one statement may run.
-const STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
-/// The longest connecting may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-
 /// Schema changes, applied in order; the database remembers how many it has.
-const MIGRATIONS: &[&str] = &["CREATE TABLE incidents (
+const MIGRATIONS: &[&str] = &[
+    // 1: what the SQLite store keeps.
+    "CREATE TABLE incidents (
         id BIGINT PRIMARY KEY,
         rule TEXT NOT NULL,
         scope TEXT NOT NULL,
@@ -86,37 +84,42 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE incidents (
      CREATE TABLE oncall_overrides (
         id BIGSERIAL PRIMARY KEY,
         body TEXT NOT NULL
-     );"];
+     );",
+    // 2: several daemons on one database (`crate::cluster`): the shared journal (one row per
+    // accepted batch), the leader's lease, the nodes, and the outbox's claims.
+    "CREATE TABLE floorwatch_journal (
+        id BIGSERIAL PRIMARY KEY,
+        at_ms BIGINT NOT NULL,
+        node TEXT NOT NULL,
+        lines TEXT NOT NULL
+     );
+     CREATE INDEX floorwatch_journal_at ON floorwatch_journal(at_ms);
+     CREATE TABLE floorwatch_lease (
+        id INT PRIMARY KEY,
+        holder TEXT,
+        url TEXT,
+        epoch BIGINT NOT NULL,
+        expires_at TIMESTAMPTZ NOT NULL
+     );
+     INSERT INTO floorwatch_lease (id, holder, url, epoch, expires_at)
+        VALUES (1, NULL, NULL, 0, '-infinity');
+     CREATE TABLE floorwatch_nodes (
+        name TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        seen_at TIMESTAMPTZ NOT NULL,
+        applied BIGINT NOT NULL,
+        leader BOOLEAN NOT NULL
+     );
+     ALTER TABLE outbox ADD COLUMN claimed_epoch BIGINT;",
+];
 
 /// The advisory lock migrations run under (any number that is Floorwatch's).
 const MIGRATION_LOCK: i64 = 0x466c_6f6f_7277_6174;
 
-/// One connection, made again after it broke.
-struct Conn {
-    config: postgres::Config,
-    client: Option<Client>,
-}
-
-impl Conn {
-    fn run<T>(
-        &mut self,
-        f: impl FnOnce(&mut Client) -> std::result::Result<T, postgres::Error>,
-    ) -> Result<T> {
-        if self.client.as_ref().is_none_or(Client::is_closed) {
-            self.client = Some(self.config.connect(NoTls)?);
-        }
-        let client = self.client.as_mut().expect("connected above");
-        let r = f(client);
-        if r.is_err() && client.is_closed() {
-            self.client = None;
-        }
-        Ok(r?)
-    }
-}
-
 pub struct PostgresStore {
     writer: Mutex<Conn>,
     reader: Mutex<Conn>,
+    fence: Option<Arc<Fence>>,
     /// How long a notification may keep being retried.
     delivery_deadline: i64,
 }
@@ -124,16 +127,6 @@ pub struct PostgresStore {
 fn ts(t: &chrono::DateTime<chrono::Utc>) -> String {
     // Fixed width, so text order is time order.
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-/// Runs blocking database work from wherever the caller is: on an async worker it steps aside
-/// first (the client blocks on a runtime of its own, which a worker thread may not do).
-fn blocking<T>(f: impl FnOnce() -> T) -> T {
-    use tokio::runtime::{Handle, RuntimeFlavor};
-    match Handle::try_current() {
-        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
-        _ => f(),
-    }
 }
 
 impl PostgresStore {
@@ -146,44 +139,47 @@ impl PostgresStore {
     /// Connects to `url` (a `postgres://` URL or a key=value string) and brings the schema up to
     /// date.
     pub fn open(url: &str) -> Result<Self> {
-        let mut config: postgres::Config = url
-            .parse()
-            .map_err(|e| StoreError::Corrupt(format!("FLOORWATCH_DATABASE_URL: {e}")))?;
-        config
-            .connect_timeout(CONNECT_TIMEOUT)
-            .tcp_user_timeout(STATEMENT_TIMEOUT)
-            .keepalives(true)
-            .keepalives_idle(Duration::from_secs(10))
-            .options(&format!(
-                "-c statement_timeout={}",
-                STATEMENT_TIMEOUT.as_millis()
-            ))
-            .application_name("floorwatch");
-        let conn = || Conn {
-            config: config.clone(),
-            client: None,
-        };
+        let config = pg::config(url, "floorwatch")?;
         let store = PostgresStore {
-            writer: Mutex::new(conn()),
-            reader: Mutex::new(conn()),
+            writer: Mutex::new(Conn::new(config.clone())),
+            reader: Mutex::new(Conn::new(config)),
+            fence: None,
             delivery_deadline: 3_600_000,
         };
-        blocking(|| store.writer.lock().unwrap().run(migrate))?;
+        store.writer.lock().unwrap().run(migrate)?;
         Ok(store)
     }
 
-    fn write<T>(
+    /// Runs `f` in a transaction on the writing connection. A fenced store (a cluster's) first
+    /// checks, in the same transaction, that this node still holds the lease it had: a leader
+    /// that was paused or cut off and lost it writes nothing.
+    fn write<T: Send>(
         &self,
-        f: impl FnOnce(&mut Client) -> std::result::Result<T, postgres::Error>,
+        f: impl FnOnce(&mut Transaction) -> std::result::Result<T, postgres::Error> + Send,
     ) -> Result<T> {
-        blocking(|| self.writer.lock().unwrap().run(f))
+        let fence = self.fence.clone();
+        self.writer.lock().unwrap().run(|c| -> Result<T> {
+            let mut tx = c.transaction()?;
+            if let Some(fence) = &fence {
+                fence.check(&mut tx)?;
+            }
+            let out = f(&mut tx)?;
+            tx.commit()?;
+            Ok(out)
+        })
     }
 
-    fn read<T>(
+    /// Fences every write with this node's lease (see `write`).
+    pub fn with_fence(mut self, fence: Arc<Fence>) -> Self {
+        self.fence = Some(fence);
+        self
+    }
+
+    fn read<T: Send>(
         &self,
-        f: impl FnOnce(&mut Client) -> std::result::Result<T, postgres::Error>,
+        f: impl FnOnce(&mut Client) -> std::result::Result<T, postgres::Error> + Send,
     ) -> Result<T> {
-        blocking(|| self.reader.lock().unwrap().run(f))
+        self.reader.lock().unwrap().run(f)
     }
 }
 
@@ -228,6 +224,91 @@ fn insert_entry(
     )
 }
 
+/// The engine's effects, in the caller's transaction.
+fn write_effects(
+    tx: &mut Transaction,
+    effects: &[Effect],
+    deadline: i64,
+) -> std::result::Result<(), postgres::Error> {
+    for fx in effects {
+        match fx {
+            Effect::Incident(i) => {
+                tx.execute(
+                    "INSERT INTO incidents (id, rule, scope, severity_rank, status, opened_at, updated_at, body)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                     ON CONFLICT (id) DO UPDATE SET severity_rank = excluded.severity_rank,
+                        status = excluded.status, updated_at = excluded.updated_at, body = excluded.body",
+                    &[
+                        &(i.id as i64),
+                        &i.rule,
+                        &i.scope,
+                        &(i.severity as i64),
+                        &i.status.as_str(),
+                        &ts(&i.opened_at),
+                        &ts(&i.updated_at),
+                        &serde_json::to_string(i).expect("incident serialises"),
+                    ],
+                )?;
+            }
+            Effect::Timeline(e) => {
+                insert_entry(tx, e)?;
+            }
+            Effect::Baseline(b) => {
+                tx.execute(
+                    "INSERT INTO baselines (rule, grp, hour_of_week, mean, samples) VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (rule, grp, hour_of_week) DO UPDATE SET mean = excluded.mean, samples = excluded.samples",
+                    &[
+                        &b.rule,
+                        &b.group,
+                        &i64::from(b.hour_of_week),
+                        &b.mean,
+                        &i64::from(b.samples),
+                    ],
+                )?;
+            }
+            Effect::Dispatch(d) => {
+                let created = d.incident.updated_at.timestamp_millis();
+                tx.execute(
+                    "INSERT INTO outbox (incident_id, target_kind, target_name, reason, key_seq, key_index, payload, status, attempts, created_ms, next_ms, deadline_ms)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $8, $9)
+                     ON CONFLICT (incident_id, key_seq, key_index) DO NOTHING",
+                    &[
+                        &(d.incident.id as i64),
+                        &d.target.kind.as_str(),
+                        &d.target.name,
+                        &d.reason.as_str(),
+                        &i64::from(d.key.seq),
+                        &i64::from(d.key.index),
+                        &serde_json::to_string(&d.incident).expect("incident serialises"),
+                        &created,
+                        &(created + deadline),
+                    ],
+                )?;
+            }
+            Effect::Silence(s) => {
+                tx.execute(
+                    "INSERT INTO silences (id, ends_at, body) VALUES ($1, $2, $3)
+                     ON CONFLICT (id) DO UPDATE SET ends_at = excluded.ends_at, body = excluded.body",
+                    &[
+                        &(s.id as i64),
+                        &ts(&s.ends_at),
+                        &serde_json::to_string(s).expect("silence serialises"),
+                    ],
+                )?;
+            }
+            Effect::Notify(_) => {}
+        }
+    }
+    // The other nodes of a cluster show the leader's incidents: tell them.
+    if effects.iter().any(|f| matches!(f, Effect::Incident(_))) {
+        tx.execute(
+            "SELECT pg_notify($1, '')",
+            &[&crate::cluster::INCIDENTS_CHANNEL],
+        )?;
+    }
+    Ok(())
+}
+
 fn incident_from_body(body: &str) -> Result<Incident> {
     serde_json::from_str(body).map_err(|e| StoreError::Corrupt(format!("incident body: {e}")))
 }
@@ -270,79 +351,7 @@ impl Store for PostgresStore {
             return Ok(());
         }
         let deadline = self.delivery_deadline;
-        self.write(|c| {
-            let mut tx = c.transaction()?;
-            for fx in effects {
-                match fx {
-                    Effect::Incident(i) => {
-                        tx.execute(
-                            "INSERT INTO incidents (id, rule, scope, severity_rank, status, opened_at, updated_at, body)
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                             ON CONFLICT (id) DO UPDATE SET severity_rank = excluded.severity_rank,
-                                status = excluded.status, updated_at = excluded.updated_at, body = excluded.body",
-                            &[
-                                &(i.id as i64),
-                                &i.rule,
-                                &i.scope,
-                                &(i.severity as i64),
-                                &i.status.as_str(),
-                                &ts(&i.opened_at),
-                                &ts(&i.updated_at),
-                                &serde_json::to_string(i).expect("incident serialises"),
-                            ],
-                        )?;
-                    }
-                    Effect::Timeline(e) => {
-                        insert_entry(&mut tx, e)?;
-                    }
-                    Effect::Baseline(b) => {
-                        tx.execute(
-                            "INSERT INTO baselines (rule, grp, hour_of_week, mean, samples) VALUES ($1, $2, $3, $4, $5)
-                             ON CONFLICT (rule, grp, hour_of_week) DO UPDATE SET mean = excluded.mean, samples = excluded.samples",
-                            &[
-                                &b.rule,
-                                &b.group,
-                                &i64::from(b.hour_of_week),
-                                &b.mean,
-                                &i64::from(b.samples),
-                            ],
-                        )?;
-                    }
-                    Effect::Dispatch(d) => {
-                        let created = d.incident.updated_at.timestamp_millis();
-                        tx.execute(
-                            "INSERT INTO outbox (incident_id, target_kind, target_name, reason, key_seq, key_index, payload, status, attempts, created_ms, next_ms, deadline_ms)
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $8, $9)
-                             ON CONFLICT (incident_id, key_seq, key_index) DO NOTHING",
-                            &[
-                                &(d.incident.id as i64),
-                                &d.target.kind.as_str(),
-                                &d.target.name,
-                                &d.reason.as_str(),
-                                &i64::from(d.key.seq),
-                                &i64::from(d.key.index),
-                                &serde_json::to_string(&d.incident).expect("incident serialises"),
-                                &created,
-                                &(created + deadline),
-                            ],
-                        )?;
-                    }
-                    Effect::Silence(s) => {
-                        tx.execute(
-                            "INSERT INTO silences (id, ends_at, body) VALUES ($1, $2, $3)
-                             ON CONFLICT (id) DO UPDATE SET ends_at = excluded.ends_at, body = excluded.body",
-                            &[
-                                &(s.id as i64),
-                                &ts(&s.ends_at),
-                                &serde_json::to_string(s).expect("silence serialises"),
-                            ],
-                        )?;
-                    }
-                    Effect::Notify(_) => {}
-                }
-            }
-            tx.commit()
-        })
+        self.write(|tx| write_effects(tx, effects, deadline))
     }
 
     fn open_incidents(&self) -> Result<Vec<(Incident, u32)>> {
@@ -452,8 +461,7 @@ impl Store for PostgresStore {
     }
 
     fn append_entry(&self, mut e: TimelineEntry) -> Result<Option<TimelineEntry>> {
-        self.write(|c| {
-            let mut tx = c.transaction()?;
+        self.write(|tx| {
             // The incident's row, locked: appends to one timeline take their turns.
             let id = e.incident_id as i64;
             if tx
@@ -469,19 +477,37 @@ impl Store for PostgresStore {
                 )?
                 .get(0);
             e.seq = seq as u32 + 1;
-            insert_entry(&mut tx, &e)?;
-            tx.commit()?;
+            insert_entry(tx, &e)?;
             Ok(Some(e.clone()))
         })
     }
 
-    fn due_deliveries(&self, now: i64, limit: u32) -> Result<Vec<OutboxItem>> {
+    fn due_deliveries(&self, now: i64, limit: u32, busy: &HashSet<u64>) -> Result<Vec<OutboxItem>> {
+        let busy: Vec<i64> = busy.iter().map(|id| *id as i64).collect();
+        let Some(epoch) = self.fence.as_ref().map(|f| f.epoch().unwrap_or(0)) else {
+            let sql = format!(
+                "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE status = 'pending' AND next_ms <= $1
+                    AND NOT (id = ANY($3))
+                 ORDER BY next_ms, id LIMIT $2"
+            );
+            let rows = self.read(|c| c.query(sql.as_str(), &[&now, &i64::from(limit), &busy]))?;
+            return rows.iter().map(outbox_item).collect();
+        };
+        // A cluster's leader claims the rows under its epoch (skipping rows another node's
+        // transaction holds); rows an earlier leader claimed (in flight when it died) are taken
+        // over, and retried under the same key.
         let sql = format!(
-            "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE status = 'pending' AND next_ms <= $1
-             ORDER BY next_ms, id LIMIT $2"
+            "UPDATE outbox SET claimed_epoch = $3 WHERE id IN (
+                SELECT id FROM outbox WHERE status = 'pending' AND next_ms <= $1
+                    AND NOT (id = ANY($4))
+                ORDER BY next_ms, id LIMIT $2 FOR UPDATE SKIP LOCKED)
+             RETURNING {OUTBOX_COLUMNS}"
         );
-        let rows = self.read(|c| c.query(sql.as_str(), &[&now, &i64::from(limit)]))?;
-        rows.iter().map(outbox_item).collect()
+        let rows =
+            self.write(|tx| tx.query(sql.as_str(), &[&now, &i64::from(limit), &epoch, &busy]))?;
+        let mut items = rows.iter().map(outbox_item).collect::<Result<Vec<_>>>()?;
+        items.sort_by_key(|i| (i.delivery.next_attempt_at, i.delivery.id));
+        Ok(items)
     }
 
     fn next_due(&self, busy: &HashSet<u64>) -> Result<Option<i64>> {
@@ -500,8 +526,7 @@ impl Store for PostgresStore {
     }
 
     fn add_override(&self, mut o: OnCallOverride) -> Result<OnCallOverride> {
-        self.write(|c| {
-            let mut tx = c.transaction()?;
+        self.write(|tx| {
             let id: i64 = tx
                 .query_one(
                     "SELECT nextval(pg_get_serial_sequence('oncall_overrides', 'id'))",
@@ -516,7 +541,6 @@ impl Store for PostgresStore {
                     &serde_json::to_string(&o).expect("override serialises"),
                 ],
             )?;
-            tx.commit()?;
             Ok(o.clone())
         })
     }
@@ -541,11 +565,12 @@ impl Store for PostgresStore {
             .collect()
     }
 
-    fn update_deliveries(&self, updates: &[DeliveryUpdate]) -> Result<()> {
-        self.write(|c| {
-            let mut tx = c.transaction()?;
+    fn update_deliveries(&self, updates: &[DeliveryUpdate], effects: &[Effect]) -> Result<()> {
+        let deadline = self.delivery_deadline;
+        self.write(|tx| {
             let st = tx.prepare(
-                "UPDATE outbox SET status = $2, attempts = $3, next_ms = $4, last_error = $5 WHERE id = $1",
+                "UPDATE outbox SET status = $2, attempts = $3, next_ms = $4, last_error = $5,
+                    claimed_epoch = NULL WHERE id = $1",
             )?;
             for u in updates {
                 tx.execute(
@@ -559,7 +584,7 @@ impl Store for PostgresStore {
                     ],
                 )?;
             }
-            tx.commit()
+            write_effects(tx, effects, deadline)
         })
     }
 

@@ -104,83 +104,24 @@ fn ts(t: &chrono::DateTime<chrono::Utc>) -> String {
 }
 
 impl SqliteStore {
-    /// Sets how long new notifications are retried before they become dead letters.
-    pub fn with_delivery_deadline(mut self, ms: i64) -> Self {
-        self.delivery_deadline = ms;
-        self
-    }
-
-    /// Opens (creating if needed) `floorwatch.db` in `dir` and brings its schema up to date.
-    pub fn open(dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| StoreError::DataDir(dir.display().to_string(), e))?;
-        let path = dir.join("floorwatch.db");
-        let writer = Connection::open(&path)?;
-        writer.pragma_update(None, "journal_mode", "WAL")?;
-        // NORMAL in WAL mode survives a killed process (not a power cut) without an fsync
-        // per commit.
-        writer.pragma_update(None, "synchronous", "NORMAL")?;
-        writer.pragma_update(None, "busy_timeout", 5000)?;
-        migrate(&writer)?;
-        let reader = Connection::open(&path)?;
-        reader.pragma_update(None, "busy_timeout", 5000)?;
-        Ok(Self {
-            writer: Mutex::new(writer),
-            reader: Mutex::new(reader),
-            delivery_deadline: 3_600_000,
-        })
-    }
-}
-
-fn migrate(c: &Connection) -> Result<()> {
-    c.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")?;
-    let have: i64 = c.query_row(
-        "SELECT COALESCE(MAX(version), 0) FROM schema_version",
-        [],
-        |r| r.get(0),
-    )?;
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(have as usize) {
-        let tx = c.unchecked_transaction()?;
-        tx.execute_batch(sql)?;
-        tx.execute(
-            "INSERT INTO schema_version (version) VALUES (?1)",
-            params![i as i64 + 1],
-        )?;
-        tx.commit()?;
-    }
-    Ok(())
-}
-
-fn incident_from_row(body: String) -> Result<Incident> {
-    serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(format!("incident body: {e}")))
-}
-
-fn entry_from_row(r: &rusqlite::Row) -> rusqlite::Result<(TimelineEntry, String, String)> {
-    let at: String = r.get(2)?;
-    let kind: String = r.get(4)?;
-    let figures: String = r.get(6)?;
-    Ok((
-        TimelineEntry {
-            incident_id: r.get::<_, i64>(0)? as u64,
-            seq: r.get::<_, i64>(1)? as u32,
-            at: chrono::DateTime::parse_from_rfc3339(&at)
-                .map(|t| t.to_utc())
-                .unwrap_or_default(),
-            actor: r.get(3)?,
-            kind: TimelineKind::parse(&kind).unwrap_or(TimelineKind::Note),
-            message: r.get(5)?,
-            values: Default::default(),
-        },
-        kind,
-        figures,
-    ))
-}
-
-impl Store for SqliteStore {
-    fn save(&self, effects: &[Effect]) -> Result<()> {
+    /// Delivery updates and the engine's effects, in one transaction.
+    fn write(&self, updates: &[DeliveryUpdate], effects: &[Effect]) -> Result<()> {
         let mut c = self.writer.lock().unwrap();
         let tx = c.transaction()?;
         {
+            let mut update = tx.prepare_cached(
+                "UPDATE outbox SET status = ?2, attempts = ?3, next_ms = ?4, last_error = ?5 WHERE id = ?1",
+            )?;
+            for u in updates {
+                update.execute(params![
+                    u.id as i64,
+                    u.status.as_str(),
+                    i64::from(u.attempts),
+                    u.next_ms,
+                    u.error
+                ])?;
+            }
+
             let mut upsert = tx.prepare_cached(
                 "INSERT INTO incidents (id, rule, scope, severity_rank, status, opened_at, updated_at, body)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
@@ -263,6 +204,83 @@ impl Store for SqliteStore {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// Sets how long new notifications are retried before they become dead letters.
+    pub fn with_delivery_deadline(mut self, ms: i64) -> Self {
+        self.delivery_deadline = ms;
+        self
+    }
+
+    /// Opens (creating if needed) `floorwatch.db` in `dir` and brings its schema up to date.
+    pub fn open(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::DataDir(dir.display().to_string(), e))?;
+        let path = dir.join("floorwatch.db");
+        let writer = Connection::open(&path)?;
+        writer.pragma_update(None, "journal_mode", "WAL")?;
+        // NORMAL in WAL mode survives a killed process (not a power cut) without an fsync
+        // per commit.
+        writer.pragma_update(None, "synchronous", "NORMAL")?;
+        writer.pragma_update(None, "busy_timeout", 5000)?;
+        migrate(&writer)?;
+        let reader = Connection::open(&path)?;
+        reader.pragma_update(None, "busy_timeout", 5000)?;
+        Ok(Self {
+            writer: Mutex::new(writer),
+            reader: Mutex::new(reader),
+            delivery_deadline: 3_600_000,
+        })
+    }
+}
+
+fn migrate(c: &Connection) -> Result<()> {
+    c.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")?;
+    let have: i64 = c.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+        [],
+        |r| r.get(0),
+    )?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(have as usize) {
+        let tx = c.unchecked_transaction()?;
+        tx.execute_batch(sql)?;
+        tx.execute(
+            "INSERT INTO schema_version (version) VALUES (?1)",
+            params![i as i64 + 1],
+        )?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+fn incident_from_row(body: String) -> Result<Incident> {
+    serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(format!("incident body: {e}")))
+}
+
+fn entry_from_row(r: &rusqlite::Row) -> rusqlite::Result<(TimelineEntry, String, String)> {
+    let at: String = r.get(2)?;
+    let kind: String = r.get(4)?;
+    let figures: String = r.get(6)?;
+    Ok((
+        TimelineEntry {
+            incident_id: r.get::<_, i64>(0)? as u64,
+            seq: r.get::<_, i64>(1)? as u32,
+            at: chrono::DateTime::parse_from_rfc3339(&at)
+                .map(|t| t.to_utc())
+                .unwrap_or_default(),
+            actor: r.get(3)?,
+            kind: TimelineKind::parse(&kind).unwrap_or(TimelineKind::Note),
+            message: r.get(5)?,
+            values: Default::default(),
+        },
+        kind,
+        figures,
+    ))
+}
+
+impl Store for SqliteStore {
+    fn save(&self, effects: &[Effect]) -> Result<()> {
+        self.write(&[], effects)
     }
 
     fn open_incidents(&self) -> Result<Vec<(Incident, u32)>> {
@@ -403,14 +421,26 @@ impl Store for SqliteStore {
         Ok(Some(e))
     }
 
-    fn due_deliveries(&self, now: i64, limit: u32) -> Result<Vec<OutboxItem>> {
+    fn due_deliveries(&self, now: i64, limit: u32, busy: &HashSet<u64>) -> Result<Vec<OutboxItem>> {
         let c = self.reader.lock().unwrap();
         let mut st = c.prepare_cached(
             "SELECT id, incident_id, target_kind, target_name, reason, key_seq, key_index, payload, status, attempts, created_ms, next_ms, deadline_ms, last_error
              FROM outbox WHERE status = 'pending' AND next_ms <= ?1 ORDER BY next_ms, id LIMIT ?2",
         )?;
-        let rows = st.query_map(params![now, i64::from(limit)], outbox_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        // The busy rows are among the first `limit + busy.len()`: read past them.
+        let fetch = i64::from(limit) + busy.len() as i64;
+        let rows = st.query_map(params![now, fetch], outbox_row)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let item = row?;
+            if !busy.contains(&item.delivery.id) {
+                out.push(item);
+            }
+            if out.len() == limit as usize {
+                break;
+            }
+        }
+        Ok(out)
     }
 
     fn next_due(&self, busy: &HashSet<u64>) -> Result<Option<i64>> {
@@ -468,25 +498,8 @@ impl Store for SqliteStore {
         .collect()
     }
 
-    fn update_deliveries(&self, updates: &[DeliveryUpdate]) -> Result<()> {
-        let mut c = self.writer.lock().unwrap();
-        let tx = c.transaction()?;
-        {
-            let mut st = tx.prepare_cached(
-                "UPDATE outbox SET status = ?2, attempts = ?3, next_ms = ?4, last_error = ?5 WHERE id = ?1",
-            )?;
-            for u in updates {
-                st.execute(params![
-                    u.id as i64,
-                    u.status.as_str(),
-                    i64::from(u.attempts),
-                    u.next_ms,
-                    u.error
-                ])?;
-            }
-        }
-        tx.commit()?;
-        Ok(())
+    fn update_deliveries(&self, updates: &[DeliveryUpdate], effects: &[Effect]) -> Result<()> {
+        self.write(updates, effects)
     }
 
     fn deliveries(
@@ -584,7 +597,7 @@ mod tests {
             .unwrap();
         }
         let store = SqliteStore::open(dir.path()).unwrap();
-        let rows = store.due_deliveries(1, 10).unwrap();
+        let rows = store.due_deliveries(1, 10, &HashSet::new()).unwrap();
         let d = &rows[0].delivery;
         assert_eq!(
             d.target,

@@ -4,6 +4,11 @@
 //!
 //! Blocking by design (a mutex, SQLite, file writes): the HTTP layer calls it from
 //! `spawn_blocking`.
+//!
+//! Events are journaled locally (`ingest::journal`, one daemon) or in the shared journal of a
+//! cluster (`shared.rs`: several daemons on one PostgreSQL database, one of them leading).
+
+mod shared;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -42,9 +47,17 @@ pub enum WatchError {
 
 struct Inner {
     engine: Engine,
-    journal: Journal,
+    log: Log,
     /// Effects the store refused (disk full, ...): kept and retried, never dropped.
     unsaved: Vec<Effect>,
+}
+
+/// Where accepted events are journaled.
+enum Log {
+    /// Hourly files in the data dir: one daemon.
+    Local(Journal),
+    /// The cluster's shared journal.
+    Shared(shared::Shared),
 }
 
 pub struct Watch {
@@ -65,6 +78,8 @@ pub struct Watch {
     pub stats: Stats,
     /// Heartbeats out and delivery targets: the daemon's own links.
     pub health: crate::health::Health,
+    /// The cluster this daemon is a node of (`[store] backend = "postgres"`).
+    cluster: Option<Arc<crate::cluster::Cluster>>,
 }
 
 /// Counters for `/metrics`.
@@ -88,10 +103,21 @@ impl Watch {
         let now = clock();
         let mut fx = Vec::new();
         let engine = rebuild(cfg, &journal, &*store, None, now, &mut fx)?;
+        Self::with(engine, Log::Local(journal), store, clock, data_dir, fx)
+    }
+
+    fn with(
+        engine: Engine,
+        log: Log,
+        store: Arc<dyn Store>,
+        clock: Clock,
+        data_dir: &Path,
+        fx: Vec<Effect>,
+    ) -> Result<Self, WatchError> {
         let watch = Watch {
             inner: Mutex::new(Inner {
                 engine,
-                journal,
+                log,
                 unsaved: Vec::new(),
             }),
             store,
@@ -104,6 +130,7 @@ impl Watch {
             overrides: Mutex::new(Vec::new()),
             stats: Stats::default(),
             health: Default::default(),
+            cluster: None,
         };
         *watch.overrides.lock().unwrap() = watch.store.overrides()?;
         let mut inner = watch.inner.lock().unwrap();
@@ -128,6 +155,9 @@ impl Watch {
     /// accepted, persists the decisions, and says what happened to each event. Events that name
     /// no `source` come from `source` (the ingest token's name), and are journaled with it.
     pub fn ingest(&self, source: &str, body: &[u8]) -> Result<IngestReport, WatchError> {
+        if self.cluster.is_some() {
+            return self.ingest_shared(source, body);
+        }
         let items = decode_bytes(body);
         let mut report = IngestReport::default();
         let mut events = Vec::with_capacity(items.len());
@@ -153,7 +183,9 @@ impl Watch {
                         Some(_) => std::borrow::Cow::Borrowed(item.raw),
                         None => with_source(item.raw, source),
                     };
-                    if let Err(e) = inner.journal.append(now, &raw) {
+                    if let Log::Local(j) = &mut inner.log
+                        && let Err(e) = j.append(now, &raw)
+                    {
                         journal_error = Some(e);
                     }
                 }
@@ -166,7 +198,9 @@ impl Watch {
                 }),
             }
         }
-        if let Err(e) = inner.journal.flush() {
+        if let Log::Local(j) = &mut inner.log
+            && let Err(e) = j.flush()
+        {
             journal_error = Some(e);
         }
         if let Some(e) = journal_error {
@@ -178,6 +212,11 @@ impl Watch {
         self.commit(&mut inner, fx);
         drop(inner);
         report.refused.sort_by_key(|r| r.index);
+        self.count(&report);
+        Ok(report)
+    }
+
+    fn count(&self, report: &IngestReport) {
         self.stats
             .accepted
             .fetch_add(report.accepted, Ordering::Relaxed);
@@ -187,7 +226,6 @@ impl Watch {
         self.stats
             .refused
             .fetch_add(report.refused.len() as u64, Ordering::Relaxed);
-        Ok(report)
     }
 
     /// Moves the engine's clock to now: timers, holds, ageing waits.
@@ -202,11 +240,22 @@ impl Watch {
         self.commit(&mut inner, fx);
     }
 
-    /// Deletes journal segments older than the engine's horizon.
+    /// Deletes journal segments (or, at a cluster's leader, shared rows) older than the
+    /// engine's horizon.
     pub fn prune_journal(&self) {
         let mut inner = self.inner.lock().unwrap();
         let before = inner.engine.now() - inner.engine.config().state_horizon() - 3_600_000;
-        if let Err(e) = inner.journal.prune(before) {
+        let pruned = match &mut inner.log {
+            Log::Local(j) => j.prune(before).map(|_| ()).map_err(|e| e.to_string()),
+            Log::Shared(s) if s.leading => s
+                .cluster
+                .journal
+                .prune(before)
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            Log::Shared(_) => Ok(()),
+        };
+        if let Err(e) = pruned {
             warn!("pruning the journal: {e}");
         }
     }
@@ -219,6 +268,10 @@ impl Watch {
         }
         self.live_wake.notify_one();
         if fx.is_empty() && inner.unsaved.is_empty() {
+            return;
+        }
+        // A follower decides nothing: the leader writes what it decided.
+        if matches!(&inner.log, Log::Shared(s) if !s.leading) {
             return;
         }
         let mut batch = std::mem::take(&mut inner.unsaved);
@@ -264,7 +317,14 @@ impl Watch {
         let mut snap = {
             let mut inner = self.inner.lock().unwrap();
             inner.engine.set_clock(now);
-            inner.engine.snapshot()
+            let mut snap = inner.engine.snapshot();
+            // A follower shows the leader's incidents.
+            if let Log::Shared(s) = &inner.log
+                && !s.leading
+            {
+                snap.incidents = s.open.clone();
+            }
+            snap
         };
         snap.health = self.health.view(now);
         snap
@@ -333,13 +393,18 @@ impl Watch {
     pub fn reload(&self, cfg: Arc<Config>) -> Result<(), WatchError> {
         let mut fx = Vec::new();
         let mut inner = self.inner.lock().unwrap();
-        inner.journal.flush()?;
         let now = (self.clock)();
         let old = (
             inner.engine.open_incidents(),
             inner.engine.max_incident_id(),
         );
-        let engine = rebuild(cfg, &inner.journal, &*self.store, Some(old), now, &mut fx)?;
+        let engine = match &mut inner.log {
+            Log::Local(journal) => {
+                journal.flush()?;
+                rebuild(cfg, journal, &*self.store, Some(old), now, &mut fx)?
+            }
+            Log::Shared(s) => s.rebuild(cfg, &*self.store, old, now, &mut fx)?,
+        };
         inner.engine = engine;
         self.commit(&mut inner, fx);
         Ok(())
@@ -400,7 +465,6 @@ impl Watch {
             entries.push((d.incident_id, o.kind, o.message));
             items.push(item);
         }
-        self.store.update_deliveries(&updates)?;
         // A step of the escalation that reached nobody at all is itself worth a line, and an
         // error in the log: someone must look at the targets.
         let mut steps: Vec<(u64, u32)> = Vec::new();
@@ -412,8 +476,15 @@ impl Watch {
         }
         for (incident, seq) in steps {
             let all = self.store.deliveries(None, Some(incident), 10_000)?;
+            // As they will be once these attempts are written.
+            let status = |d: &Delivery| {
+                updates
+                    .iter()
+                    .find(|u| u.id == d.id)
+                    .map_or(d.status, |u| u.status)
+            };
             let members: Vec<_> = all.iter().filter(|d| d.key.seq == seq).collect();
-            if members.iter().all(|d| d.status == DeliveryStatus::Dead) {
+            if members.iter().all(|d| status(d) == DeliveryStatus::Dead) {
                 let targets: Vec<String> = members.iter().map(|d| d.target.to_string()).collect();
                 let message = format!(
                     "nobody was reached: every target of this step failed ({})",
@@ -424,13 +495,14 @@ impl Watch {
             }
         }
         let mut fx = Vec::new();
+        let mut elsewhere = Vec::new();
         for (id, kind, message) in entries {
             if inner
                 .engine
                 .record(id, crate::engine::OUTBOX_ACTOR, kind, &message, &mut fx)
                 .is_none()
             {
-                self.store.append_entry(TimelineEntry {
+                elsewhere.push(TimelineEntry {
                     incident_id: id,
                     seq: 0,
                     at: crate::engine::calendar::ms_to_utc(now),
@@ -438,10 +510,27 @@ impl Watch {
                     kind,
                     message,
                     values: Default::default(),
-                })?;
+                });
             }
         }
-        self.commit(&mut inner, fx);
+        // The rows and the entries that tell them, in one transaction (with anything left
+        // unsaved before). If it fails, the entries wait with the unsaved effects and the rows
+        // stay as they were: the attempt is made again, under the same key.
+        let mut batch = std::mem::take(&mut inner.unsaved);
+        batch.extend(fx);
+        if let Err(e) = self.store.update_deliveries(&updates, &batch) {
+            inner.unsaved = batch;
+            self.healthy.store(false, Ordering::Relaxed);
+            return Err(e.into());
+        }
+        self.commit(&mut inner, Vec::new());
+        if batch.iter().any(|f| matches!(f, Effect::Incident(_))) {
+            self.incident_changed.store(true, Ordering::Release);
+        }
+        // Incidents the engine no longer holds (resolved long ago): their own numbering.
+        for e in elsewhere {
+            self.store.append_entry(e)?;
+        }
         Ok(())
     }
 
@@ -555,21 +644,36 @@ fn rebuild(
     now: Millis,
     fx: &mut Vec<Effect>,
 ) -> Result<Engine, WatchError> {
+    let mut engine = warm(cfg, now, |engine, replay, since| {
+        let mut lines = 0u64;
+        let mut warm_fx = Vec::new();
+        for path in journal.segments_since(since)? {
+            let text = std::fs::read_to_string(&path)?;
+            replay.feed_text(engine, &text, &mut warm_fx, |fx| fx.clear());
+            lines += text.lines().count() as u64;
+        }
+        Ok(lines)
+    })?;
+    restore(&mut engine, store, carry, now, fx)?;
+    Ok(engine)
+}
+
+/// An engine for `now` with decisions off, its windows and clocks rebuilt from what `feed`
+/// replays (the events since the state horizon, handed in `since`).
+fn warm(
+    cfg: Arc<Config>,
+    now: Millis,
+    feed: impl FnOnce(&mut Engine, &mut Replay, Millis) -> Result<u64, WatchError>,
+) -> Result<Engine, WatchError> {
     let since = now - cfg.state_horizon();
     let tick = cfg.daemon.tick.max(1_000);
     let mut engine = Engine::new(cfg, since);
     engine.set_warming(true);
     let mut replay = Replay::new(tick);
+    let lines = feed(&mut engine, &mut replay, since)?;
     let mut warm_fx = Vec::new();
-    let mut lines = 0u64;
-    for path in journal.segments_since(since)? {
-        let text = std::fs::read_to_string(&path)?;
-        replay.feed_text(&mut engine, &text, &mut warm_fx, |fx| fx.clear());
-        lines += text.lines().count() as u64;
-    }
     replay.run_until(&mut engine, now, &mut warm_fx);
     replay.finish(&mut engine, &mut warm_fx);
-    engine.set_warming(false);
     if lines > 0 {
         info!(
             events = replay.report.accepted,
@@ -577,6 +681,19 @@ fn rebuild(
             "rebuilt state from the journal"
         );
     }
+    Ok(engine)
+}
+
+/// Turns decisions on for a warmed engine: the open incidents (from `carry`, or the store),
+/// baselines and silences come back, and the clock moves to `now`.
+fn restore(
+    engine: &mut Engine,
+    store: &dyn Store,
+    carry: Option<(Vec<(Incident, u32)>, u64)>,
+    now: Millis,
+    fx: &mut Vec<Effect>,
+) -> Result<(), WatchError> {
+    engine.set_warming(false);
     let (open, max_id) = match carry {
         Some(c) => c,
         None => (store.open_incidents()?, store.max_incident_id()?),
@@ -588,7 +705,7 @@ fn rebuild(
     engine.restore_baselines(store.baselines()?);
     engine.restore_silences(store.silences()?);
     engine.tick(now, fx);
-    Ok(engine)
+    Ok(())
 }
 
 /// The outbox worker's view of the watch.
@@ -605,11 +722,26 @@ impl crate::notify::outbox::Outbox for Watch {
         self.outbox_wake()
     }
 
-    fn due(&self, now: Millis, limit: u32) -> Vec<OutboxItem> {
-        self.store.due_deliveries(now, limit).unwrap_or_else(|e| {
-            error!("reading the outbox: {e}");
-            Vec::new()
-        })
+    fn may_deliver(&self) -> bool {
+        Watch::may_deliver(self)
+    }
+
+    fn due(
+        &self,
+        now: Millis,
+        limit: u32,
+        busy: &std::collections::HashSet<u64>,
+    ) -> Vec<OutboxItem> {
+        // In a cluster, only the leader delivers.
+        if !Watch::may_deliver(self) {
+            return Vec::new();
+        }
+        self.store
+            .due_deliveries(now, limit, busy)
+            .unwrap_or_else(|e| {
+                error!("reading the outbox: {e}");
+                Vec::new()
+            })
     }
 
     fn next_due(&self, busy: &std::collections::HashSet<u64>) -> Option<Millis> {
