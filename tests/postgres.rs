@@ -135,6 +135,9 @@ async fn pages_and_timelines_live_in_postgres_across_daemons_and_a_database_rest
         kinds.contains(&"opened") && kinds.contains(&"delivered"),
         "{kinds:?}"
     );
+    // Alone on the database, it leads (at once: the first one let go on its way out).
+    b.wait_for("/api/v1/cluster", 15, |v| v["leading"] == true)
+        .await;
     let (s, _) = b
         .post(
             &format!("/api/v1/incidents/{id}/ack"),

@@ -271,27 +271,43 @@ pub fn run_lease(cluster: Arc<Cluster>, watch: Arc<Watch>) {
 /// Blocking: run it on a thread of its own.
 pub fn run_follow(cluster: Arc<Cluster>, watch: Arc<Watch>) {
     let mut conn: Option<Client> = None;
+    let mut last_look = Instant::now() - POLL;
     while !cluster.stopping() {
         if let Err(e) = watch.catch_up() {
             warn!("following the journal: {e}");
         }
         if cluster.fence.epoch().is_none()
+            && last_look.elapsed() >= POLL
             && let Err(e) = watch.refresh_shared_incidents()
         {
             warn!("reading the leader's incidents: {e}");
         }
+        last_look = Instant::now();
         if conn.is_none() {
             conn = cluster
                 .listener(&[journal::CHANNEL, INCIDENTS_CHANNEL])
                 .ok();
         }
-        match conn.as_mut() {
-            Some(c) => {
-                if c.notifications().timeout_iter(POLL).next().is_err() {
-                    conn = None;
+        let Some(c) = conn.as_mut() else {
+            std::thread::sleep(POLL);
+            continue;
+        };
+        // Until something is announced that is not this node's own row (which it applies
+        // itself), or the poll is due.
+        let deadline = Instant::now() + POLL;
+        let broken = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let next = c.notifications().timeout_iter(left).next();
+            match next {
+                Ok(Some(n)) if n.channel() == journal::CHANNEL && n.payload() == cluster.node() => {
+                    continue;
                 }
+                Ok(_) => break false,
+                Err(_) => break true,
             }
-            None => std::thread::sleep(POLL),
+        };
+        if broken {
+            conn = None;
         }
     }
 }

@@ -91,9 +91,11 @@ const MIGRATIONS: &[&str] = &[
         id BIGSERIAL PRIMARY KEY,
         at_ms BIGINT NOT NULL,
         node TEXT NOT NULL,
-        lines TEXT NOT NULL
+        lz4 BYTEA NOT NULL
      );
      CREATE INDEX floorwatch_journal_at ON floorwatch_journal(at_ms);
+     -- Compressed already (LZ4, by the node that wrote it).
+     ALTER TABLE floorwatch_journal ALTER COLUMN lz4 SET STORAGE EXTERNAL;
      CREATE TABLE floorwatch_lease (
         id INT PRIMARY KEY,
         holder TEXT,

@@ -81,6 +81,32 @@ fn warm_shared(
     Ok((engine, pos))
 }
 
+/// A valid event of a request this node journals, ready to apply without decoding it again.
+struct Own<'a> {
+    source: &'a str,
+    event: crate::engine::Event<'a>,
+    line: u64,
+    index: u64,
+}
+
+/// Applies a request's own valid events; what happened to each (numbered as in the request).
+fn apply_events(engine: &mut Engine, own: &[Own]) -> IngestReport {
+    let mut report = IngestReport::default();
+    for o in own {
+        match engine.apply_from(o.source, &o.event) {
+            Ok(Applied::New) => report.accepted += 1,
+            Ok(Applied::Duplicate) => report.duplicates += 1,
+            Err(r) => report.refused.push(Refusal {
+                line: o.line,
+                index: o.index,
+                field: r.field.map(str::to_string),
+                error: r.reason,
+            }),
+        }
+    }
+    report
+}
+
 /// Applies one row's lines; what happened to each (lines numbered within the row).
 fn apply_row(engine: &mut Engine, lines: &str) -> IngestReport {
     let mut report = IngestReport::default();
@@ -154,53 +180,61 @@ impl Watch {
         let cluster = self.cluster.clone().expect("a cluster's watch");
         let items = decode_bytes(body);
         let mut report = IngestReport::default();
-        let mut lines = String::new();
-        // Where each line of the row came from in the request.
-        let mut origin = Vec::new();
+        let mut lines = String::with_capacity(body.len() + body.len() / 8);
+        // The valid events, from whom, and where each came from in the request.
+        let mut valid = Vec::with_capacity(items.len());
         for item in &items {
             match item.wire.as_ref().map_err(Clone::clone).and_then(|w| {
                 let named = w.source();
-                validate(w, item.line, item.index).map(|_| named)
+                validate(w, item.line, item.index).map(|ev| (named, ev))
             }) {
-                Ok(named) => {
+                Ok((named, ev)) => {
                     let raw = match named {
                         Some(_) => std::borrow::Cow::Borrowed(item.raw),
                         None => with_source(item.raw, source),
                     };
                     // One line each, as the local journal writes them.
-                    lines.push_str(&raw.replace(['\n', '\r'], " "));
+                    if raw.contains(['\n', '\r']) {
+                        lines.push_str(&raw.replace(['\n', '\r'], " "));
+                    } else {
+                        lines.push_str(&raw);
+                    }
                     lines.push('\n');
-                    origin.push((item.line, item.index));
+                    valid.push(Own {
+                        source: named.unwrap_or(source),
+                        event: ev,
+                        line: item.line,
+                        index: item.index,
+                    });
                 }
                 Err(r) => report.refused.push(r),
             }
         }
-        if !origin.is_empty() {
+        if !valid.is_empty() {
             let id = cluster
                 .journal
                 .append((self.clock)(), cluster.node(), &lines)?;
-            let mut inner = self.inner.lock().unwrap();
-            if let Err(e) = self.catch_up_locked(&mut inner, Some(id)) {
-                // Stored: it is applied when the database answers again.
-                warn!("applying the journal after row {id}: {e}");
-            }
-            let row = match &mut inner.log {
-                Log::Shared(s) => s.reports.remove(&id),
-                Log::Local(_) => None,
+            let row = match self.apply_own(id, &valid) {
+                Ok(r) => r,
+                Err(e) => {
+                    // Stored: it is applied when the database answers again.
+                    warn!("applying the journal through row {id}: {e}");
+                    None
+                }
             };
-            drop(inner);
             match row {
-                Some(r) => {
+                Some((r, numbered_in_row)) => {
                     report.accepted += r.accepted;
                     report.duplicates += r.duplicates;
                     report.refused.extend(r.refused.into_iter().map(|mut x| {
-                        if let Some((line, index)) = origin.get(x.index as usize) {
-                            (x.line, x.index) = (*line, *index);
+                        // Applied from the journal: lines numbered within the row.
+                        if numbered_in_row && let Some(own) = valid.get(x.index as usize) {
+                            (x.line, x.index) = (own.line, own.index);
                         }
                         x
                     }));
                 }
-                None => report.accepted += origin.len() as u64,
+                None => report.accepted += valid.len() as u64,
             }
         }
         report.refused.sort_by_key(|r| r.index);
@@ -208,46 +242,136 @@ impl Watch {
         Ok(report)
     }
 
-    /// Applies the rows of the shared journal not applied yet.
+    /// Applies the journal through row `id`, which this node just wrote with `lines`: the rows
+    /// before it are read (without holding the engine) and applied first, then it is applied
+    /// from memory. What applying it gave, unless the follow thread got there first and its
+    /// report was dropped.
+    fn apply_own(&self, id: i64, own: &[Own]) -> Result<Option<(IngestReport, bool)>, WatchError> {
+        let cluster = self.cluster.clone().expect("a cluster's watch");
+        loop {
+            let applied = self.applied();
+            if applied < id - 1 {
+                // Rows by others in between: read them without holding the engine. Rows are
+                // numbered in commit order, so every row before ours is there to read.
+                let before: Vec<_> = cluster
+                    .journal
+                    .after(applied)?
+                    .into_iter()
+                    .filter(|r| r.id < id)
+                    .collect();
+                let mut inner = self.inner.lock().unwrap();
+                if before.is_empty() {
+                    // None: the numbers in between were taken by inserts that rolled back.
+                    if let Log::Shared(s) = &mut inner.log
+                        && s.applied == applied
+                    {
+                        s.applied = id - 1;
+                    }
+                } else {
+                    self.apply_rows(&mut inner, before.into_iter());
+                }
+                continue;
+            }
+            let mut inner = self.inner.lock().unwrap();
+            let Log::Shared(s) = &mut inner.log else {
+                return Ok(None);
+            };
+            if s.applied >= id {
+                return Ok(s.reports.remove(&id).map(|r| (r, true)));
+            }
+            if s.applied < id - 1 {
+                continue;
+            }
+            inner.engine.set_clock((self.clock)());
+            let report = apply_events(&mut inner.engine, own);
+            let mut fx = Vec::new();
+            inner.engine.settle(&mut fx);
+            if let Log::Shared(s) = &mut inner.log {
+                s.applied = id;
+            }
+            cluster.set_applied(id);
+            self.commit(&mut inner, fx);
+            return Ok(Some((report, false)));
+        }
+    }
+
+    /// The last row applied.
+    fn applied(&self) -> i64 {
+        self.applied_in(&self.inner.lock().unwrap())
+    }
+
+    fn applied_in(&self, inner: &Inner) -> i64 {
+        match &inner.log {
+            Log::Shared(s) => s.applied,
+            Log::Local(_) => 0,
+        }
+    }
+
+    /// Applies `rows` (in order) that are after the last one applied.
+    fn apply_rows(
+        &self,
+        inner: &mut Inner,
+        rows: impl Iterator<Item = crate::cluster::journal::Batch>,
+    ) {
+        let Some(cluster) = self.cluster.clone() else {
+            return;
+        };
+        inner.engine.set_clock((self.clock)());
+        let mut fx = Vec::new();
+        for row in rows {
+            let Log::Shared(s) = &mut inner.log else {
+                return;
+            };
+            if row.id <= s.applied {
+                continue;
+            }
+            let report = apply_row(&mut inner.engine, &row.lines);
+            inner.engine.settle(&mut fx);
+            if let Log::Shared(s) = &mut inner.log {
+                s.applied = row.id;
+                if row.node == cluster.node() {
+                    if s.reports.len() >= MAX_REPORTS {
+                        s.reports.clear();
+                    }
+                    s.reports.insert(row.id, report);
+                }
+            }
+            cluster.set_applied(row.id);
+        }
+        self.commit(inner, fx);
+    }
+
+    /// Applies the rows of the shared journal not applied yet, reading them without holding
+    /// the engine.
     pub fn catch_up(&self) -> Result<(), WatchError> {
-        let mut inner = self.inner.lock().unwrap();
-        self.catch_up_locked(&mut inner, None)
+        let Some(cluster) = self.cluster.clone() else {
+            return Ok(());
+        };
+        loop {
+            let rows = cluster.journal.after(self.applied())?;
+            if rows.is_empty() {
+                return Ok(());
+            }
+            let mut inner = self.inner.lock().unwrap();
+            self.apply_rows(&mut inner, rows.into_iter());
+        }
     }
 
     /// Applies rows after the last one applied, through `until` (all there are if `None`).
     fn catch_up_locked(&self, inner: &mut Inner, until: Option<i64>) -> Result<(), WatchError> {
-        let Log::Shared(s) = &inner.log else {
+        let Some(cluster) = self.cluster.clone() else {
             return Ok(());
         };
-        let cluster = s.cluster.clone();
         loop {
-            let Log::Shared(s) = &inner.log else {
-                return Ok(());
-            };
-            if until.is_some_and(|u| s.applied >= u) {
+            let applied = self.applied_in(inner);
+            if until.is_some_and(|u| applied >= u) {
                 return Ok(());
             }
-            let rows = cluster.journal.after(s.applied)?;
+            let rows = cluster.journal.after(applied)?;
             if rows.is_empty() {
                 return Ok(());
             }
-            inner.engine.set_clock((self.clock)());
-            let mut fx = Vec::new();
-            for row in rows {
-                let report = apply_row(&mut inner.engine, &row.lines);
-                inner.engine.settle(&mut fx);
-                if let Log::Shared(s) = &mut inner.log {
-                    s.applied = row.id;
-                    if row.node == cluster.node() {
-                        if s.reports.len() >= MAX_REPORTS {
-                            s.reports.clear();
-                        }
-                        s.reports.insert(row.id, report);
-                    }
-                    cluster.set_applied(row.id);
-                }
-            }
-            self.commit(inner, fx);
+            self.apply_rows(inner, rows.into_iter());
         }
     }
 
