@@ -14,7 +14,7 @@ use std::time::Instant;
 use floorwatch_protocol::{Incident, IngestReport, Refusal};
 use tracing::{error, info, warn};
 
-use super::{Inner, Log, Watch, WatchError, restore, warm, with_source};
+use super::{Inner, Log, Watch, WatchError, restore, warm};
 use crate::cluster::{Cluster, SharedJournal};
 use crate::config::{Config, Millis};
 use crate::engine::{Applied, Effect, Engine};
@@ -183,21 +183,31 @@ impl Watch {
         let mut lines = String::with_capacity(body.len() + body.len() / 8);
         // The valid events, from whom, and where each came from in the request.
         let mut valid = Vec::with_capacity(items.len());
+        // `"source":NAME,` for the events that name none, written once.
+        let named_by_token = format!(
+            "{{\"source\":{},",
+            serde_json::to_string(source).unwrap_or_else(|_| "\"unnamed\"".into())
+        );
         for item in &items {
             match item.wire.as_ref().map_err(Clone::clone).and_then(|w| {
                 let named = w.source();
                 validate(w, item.line, item.index).map(|ev| (named, ev))
             }) {
                 Ok((named, ev)) => {
-                    let raw = match named {
-                        Some(_) => std::borrow::Cow::Borrowed(item.raw),
-                        None => with_source(item.raw, source),
+                    // With its `source` first (see `with_source`), one line each, as the local
+                    // journal writes them.
+                    let body = item.raw.trim_start();
+                    let raw = match (named, body.strip_prefix('{')) {
+                        (None, Some(rest)) => {
+                            lines.push_str(&named_by_token);
+                            rest
+                        }
+                        _ => item.raw,
                     };
-                    // One line each, as the local journal writes them.
                     if raw.contains(['\n', '\r']) {
                         lines.push_str(&raw.replace(['\n', '\r'], " "));
                     } else {
-                        lines.push_str(&raw);
+                        lines.push_str(raw);
                     }
                     lines.push('\n');
                     valid.push(Own {
