@@ -20,8 +20,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use floorwatch_protocol::{ClusterNode, ClusterStatus};
+use postgres::Client;
 use postgres::fallible_iterator::FallibleIterator;
-use postgres::{Client, NoTls};
 use tracing::{info, warn};
 
 pub use journal::SharedJournal;
@@ -130,8 +130,8 @@ impl Cluster {
     }
 
     /// A connection listening on `channels`, or why not.
-    fn listener(&self, channels: &[&str]) -> std::result::Result<Client, postgres::Error> {
-        let mut c = self.config.connect(NoTls)?;
+    fn listener(&self, channels: &[&str]) -> Result<Client> {
+        let mut c = pg::connect(&self.config)?;
         for channel in channels {
             c.batch_execute(&format!("LISTEN {channel}"))?;
         }
@@ -220,16 +220,13 @@ impl Cluster {
 pub fn run_lease(cluster: Arc<Cluster>, watch: Arc<Watch>) {
     let mut conn: Option<Client> = None;
     while !cluster.stopping() {
-        let round = match conn.as_mut() {
-            Some(c) => cluster.lease_round(c, &watch),
-            None => match cluster.listener(&[lease::CHANNEL]) {
-                Ok(mut c) => {
-                    let r = cluster.lease_round(&mut c, &watch);
-                    conn = Some(c);
-                    r
-                }
-                Err(e) => Err(e),
-            },
+        let round: Result<()> = match conn.as_mut() {
+            Some(c) => cluster.lease_round(c, &watch).map_err(Into::into),
+            None => cluster.listener(&[lease::CHANNEL]).and_then(|mut c| {
+                let r = cluster.lease_round(&mut c, &watch);
+                conn = Some(c);
+                Ok(r?)
+            }),
         };
         match round {
             Ok(()) => {
@@ -257,7 +254,7 @@ pub fn run_lease(cluster: Arc<Cluster>, watch: Arc<Watch>) {
     if let Some(epoch) = cluster.fence.epoch() {
         let released = cluster
             .listener(&[])
-            .and_then(|mut c| lease::release(&mut c, cluster.node(), epoch));
+            .and_then(|mut c| Ok(lease::release(&mut c, cluster.node(), epoch)?));
         match released {
             Ok(()) => info!(epoch, "gave up the lease"),
             Err(e) => warn!("could not give up the lease (it expires by itself): {e}"),
@@ -271,18 +268,21 @@ pub fn run_lease(cluster: Arc<Cluster>, watch: Arc<Watch>) {
 /// Blocking: run it on a thread of its own.
 pub fn run_follow(cluster: Arc<Cluster>, watch: Arc<Watch>) {
     let mut conn: Option<Client> = None;
-    let mut last_look = Instant::now() - POLL;
+    // The leader's incidents are read when it announces a change, and at least every `POLL`,
+    // however busy the journal keeps this loop.
+    let mut incidents_changed = true;
+    let mut last_read = Instant::now();
     while !cluster.stopping() {
         if let Err(e) = watch.catch_up() {
             warn!("following the journal: {e}");
         }
-        if cluster.fence.epoch().is_none()
-            && last_look.elapsed() >= POLL
-            && let Err(e) = watch.refresh_shared_incidents()
-        {
-            warn!("reading the leader's incidents: {e}");
+        if cluster.fence.epoch().is_none() && (incidents_changed || last_read.elapsed() >= POLL) {
+            incidents_changed = false;
+            last_read = Instant::now();
+            if let Err(e) = watch.refresh_shared_incidents() {
+                warn!("reading the leader's incidents: {e}");
+            }
         }
-        last_look = Instant::now();
         if conn.is_none() {
             conn = cluster
                 .listener(&[journal::CHANNEL, INCIDENTS_CHANNEL])
@@ -302,7 +302,11 @@ pub fn run_follow(cluster: Arc<Cluster>, watch: Arc<Watch>) {
                 Ok(Some(n)) if n.channel() == journal::CHANNEL && n.payload() == cluster.node() => {
                     continue;
                 }
-                Ok(_) => break false,
+                Ok(Some(n)) => {
+                    incidents_changed |= n.channel() == INCIDENTS_CHANNEL;
+                    break false;
+                }
+                Ok(None) => break false,
                 Err(_) => break true,
             }
         };
