@@ -3,7 +3,7 @@
 //! is delivered once and recorded; another daemon on the same database (with a data dir of its
 //! own) finds the incident and its timeline, and pages nothing again; while PostgreSQL restarts
 //! ingest answers 503 and the daemon is not ready, and both come back by themselves; a missing
-//! URL is a clear error.
+//! URL is a clear error, and so, within seconds, is a database that accepts and never answers.
 
 mod common;
 #[path = "common/postgres.rs"]
@@ -227,4 +227,41 @@ async fn postgres_without_its_url_is_a_clear_error() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("FLOORWATCH_DATABASE_URL"), "{err}");
+}
+
+#[tokio::test]
+async fn a_database_that_never_answers_is_an_error_within_seconds() {
+    // Takes connections and says nothing.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("alerts.toml");
+    std::fs::write(&path, config("127.0.0.1:9".parse().unwrap())).unwrap();
+    let started = std::time::Instant::now();
+    let out = common::output_within(
+        std::process::Command::new(common::BIN)
+            .args(["run", "--listen", "127.0.0.1:0", "--config"])
+            .arg(&path)
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .env(
+                "FLOORWATCH_DATABASE_URL",
+                format!("postgres://floorwatch@127.0.0.1:{port}/postgres"),
+            ),
+        30,
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no answer within"), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
 }

@@ -22,6 +22,8 @@ pub enum StoreError {
     Database(#[from] rusqlite::Error),
     #[error("node \"{node}\" no longer holds the lease (epoch {epoch}): a newer leader writes now")]
     Fenced { epoch: i64, node: String },
+    #[error("PostgreSQL: {0}")]
+    Unreachable(String),
     #[error("PostgreSQL: {}", postgres_message(.0))]
     Postgres(#[from] ::postgres::Error),
     #[error("stored data is corrupt: {0}")]
