@@ -13,17 +13,15 @@
 //!
 //! Every loop is bounded in count and time.
 
+#[path = "common/daemon.rs"]
+mod daemon;
 #[path = "../../tests/common/postgres.rs"]
 mod postgres;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use postgres::Postgres;
-
-const BIN: &str = env!("CARGO_BIN_EXE_floorwatch");
 
 fn main() {
     let which: Vec<String> = std::env::args()
@@ -43,55 +41,31 @@ fn main() {
     }
 }
 
-/// A daemon of the cluster, its log read on a thread.
+/// A daemon of the cluster.
 struct Node {
-    child: Child,
+    proc: daemon::Proc,
     url: String,
     name: String,
-    _dir: tempfile::TempDir,
 }
 
 impl Node {
     fn start(pg: &Postgres, config: &str, name: &str) -> Node {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("alerts.toml");
-        std::fs::write(&path, config).unwrap();
-        let mut child = Command::new(BIN)
-            .args(["run", "--config"])
-            .arg(&path)
-            .args(["--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir.path().join("data"))
-            .env("FLOORWATCH_DATABASE_URL", &pg.url)
-            .env("FLOORWATCH_NODE", name)
-            .env("RUST_LOG", "warn,floorwatch::server=info")
-            .env("NO_COLOR", "1")
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(i) = line.find("listening on ") {
-                    let _ = tx.send(line[i + 13..].trim().to_string());
-                }
-            }
-        });
-        let url = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("daemon started");
+        let proc = daemon::start(
+            config,
+            &[
+                ("FLOORWATCH_DATABASE_URL", &pg.url),
+                ("FLOORWATCH_NODE", name),
+            ],
+        );
         Node {
-            child,
-            url,
+            url: proc.url.clone(),
+            proc,
             name: name.to_string(),
-            _dir: dir,
         }
     }
 
-    fn kill(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    fn kill(self) {
+        drop(self.proc);
     }
 
     /// Waits until this node says it leads.
@@ -112,13 +86,6 @@ impl Node {
             assert!(Instant::now() < deadline, "{} never led", self.name);
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -17,7 +17,7 @@
 //! Every loop is bounded in count and time; servers bind to 127.0.0.1 only.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,7 +26,9 @@ use floorwatch::engine::Engine;
 use floorwatch::ingest::{decode, replay::Replay, validate};
 use floorwatch::sim::{self, Scenario};
 
-const BIN: &str = env!("CARGO_BIN_EXE_floorwatch");
+#[path = "common/daemon.rs"]
+mod daemon;
+use daemon::Proc;
 
 fn main() {
     let which: Vec<String> = std::env::args()
@@ -140,52 +142,8 @@ fn engine() {
     );
 }
 
-struct Proc {
-    child: Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn start_daemon(config: &str) -> Proc {
-    use std::io::{BufRead, BufReader};
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("alerts.toml");
-    std::fs::write(&path, config).unwrap();
-    let mut child = Command::new(BIN)
-        .args(["run", "--config"])
-        .arg(&path)
-        .args(["--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path().join("data"))
-        .env("RUST_LOG", "warn,floorwatch::server=info")
-        .env("NO_COLOR", "1")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(i) = line.find("listening on ") {
-                let _ = tx.send(line[i + 13..].trim().to_string());
-            }
-        }
-    });
-    let url = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("daemon started");
-    Proc {
-        child,
-        url,
-        _dir: dir,
-    }
+    daemon::start(config, &[])
 }
 
 fn rss_kib(pid: u32) -> u64 {
