@@ -143,12 +143,11 @@ async fn the_wall_board_in_a_real_browser() {
     assert!(text.as_str().unwrap().contains("30"), "{text}");
     eprintln!("breach to red tile in the browser: {took:?}");
 
-    let artifacts =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-artifacts");
-    std::fs::create_dir_all(&artifacts).unwrap();
-    let png = b.client.screenshot().await.unwrap();
-    std::fs::write(artifacts.join("wall-board.png"), &png).unwrap();
-    assert!(png.len() > 10_000, "a screenshot of a drawn board");
+    let shot = b.screenshot("wall-board").await;
+    assert!(
+        std::fs::metadata(shot).unwrap().len() > 10_000,
+        "a screenshot of a drawn board"
+    );
 
     // Acknowledge from the board: it lands in the incident's timeline, by the token's name.
     b.click(&format!(".incident[data-incident-id=\"{id}\"] .ack-button"))
