@@ -367,24 +367,6 @@ impl Watch {
         }
     }
 
-    /// Applies rows after the last one applied, through `until` (all there are if `None`).
-    fn catch_up_locked(&self, inner: &mut Inner, until: Option<i64>) -> Result<(), WatchError> {
-        let Some(cluster) = self.cluster.clone() else {
-            return Ok(());
-        };
-        loop {
-            let applied = self.applied_in(inner);
-            if until.is_some_and(|u| applied >= u) {
-                return Ok(());
-            }
-            let rows = cluster.journal.after(applied)?;
-            if rows.is_empty() {
-                return Ok(());
-            }
-            self.apply_rows(inner, rows.into_iter());
-        }
-    }
-
     /// This node took the lease in `epoch` (asked at `asked`): it applies what is left of the
     /// journal, takes back the open incidents, baselines and silences from the store, and
     /// decides from now on.
@@ -393,10 +375,12 @@ impl Watch {
             return;
         };
         cluster.fence.hold(epoch, asked);
-        let mut inner = self.inner.lock().unwrap();
-        if let Err(e) = self.catch_up_locked(&mut inner, None) {
+        // Rows applied between this and the restore below warm the engine like every row before
+        // them; a breach they show is decided from the next event or tick on.
+        if let Err(e) = self.catch_up() {
             warn!("catching up before leading: {e}");
         }
+        let mut inner = self.inner.lock().unwrap();
         let now = (self.clock)();
         let mut fx = Vec::new();
         let restored = restore(&mut inner.engine, &*self.store, None, now, &mut fx)
