@@ -1,9 +1,12 @@
 //! The post-crisis review document (复盘) of one incident, as JSON or Markdown: a summary, the
-//! figures at open, peak and close, and the whole timeline.
+//! figures at open, peak and close, the chart of its scope's figures (the series in the JSON, a
+//! link to the daemon's SVG in the Markdown), and the whole timeline.
 
 use std::collections::BTreeSet;
 
-use floorwatch_protocol::{Incident, IncidentDetail, PageTarget, TimelineEntry, Values};
+use floorwatch_protocol::{
+    Incident, IncidentChart, IncidentDetail, PageTarget, TimelineEntry, Values,
+};
 use serde::Serialize;
 
 use crate::config::format_duration;
@@ -13,6 +16,12 @@ pub struct Review<'a> {
     pub incident: &'a Incident,
     pub summary: Summary,
     pub figures: Figures<'a>,
+    /// The scope's figures across the incident's life, its events marked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chart: Option<IncidentChart>,
+    /// Where the daemon draws the chart as SVG, for the Markdown to link.
+    #[serde(skip)]
+    pub chart_url: Option<String>,
     pub timeline: &'a [TimelineEntry],
 }
 
@@ -72,8 +81,16 @@ impl<'a> Review<'a> {
                 at_peak: &i.values_at_peak,
                 at_close: i.values_at_close.as_ref(),
             },
+            chart: None,
+            chart_url: None,
             timeline: &d.timeline,
         }
+    }
+
+    pub fn with_chart(mut self, chart: IncidentChart, svg_url: String) -> Self {
+        self.chart = Some(chart);
+        self.chart_url = Some(svg_url);
+        self
     }
 }
 
@@ -149,6 +166,12 @@ pub fn markdown(r: &Review) -> String {
             show(i.values_at_open.get(n)),
             show(i.values_at_peak.get(n)),
             show(i.values_at_close.as_ref().and_then(|c| c.get(n)))
+        );
+    }
+    if let Some(url) = &r.chart_url {
+        out += &format!(
+            "\n## Chart\n\n![{} across the incident, its events marked]({url})\n",
+            cell(&i.scope)
         );
     }
     out += "\n## Timeline\n\n| # | time | who | what | details |\n|---|---|---|---|---|\n";

@@ -21,6 +21,7 @@
 //!   switch, and every delivery target's recent record.
 
 pub mod backtest;
+pub mod chart;
 pub mod check;
 pub mod cluster;
 pub mod config;

@@ -292,6 +292,7 @@ mod tests {
                 trend_step_s: 30,
                 trend_len: 60,
                 health: Default::default(),
+                complaints: Default::default(),
             }))
             .unwrap();
         let text = render(&state, None);

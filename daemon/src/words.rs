@@ -3,7 +3,7 @@
 //! writes its own titles (in its module of `rules`) with these; `notify::page` frames a page
 //! with them. Both languages are written here side by side, so neither falls behind.
 
-use floorwatch_protocol::{Channel, Grade, Language, Metric, Severity, Values};
+use floorwatch_protocol::{Channel, Grade, Language, Metric, Severity, TimelineKind, Values};
 
 pub use floorwatch_protocol::Said;
 
@@ -231,6 +231,26 @@ pub fn severity(s: Severity, lang: Language) -> &'static str {
         (Language::English, Severity::Warning) => "WARNING",
         (Language::English, Severity::Critical) => "CRITICAL",
         (Language::English, Severity::Crisis) => "CRISIS",
+    }
+}
+
+/// A timeline event's name, short (an incident chart's marks).
+pub fn event(kind: TimelineKind, lang: Language) -> &'static str {
+    use TimelineKind::*;
+    match (kind, lang) {
+        (Opened, Language::English) => "opened",
+        (Opened, Language::Chinese) => "告警",
+        (Reopened, Language::English) => "reopened",
+        (Reopened, Language::Chinese) => "重开",
+        (SeverityRaised, Language::English) => "raised",
+        (SeverityRaised, Language::Chinese) => "升级",
+        (Escalated, Language::English) => "paged",
+        (Escalated, Language::Chinese) => "通知",
+        (Acknowledged, Language::English) => "acknowledged",
+        (Acknowledged, Language::Chinese) => "已确认",
+        (Resolved, Language::English) => "resolved",
+        (Resolved, Language::Chinese) => "已恢复",
+        (k, _) => k.as_str(),
     }
 }
 

@@ -8,7 +8,13 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub mod board;
 pub mod live;
+pub mod plot;
+pub use board::{
+    ChartMark, ChartSeries, ComplaintBoard, ComplaintCount, CountPoint, FirstResponse,
+    GradeDeadlines, IncidentChart, PredictedLevel,
+};
 pub use live::{
     LiveDelta, LiveFrame, LiveSnapshot, LiveState, QueuePoint, SequenceGap, Situation, Trend,
     TrendPoint, situations, sort_worst_first,
@@ -791,6 +797,12 @@ pub struct QueueMetrics {
     /// it gave and nothing is judged on them (neither green nor red).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stale: Option<StaleFeed>,
+    /// The first reply's standard, on a queue with a `first` response limit (chat, e-mail).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_response: Option<FirstResponse>,
+    /// What a `predicted_service_level` rule on this queue expects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predicted: Option<PredictedLevel>,
 }
 
 /// The daemon's own outward links: its heartbeats to outside dead man's switches and the
@@ -998,6 +1010,9 @@ pub struct StateSnapshot {
     /// The daemon's outward links: heartbeats and delivery targets.
     #[serde(default)]
     pub health: OutwardHealth,
+    /// The complaints panel.
+    #[serde(default)]
+    pub complaints: ComplaintBoard,
 }
 
 /// `GET /api/v1/cluster`: the nodes on one PostgreSQL database and who leads.

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Incident, OutwardHealth, QueueMetrics, Timestamp};
+use crate::{ComplaintBoard, Incident, OutwardHealth, QueueMetrics, Timestamp};
 
 /// One frame of the live stream, sent as a JSON text message tagged by `type`.
 ///
@@ -60,6 +60,9 @@ pub struct LiveSnapshot {
     /// The daemon's own outward links (heartbeats, delivery targets), for the status line.
     #[serde(default)]
     pub health: OutwardHealth,
+    /// The complaints panel.
+    #[serde(default)]
+    pub complaints: ComplaintBoard,
 }
 
 /// What changed since the previous frame.
@@ -85,6 +88,9 @@ pub struct LiveDelta {
     /// The outward links, whole, when any changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health: Option<OutwardHealth>,
+    /// The complaints panel, whole, when it changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub complaints: Option<ComplaintBoard>,
 }
 
 impl LiveDelta {
@@ -94,6 +100,7 @@ impl LiveDelta {
             && self.incidents.is_empty()
             && self.closed.is_empty()
             && self.health.is_none()
+            && self.complaints.is_none()
             && self.trend.is_empty()
     }
 }
@@ -171,6 +178,7 @@ pub struct LiveState {
     pub trend_step_s: u32,
     pub trend_len: u32,
     pub health: OutwardHealth,
+    pub complaints: ComplaintBoard,
     /// How many snapshots this state has taken (1 on a healthy connection; more after the
     /// daemon cut a slow client back to a snapshot).
     pub snapshots: u64,
@@ -195,6 +203,7 @@ impl LiveState {
                 self.trend_step_s = s.trend_step_s;
                 self.trend_len = s.trend_len;
                 self.health = s.health;
+                self.complaints = s.complaints;
                 self.snapshots += 1;
             }
             LiveFrame::Delta(d) => {
@@ -220,6 +229,9 @@ impl LiveState {
                 sort_worst_first(&mut self.incidents);
                 if let Some(h) = d.health {
                     self.health = h;
+                }
+                if let Some(c) = d.complaints {
+                    self.complaints = c;
                 }
                 for p in d.trend {
                     let points = self.trends.entry(p.queue).or_default();
@@ -358,6 +370,7 @@ mod tests {
             trend_step_s: 30,
             trend_len: 2,
             health: Default::default(),
+            complaints: Default::default(),
         }))
         .unwrap();
         assert_eq!(s.queues[0].queue, "chat", "queues are kept sorted by name");

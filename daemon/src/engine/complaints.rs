@@ -22,6 +22,8 @@ pub use super::weekly::{HOUR, HOURS_PER_WEEK, HourOfWeek};
 pub struct OpenComplaint {
     /// Deadline rules (by rule index) this complaint is overdue for.
     pub overdue_for: Vec<u16>,
+    pub opened: Millis,
+    pub grade: floorwatch_protocol::Grade,
 }
 
 /// A deadline timer: the complaint `id` becomes overdue for `rule` at `due`.
@@ -139,6 +141,8 @@ mod tests {
                 id,
                 OpenComplaint {
                     overdue_for: Vec::new(),
+                    opened: at,
+                    grade: floorwatch_protocol::Grade::General,
                 },
             );
             cs.schedule(

@@ -519,6 +519,7 @@ impl Engine {
                         format!("unknown complaint \"{id}\": no open complaint has this id"),
                     ));
                 };
+                self.complaint_board.handled(key, c.opened, c.grade);
                 for r in c.overdue_for {
                     self.overdue[r as usize] = self.overdue[r as usize].saturating_sub(1);
                 }
@@ -592,10 +593,13 @@ impl Engine {
                         _ => {}
                     }
                 }
+                self.complaint_board.opened(key, at, grade, category, text);
                 self.complaints.open.insert(
                     key,
                     OpenComplaint {
                         overdue_for: Vec::new(),
+                        opened: at,
+                        grade,
                     },
                 );
                 self.complaints_dirty = true;

@@ -14,11 +14,13 @@
 mod budget;
 pub mod calendar;
 mod closed_ids;
+mod complaint_board;
 mod complaints;
 mod contacts;
 mod escalation;
 mod events;
 mod feeds;
+mod history;
 mod incidents;
 mod links;
 mod queue;
@@ -247,6 +249,10 @@ pub struct Engine {
     longest_window: Millis,
     horizon: Millis,
     max_cooldown: Millis,
+    /// Each scope's figures over time (trend lines, incident charts).
+    history: history::History,
+    /// The board's complaints panel.
+    complaint_board: complaint_board::ComplaintBoard,
 }
 
 impl Engine {
@@ -254,6 +260,8 @@ impl Engine {
     pub fn new(cfg: Arc<Config>, now: Millis) -> Self {
         let n = cfg.rules.len();
         let cfg_group_window = cfg.daemon.group_window;
+        let cfg_trend_step = cfg.live.trend_step;
+        let board = complaint_board::ComplaintBoard::new(&cfg.rules);
         let mut e = Engine {
             schedules: cfg.schedules.iter().cloned().map(Schedule::new).collect(),
             longest_window: cfg.longest_window(),
@@ -283,6 +291,8 @@ impl Engine {
             drill_due: Vec::new(),
             hour: now.div_euclid(HOUR),
             how: 0,
+            history: history::History::new(cfg_trend_step),
+            complaint_board: board,
         };
         e.how = hour_of_week(now, &e.cfg);
         for (i, r) in e.cfg.clone().rules.iter().enumerate() {
@@ -565,6 +575,9 @@ impl Engine {
         self.complaints_dirty = false;
         if !self.warming {
             self.evaluate_complaints(fx);
+        }
+        if self.history.due(now) {
+            self.sample_history();
         }
     }
 
@@ -1078,9 +1091,35 @@ impl Engine {
                     true,
                 );
                 m.stale = self.stale(q as u16);
+                if let Some(f) = &mut m.first_response
+                    && let Some((arrived, slot)) = rt.state.waiting.first()
+                {
+                    f.oldest_s = Some((self.now - arrived).max(0) as f64 / 1000.0);
+                    let due = self.contacts.get(*slot).due[Clock::First as usize];
+                    f.oldest_due = (due > 0).then(|| ms_to_utc(due));
+                }
+                m.predicted = self.predicted(rt);
                 m
             })
             .collect()
+    }
+
+    /// The latest forecast of a `predicted_service_level` rule on the queue, while fresh.
+    fn predicted(&self, rt: &QueueRt) -> Option<floorwatch_protocol::PredictedLevel> {
+        rt.rules.iter().zip(&rt.response).find_map(|(r, st)| {
+            let RuleKind::Predicted(p) = &self.cfg.rules[*r as usize].kind else {
+                return None;
+            };
+            match st.forecast {
+                Some((at, Some(ref f))) if self.now - at <= 2 * FORECAST_EVERY => {
+                    Some(floorwatch_protocol::PredictedLevel {
+                        service_level: round(f.service_level),
+                        horizon_s: p.horizon as f64 / 1000.0,
+                    })
+                }
+                _ => None,
+            }
+        })
     }
 
     /// The queue's silent feed, if one is silent past what its pace allows, or if the source of
@@ -1118,6 +1157,7 @@ impl Engine {
             queues: self.queue_metrics(),
             incidents,
             health: Default::default(),
+            complaints: self.complaint_board(),
         }
     }
 }

@@ -4,7 +4,7 @@
 use std::cell::Cell;
 use std::collections::BTreeSet;
 
-use floorwatch_protocol::QueueMetrics;
+use floorwatch_protocol::{FirstResponse, Priority, QueueMetrics};
 
 use super::budget::Ledger;
 use super::weekly::HourOfWeek;
@@ -37,6 +37,9 @@ struct Bucket {
     abandon_wait_sum_ms: i64,
     handled: u32,
     handle_sum_ms: i64,
+    /// First replies due in this bucket: given in time, or not.
+    first_met: u32,
+    first_missed: u32,
 }
 
 impl Bucket {
@@ -51,6 +54,8 @@ impl Bucket {
         self.abandon_wait_sum_ms += o.abandon_wait_sum_ms;
         self.handled += o.handled;
         self.handle_sum_ms += o.handle_sum_ms;
+        self.first_met += o.first_met;
+        self.first_missed += o.first_missed;
     }
 }
 
@@ -176,6 +181,21 @@ impl QueueState {
     pub fn record_clock(&mut self, at: Millis, clock: Clock, met: bool) {
         if let Some(l) = &mut self.ledger {
             l.record(at, Standard::Clock(clock), met);
+        }
+        if clock != Clock::First {
+            return;
+        }
+        let b = at.div_euclid(self.bucket_ms);
+        if b > self.head {
+            self.advance(at);
+        } else if self.head - b >= BUCKETS as i64 {
+            return;
+        }
+        let bucket = &mut self.buckets[b.rem_euclid(BUCKETS as i64) as usize];
+        if met {
+            bucket.first_met += 1;
+        } else {
+            bucket.first_missed += 1;
         }
     }
 
@@ -323,6 +343,16 @@ impl QueueState {
                     .min(longest_ms as f64 / 1000.0)
             },
             stale: None,
+            // The oldest one waiting is filled in by the engine, which holds the contacts.
+            first_response: Priority::ALL
+                .iter()
+                .any(|p| profile.response.limit(Clock::First, *p).is_some())
+                .then(|| FirstResponse {
+                    compliance: (t.first_met + t.first_missed > 0)
+                        .then(|| f64::from(t.first_met) / f64::from(t.first_met + t.first_missed)),
+                    ..Default::default()
+                }),
+            predicted: None,
         }
     }
 }

@@ -1,9 +1,26 @@
 //! The wall-board's files (dashboard/, built to WebAssembly and embedded by build.rs), served at
 //! `/` and `/board/*`. A daemon built before the board serves a page saying how to build it.
+//!
+//! A wall PC loads the board once: the page is small and always revalidated (`no-cache` with an
+//! ETag, so a reload is a 304), and it links the rest by content-hashed names that are cached for
+//! a year (`immutable`). Every file is precompressed at build time; the bytes sent are brotli,
+//! gzip or plain, as the browser's `Accept-Encoding` allows.
 
 use axum::extract::Path;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
+
+/// One embedded file, in each encoding.
+pub struct Asset {
+    pub name: &'static str,
+    pub mime: &'static str,
+    pub etag: &'static str,
+    /// Named by its content's hash: cached for good.
+    pub immutable: bool,
+    pub plain: &'static [u8],
+    pub gzip: &'static [u8],
+    pub brotli: &'static [u8],
+}
 
 include!(concat!(env!("OUT_DIR"), "/board_assets.rs"));
 
@@ -18,28 +35,136 @@ pub fn is_built() -> bool {
     !ASSETS.is_empty()
 }
 
-pub async fn index() -> Response {
-    match file("index.html") {
+pub async fn index(headers: HeaderMap) -> Response {
+    match file("index.html", &headers) {
         Some(r) => r,
         None => Html(NOT_BUILT).into_response(),
     }
 }
 
-pub async fn asset(Path(name): Path<String>) -> Response {
-    file(&name).unwrap_or_else(|| (StatusCode::NOT_FOUND, "no such file\n").into_response())
+pub async fn asset(Path(name): Path<String>, headers: HeaderMap) -> Response {
+    file(&name, &headers)
+        .unwrap_or_else(|| (StatusCode::NOT_FOUND, "no such file\n").into_response())
 }
 
-fn file(name: &str) -> Option<Response> {
-    let (_, mime, bytes) = ASSETS.iter().find(|(f, _, _)| *f == name)?;
-    // Names are not content-hashed, so browsers must ask again after an upgrade.
-    Some(
-        (
-            [
-                (header::CONTENT_TYPE, *mime),
-                (header::CACHE_CONTROL, "no-cache"),
-            ],
-            *bytes,
-        )
-            .into_response(),
+/// The content encodings a response can have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Brotli,
+    Gzip,
+    Identity,
+}
+
+/// The best encoding an `Accept-Encoding` header allows: brotli (the smallest), then gzip,
+/// then none. A coding given `q=0` is refused; `*` stands for any not named.
+pub fn choose_encoding(accept: Option<&str>) -> Encoding {
+    let Some(accept) = accept else {
+        return Encoding::Identity;
+    };
+    let mut star = None;
+    let mut named = |coding: &str| -> Option<bool> {
+        accept.split(',').find_map(|part| {
+            let mut it = part.split(';');
+            let name = it.next()?.trim();
+            let q = it
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            if name == "*" {
+                star = Some(q > 0.0);
+            }
+            name.eq_ignore_ascii_case(coding).then_some(q > 0.0)
+        })
+    };
+    let br = named("br");
+    let gzip = named("gzip");
+    let any = star.unwrap_or(false);
+    if br.unwrap_or(any) {
+        Encoding::Brotli
+    } else if gzip.unwrap_or(any) {
+        Encoding::Gzip
+    } else {
+        Encoding::Identity
+    }
+}
+
+fn file(name: &str, headers: &HeaderMap) -> Option<Response> {
+    let a = ASSETS.iter().find(|a| a.name == name)?;
+    let cache = if a.immutable {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    let common = [
+        (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
+        (header::ETAG, HeaderValue::from_static(a.etag)),
+        (header::VARY, HeaderValue::from_static("Accept-Encoding")),
+    ];
+    let revalidated = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == a.etag || t.trim() == "*"));
+    if revalidated {
+        return Some((StatusCode::NOT_MODIFIED, common).into_response());
+    }
+    let accept = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok());
+    let (bytes, coding) = match choose_encoding(accept) {
+        Encoding::Brotli => (a.brotli, Some("br")),
+        Encoding::Gzip => (a.gzip, Some("gzip")),
+        Encoding::Identity => (a.plain, None),
+    };
+    let mut r = (
+        common,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(a.mime))],
+        bytes,
     )
+        .into_response();
+    if let Some(c) = coding {
+        r.headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static(c));
+    }
+    Some(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_smallest_encoding_the_browser_takes() {
+        use Encoding::*;
+        assert_eq!(choose_encoding(None), Identity);
+        assert_eq!(choose_encoding(Some("gzip, deflate, br, zstd")), Brotli);
+        assert_eq!(choose_encoding(Some("gzip, deflate")), Gzip);
+        assert_eq!(choose_encoding(Some("br;q=0, gzip;q=0.5")), Gzip);
+        assert_eq!(choose_encoding(Some("br;q=0,gzip;q=0")), Identity);
+        assert_eq!(choose_encoding(Some("*")), Brotli);
+        assert_eq!(choose_encoding(Some("br;q=0, *;q=0.1")), Gzip);
+        assert_eq!(choose_encoding(Some("identity")), Identity);
+        assert_eq!(choose_encoding(Some("GZIP")), Gzip);
+    }
+
+    /// Every embedded file's encodings hold the same bytes, and the page links the hashed names.
+    #[test]
+    fn embedded_files_decode_to_the_same_bytes() {
+        use std::io::Read;
+        for a in ASSETS {
+            let mut gz = Vec::new();
+            flate2::read::GzDecoder::new(a.gzip)
+                .read_to_end(&mut gz)
+                .unwrap();
+            assert_eq!(gz, a.plain, "{}", a.name);
+            let mut br = Vec::new();
+            brotli::BrotliDecompress(&mut &a.brotli[..], &mut br).unwrap();
+            assert_eq!(br, a.plain, "{}", a.name);
+        }
+        if let Some(page) = ASSETS.iter().find(|a| a.name == "index.html") {
+            let page = std::str::from_utf8(page.plain).unwrap();
+            for a in ASSETS.iter().filter(|a| a.immutable) {
+                assert!(page.contains(&format!("/board/{}", a.name)), "{}", a.name);
+            }
+        }
+    }
 }

@@ -55,6 +55,8 @@ pub fn router(state: AppState, max_body: usize) -> Router {
         .route("/api/v1/incidents/{id}/resolve", post(resolve))
         .route("/api/v1/incidents/{id}/notes", post(add_note))
         .route("/api/v1/incidents/{id}/export", get(export_incident))
+        .route("/api/v1/incidents/{id}/chart", get(incident_chart))
+        .route("/api/v1/incidents/{id}/chart.svg", get(incident_chart_svg))
         .route("/api/v1/deliveries", get(list_deliveries))
         .route("/api/v1/deliveries/health", get(delivery_health))
         .route("/api/v1/silences", get(list_silences).post(add_silence))
@@ -217,6 +219,71 @@ async fn get_incident(
         Some(d) => Ok(Json(d).into_response()),
         None => Err(ApiErr(StatusCode::NOT_FOUND, format!("no incident #{id}"))),
     }
+}
+
+/// The incident's chart: its scope's figures across its life, its events marked.
+async fn chart_of(
+    s: &AppState,
+    headers: &HeaderMap,
+    id: u64,
+    link: LinkQuery,
+) -> ApiResult<floorwatch_protocol::IncidentChart> {
+    token_or_link(s, headers, Role::Viewer, id, link)?;
+    let watch = s.watch.clone();
+    blocking(move || {
+        let detail = watch.incident(id)?;
+        Ok::<_, WatchError>(detail.map(|d| watch.read_engine(|e| crate::chart::of(&d, e, e.now()))))
+    })
+    .await??
+    .ok_or_else(|| ApiErr(StatusCode::NOT_FOUND, format!("no incident #{id}")))
+}
+
+async fn incident_chart(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<u64>,
+    Query(link): Query<LinkQuery>,
+) -> ApiResult<Response> {
+    Ok(Json(chart_of(&s, &headers, id, link).await?).into_response())
+}
+
+#[derive(Deserialize)]
+struct SvgQuery {
+    lang: Option<String>,
+    token: Option<String>,
+    #[serde(flatten)]
+    link: LinkQuery,
+}
+
+/// The chart as SVG (`?lang=zh`), for the Markdown review to link; `?token=` as the export takes.
+async fn incident_chart_svg(
+    State(s): State<AppState>,
+    mut headers: HeaderMap,
+    Path(id): Path<u64>,
+    Query(q): Query<SvgQuery>,
+) -> ApiResult<Response> {
+    let lang = match q.lang.as_deref() {
+        None | Some("en") => floorwatch_protocol::Language::English,
+        Some("zh") => floorwatch_protocol::Language::Chinese,
+        Some(other) => {
+            return Err(bad_request(format!(
+                "unknown lang \"{other}\"; expected en or zh"
+            )));
+        }
+    };
+    if let Some(t) = q.token.as_deref()
+        && auth::bearer(&headers).is_none()
+        && let Ok(v) = format!("Bearer {t}").parse()
+    {
+        headers.insert(header::AUTHORIZATION, v);
+    }
+    let chart = chart_of(&s, &headers, id, q.link).await?;
+    let svg = crate::chart::svg(&chart, &s.watch.config(), lang);
+    Ok((
+        [(header::CONTENT_TYPE, "image/svg+xml; charset=utf-8")],
+        svg,
+    )
+        .into_response())
 }
 
 /// A page's signed link (`notify::ack_link`), as the board's incident page passes it on: it
@@ -407,7 +474,18 @@ async fn export_incident(
         )
     })
     .await??;
-    let review = export::Review::of(&detail, delivered.into_iter().map(|d| d.target));
+    let watch = s.watch.clone();
+    let (chart, detail) = blocking(move || {
+        let chart = watch.read_engine(|e| crate::chart::of(&detail, e, e.now()));
+        (chart, detail)
+    })
+    .await?;
+    let svg_url = format!(
+        "{}/api/v1/incidents/{id}/chart.svg",
+        s.watch.config().daemon.public_url.trim_end_matches('/')
+    );
+    let review = export::Review::of(&detail, delivered.into_iter().map(|d| d.target))
+        .with_chart(chart, svg_url);
     let filename = format!("incident-{id}.{format}");
     let disposition = format!("attachment; filename=\"{filename}\"");
     Ok(if format == "md" {

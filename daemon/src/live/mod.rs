@@ -100,6 +100,15 @@ impl Hub {
         let interval = Duration::from_millis(self.settings.frame_interval as u64);
         let heartbeat = Duration::from_millis(self.settings.heartbeat as u64);
         let mut last_frame = Instant::now();
+        // Trend lines start from the engine's history, which a restart rebuilt from the journal.
+        let w = watch.clone();
+        let from = self.settings.trend_window;
+        if let Ok(trends) =
+            tokio::task::spawn_blocking(move || w.read_engine(|e| e.queue_trends(e.now() - from)))
+                .await
+        {
+            self.latest.lock().unwrap().seed(trends);
+        }
         loop {
             tokio::select! {
                 _ = wake.notified() => {}
@@ -176,6 +185,7 @@ struct Picture {
     /// The snapshot of `seq`, serialized on first demand.
     snapshot_text: Option<(u64, Utf8Bytes)>,
     health: floorwatch_protocol::OutwardHealth,
+    complaints: floorwatch_protocol::ComplaintBoard,
 }
 
 impl Picture {
@@ -191,7 +201,18 @@ impl Picture {
             next_trend_at: 0,
             snapshot_text: None,
             health: Default::default(),
+            complaints: Default::default(),
         }
+    }
+
+    /// Starts the trend lines from earlier samples (oldest first).
+    fn seed(&mut self, trends: Vec<(String, Vec<TrendPoint>)>) {
+        for (queue, points) in trends {
+            let skip = points.len().saturating_sub(self.trend_len);
+            self.trends
+                .insert(queue, points.into_iter().skip(skip).collect());
+        }
+        self.snapshot_text = None;
     }
 
     /// Moves the picture to `state` and says what changed, as the next frame: a delta, a
@@ -239,6 +260,10 @@ impl Picture {
         if state.health != self.health {
             self.health = state.health.clone();
             delta.health = Some(state.health);
+        }
+        if state.complaints != self.complaints {
+            self.complaints = state.complaints.clone();
+            delta.complaints = Some(state.complaints);
         }
         if now >= self.next_trend_at {
             let at = ms_to_utc(now);
@@ -291,6 +316,7 @@ impl Picture {
             trend_step_s: (self.trend_step / 1000) as u32,
             trend_len: self.trend_len as u32,
             health: self.health.clone(),
+            complaints: self.complaints.clone(),
         }
     }
 
@@ -341,6 +367,7 @@ mod tests {
                 })
                 .collect(),
             health: Default::default(),
+            complaints: Default::default(),
         }
     }
 

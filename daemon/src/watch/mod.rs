@@ -330,6 +330,14 @@ impl Watch {
         snap
     }
 
+    /// Reads the engine as of the daemon's clock (its history, for charts and trend lines).
+    pub fn read_engine<T>(&self, f: impl FnOnce(&Engine) -> T) -> T {
+        let now = (self.clock)();
+        let mut inner = self.inner.lock().unwrap();
+        inner.engine.set_clock(now);
+        f(&inner.engine)
+    }
+
     pub fn incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>, WatchError> {
         Ok(self.store.incidents(filter)?)
     }

@@ -1462,6 +1462,7 @@ fn drills_run_the_real_escalation_marked_and_end_by_themselves() {
     assert_eq!(scheduled[0].opened_at, calendar::ms_to_utc(T0 + 3_600_000));
 }
 
+mod board;
 mod burn;
 mod feeds;
 mod forecast;
