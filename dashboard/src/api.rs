@@ -3,7 +3,7 @@
 //! with `Authorization: Bearer` when a token is known; an error answer's `{"error": "..."}` text
 //! is what the user sees, because it says what to do (wrong token, already resolved...).
 
-use floorwatch_protocol::{Incident, IncidentDetail};
+use floorwatch_protocol::{Incident, IncidentChart, IncidentDetail};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, Request, RequestCache, RequestInit, Response};
@@ -81,6 +81,21 @@ pub async fn incident(
     );
     let (status, text) = fetch("GET", &path, None, token).await?;
     decode(status, &text, wire::detail)
+}
+
+/// `GET /api/v1/incidents/{id}/chart`: its scope's figures across its life.
+pub async fn chart(
+    id: u64,
+    token: Option<String>,
+    link: Option<String>,
+) -> Result<IncidentChart, ApiErr> {
+    let path = with_link(
+        format!("/api/v1/incidents/{id}/chart"),
+        token.as_deref(),
+        link.as_deref(),
+    );
+    let (status, text) = fetch("GET", &path, None, token).await?;
+    decode(status, &text, wire::chart)
 }
 
 /// The body of an acknowledgement or a resolution: `{}` or `{"note": "..."}`.

@@ -135,6 +135,30 @@ strings! {
     NotFound => "No such incident", "没有这个事件";
     HttpError => "HTTP error {}", "HTTP 错误 {}";
     NetworkError => "The daemon cannot be reached", "无法连接服务";
+    PredictedIn => "→ {} in {} min", "→ {}（{} 分钟后）";
+    FirstReplyInTime => "first reply in time", "首次回复及时率";
+    DueIn => "oldest due in", "最早一封剩余";
+    Overdue => "oldest overdue by", "最早一封已超时";
+    OldestUnanswered => "oldest unanswered", "最久未回复";
+    Answered => "answered", "已回复";
+    ComplaintsLastHour => "Complaints, last hour", "近一小时投诉";
+    NoComplaints => "No complaints in the last hour", "近一小时没有投诉";
+    UsualCount => "usual {}", "平常 {}";
+    Keywords => "Keywords", "关键词";
+    GradeGeneral => "general", "一般";
+    GradeKey => "key", "重要";
+    GradeUrgent => "urgent", "紧急";
+    DeadlineRow => "{} open · {} near deadline · {} late · oldest {}", "{} 件未结 · {} 件临近时限 · {} 件超时 · 最久 {}";
+    Chart => "What happened", "过程";
+    ChartWaiting => "Waiting", "排队";
+    ChartTarget => "target", "目标";
+    ChartComplaints => "Complaints", "投诉";
+    ChartUsual => "usual", "平常";
+    NoFigures => "No figures kept for this time", "这段时间没有保留数据";
+    Review => "Review", "复盘";
+    WhatHappened => "What happened", "经过";
+    WhatWorked => "What worked", "有效的做法";
+    WhatToChange => "What to change (plan, thresholds, staffing)", "需要改进（预案、阈值、排班）";
 }
 
 /// A label with its `{}` placeholders filled in order.

@@ -12,7 +12,10 @@
 use std::fmt::Write;
 use std::time::Duration;
 
-use floorwatch_protocol::{Incident, IncidentDetail, IncidentStatus, Timestamp, Values};
+use floorwatch_protocol::plot::{self, PlotWords};
+use floorwatch_protocol::{
+    Incident, IncidentChart, IncidentDetail, IncidentStatus, TimelineKind, Timestamp, Values,
+};
 use leptos::ev::MouseEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -103,8 +106,30 @@ pub fn list_html(list: &[Incident], lang: Lang, now_ms: Option<f64>, time: TimeF
     h
 }
 
-/// An incident's fields and its timeline.
-pub fn detail_html(d: &IncidentDetail, lang: Lang, time: TimeFmt) -> String {
+/// An incident's chart as SVG, its words in `lang` and its times in the browser's zone.
+pub fn chart_svg(chart: &IncidentChart, lang: Lang) -> String {
+    let mark = move |k: TimelineKind| i18n::timeline_kind(lang, k).to_string();
+    let clock = |t: Timestamp| {
+        let mut c = format::local_clock(format::ms(&t));
+        c.truncate(5);
+        c
+    };
+    let words = PlotWords {
+        waiting: t(lang, K::ChartWaiting),
+        service_level: t(lang, K::ServiceLevel),
+        target: t(lang, K::ChartTarget),
+        complaints: t(lang, K::ChartComplaints),
+        usual: t(lang, K::ChartUsual),
+        no_figures: t(lang, K::NoFigures),
+        mark: &mark,
+        clock: &clock,
+    };
+    plot::svg(chart, &words)
+}
+
+/// An incident's fields, its chart (already drawn, if it came), its timeline, and the review's
+/// headings for the printed document.
+pub fn detail_html(d: &IncidentDetail, lang: Lang, time: TimeFmt, chart: Option<&str>) -> String {
     let i = &d.incident;
     let when_by = |at: Option<&Timestamp>, by: Option<&String>| {
         let parts: Vec<String> = at.map(time).into_iter().chain(by.map(|b| esc(b))).collect();
@@ -206,6 +231,13 @@ pub fn detail_html(d: &IncidentDetail, lang: Lang, time: TimeFmt) -> String {
             t(lang, K::Runbook)
         );
     }
+    if let Some(svg) = chart {
+        let _ = write!(
+            h,
+            "<section class=\"chart-section\"><h2>{}</h2><div id=\"incident-chart\">{svg}</div></section>",
+            t(lang, K::Chart)
+        );
+    }
     let _ = write!(
         h,
         "<section class=\"timeline-section\"><h2>{}</h2><ol id=\"timeline\" class=\"timeline\">",
@@ -229,6 +261,16 @@ pub fn detail_html(d: &IncidentDetail, lang: Lang, time: TimeFmt) -> String {
         h.push_str("</li>");
     }
     h.push_str("</ol></section>");
+    // Written in by hand on the printed review.
+    let _ = write!(
+        h,
+        "<section class=\"review-section\"><h2>{}</h2>",
+        t(lang, K::Review)
+    );
+    for k in [K::WhatHappened, K::WhatWorked, K::WhatToChange] {
+        let _ = write!(h, "<h3>{}</h3><div class=\"write-in\"></div>", t(lang, k));
+    }
+    h.push_str("</section>");
     h
 }
 
@@ -341,14 +383,25 @@ pub fn IncidentPage(id: u64) -> impl IntoView {
         let token = ctx.token.get_untracked();
         let link = link();
         spawn_local(async move {
-            let r = api::incident(id, token, link).await;
+            let r = api::incident(id, token.clone(), link.clone()).await;
+            // The chart is drawn from the daemon's history; without it the page still reads.
+            let chart = match &r {
+                Ok(_) => api::chart(id, token, link).await.ok(),
+                Err(_) => None,
+            };
             if !latest.is(n) {
                 return;
             }
             match r {
                 Ok(d) => {
                     status.set(Some(d.incident.status));
-                    html.set(detail_html(&d, lang, format::local_datetime));
+                    let svg = chart.map(|c| chart_svg(&c, lang));
+                    html.set(detail_html(
+                        &d,
+                        lang,
+                        format::local_datetime,
+                        svg.as_deref(),
+                    ));
                 }
                 Err(api::ApiErr::Http(404, None)) => html.set(error_html(t(lang, K::NotFound))),
                 Err(e) => html.set(error_html(&e.message(lang))),
@@ -560,7 +613,7 @@ mod tests {
                 values: Values::new(),
             }],
         };
-        let h = detail_html(&d, Lang::En, time);
+        let h = detail_html(&d, Lang::En, time, None);
         for want in [
             "id=\"timeline\"",
             "class=\"timeline-entry kind-severity_raised\" data-kind=\"severity_raised\"",
@@ -589,13 +642,13 @@ mod tests {
             incident: i,
             timeline: Vec::new(),
         };
-        let zh = detail_html(&d, Lang::Zh, time);
+        let zh = detail_html(&d, Lang::Zh, time, None);
         assert!(zh.contains("phone-a：30 个来电排队中"), "{zh}");
         assert!(
             zh.contains("处置步骤") && zh.contains("联系厂商 &lt;立即&gt;"),
             "{zh}"
         );
-        let en = detail_html(&d, Lang::En, time);
+        let en = detail_html(&d, Lang::En, time, None);
         assert!(
             en.contains("<a href=\"https://plans.example/outage\""),
             "a URL runbook is a link: {en}"

@@ -5,7 +5,8 @@
 //!
 //! Where to look:
 //! - `live.rs`: the websocket, reconnection, staleness;
-//! - `board.rs`: the wall-board (tiles, trends, open incidents, crisis banner, sound);
+//! - `board/`: the wall-board (the tiles' layout, a queue's tile, the open incidents, the
+//!   complaints panel, the crisis banner, sound);
 //! - `incidents.rs`: the incidents list and the incident page;
 //! - `api.rs`: REST calls; `wire.rs`: reading the daemon's JSON; `kiosk.rs`: URL options;
 //!   `i18n.rs`: labels; `format.rs`: figures.
@@ -30,7 +31,7 @@ use std::time::Duration;
 use leptos::prelude::*;
 use wasm_bindgen::prelude::wasm_bindgen;
 
-use crate::board::{CrisisBanner, Sound, SoundControls, WallBoard, page_count};
+use crate::board::{AUTO_ROTATE_S, CrisisBanner, Sound, SoundControls, WallBoard};
 use crate::i18n::{K, Lang, t, tf};
 use crate::incidents::{IncidentList, IncidentPage};
 use crate::kiosk::Kiosk;
@@ -82,8 +83,9 @@ pub struct Ctx {
     /// The API token, if any (URL, then localStorage, then the incident page's field).
     pub token: RwSignal<Option<String>>,
     pub route: RwSignal<Route>,
-    /// The wall-board page shown while rotating.
+    /// The wall-board page shown while rotating, and how many there are now.
     pub board_page: RwSignal<usize>,
+    pub board_pages: RwSignal<usize>,
     pub sound: Sound,
 }
 
@@ -149,7 +151,6 @@ fn App() -> impl IntoView {
         route.set(parse_hash(&window().location().hash().unwrap_or_default()));
     });
     let rotate_s = kiosk.rotate_s;
-    let per_page = kiosk.per_page;
     let sound = Sound::new(kiosk.sound);
     let ctx = Ctx {
         live,
@@ -158,23 +159,24 @@ fn App() -> impl IntoView {
         token,
         route,
         board_page: RwSignal::new(0),
+        board_pages: RwSignal::new(1),
         sound,
     };
     provide_context(ctx);
 
-    if let Some(secs) = rotate_s {
-        set_interval(
-            move || rotate(ctx, per_page),
-            Duration::from_secs(u64::from(secs)),
-        );
-    }
+    // A kiosk that asks to rotate cycles the board's pages and the incidents list; any other
+    // board turns its pages only when its tiles do not fit on one.
+    set_interval(
+        move || rotate(ctx, rotate_s.is_some()),
+        Duration::from_secs(u64::from(rotate_s.unwrap_or(AUTO_ROTATE_S))),
+    );
 
     view! {
         <TopBar />
         <CrisisBanner />
         <StaleNotice />
         <LinkNotice />
-        <main class="view">
+        <main class="view" class:fill=move || route.get() == Route::Board>
             {move || match route.get() {
                 Route::Board => view! { <WallBoard /> }.into_any(),
                 Route::Incidents => view! { <IncidentList /> }.into_any(),
@@ -184,26 +186,25 @@ fn App() -> impl IntoView {
     }
 }
 
-/// One step of the kiosk rotation. An incident page is never rotated away from: somebody opened
-/// it on purpose and is reading it.
-fn rotate(ctx: Ctx, per_page: Option<usize>) {
+/// One step of the rotation. An incident page is never rotated away from: somebody opened it on
+/// purpose and is reading it. Without `rotate=` only the board's own pages turn.
+fn rotate(ctx: Ctx, with_list: bool) {
     let current = match ctx.route.get_untracked() {
         Route::Incident(_) => return,
+        Route::Incidents if !with_list => return,
         Route::Incidents => Slot::Incidents,
         Route::Board => Slot::Board(ctx.board_page.get_untracked()),
     };
-    let tiles = ctx.live.state.with_untracked(|s| {
-        ctx.kiosk
-            .with_value(|k| s.queues.iter().filter(|q| k.shows_queue(&q.queue)).count())
-    });
-    match next_slot(current, page_count(tiles, per_page)) {
+    let pages = ctx.board_pages.get_untracked();
+    match next_slot(current, pages) {
         Slot::Board(p) => {
             ctx.board_page.set(p);
             if current == Slot::Incidents {
                 go("/");
             }
         }
-        Slot::Incidents => go("/incidents"),
+        Slot::Incidents if with_list => go("/incidents"),
+        Slot::Incidents => ctx.board_page.set(0),
     }
 }
 

@@ -10,7 +10,7 @@
 //! microseconds and keeps the bundle smaller. The tests check both against the derived readers.
 
 use floorwatch_protocol::{
-    ApiError, Incident, IncidentDetail, LiveFrame, TimelineEntry, Timestamp,
+    ApiError, Incident, IncidentChart, IncidentDetail, LiveFrame, TimelineEntry, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -57,6 +57,11 @@ pub fn detail(text: &str) -> R<IncidentDetail> {
         incident: read(text)?,
         timeline: read::<Timeline>(text)?.timeline,
     })
+}
+
+/// `GET /api/v1/incidents/{id}/chart`.
+pub fn chart(text: &str) -> R<IncidentChart> {
+    read(text)
 }
 
 /// The `error` of an error answer, if it has one.
@@ -135,6 +140,7 @@ mod tests {
                 trend_step_s: 30,
                 trend_len: 60,
                 health: health(),
+                complaints: Default::default(),
             }),
             LiveFrame::Delta(LiveDelta {
                 seq: 2,
@@ -148,6 +154,16 @@ mod tests {
                     point,
                 }],
                 health: Some(health()),
+                complaints: Some(floorwatch_protocol::ComplaintBoard {
+                    window_s: 3600,
+                    categories: vec![floorwatch_protocol::ComplaintCount {
+                        name: "network".into(),
+                        count: 12,
+                        usual: Some(1.5),
+                    }],
+                    keywords: vec![],
+                    deadlines: vec![],
+                }),
             }),
             LiveFrame::Delta(LiveDelta {
                 seq: 3,

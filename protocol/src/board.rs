@@ -77,8 +77,9 @@ pub struct CountPoint {
 }
 
 /// What an incident's chart plots: its queue's figures, or its complaint group's count.
+/// Externally tagged (`{"queue": {...}}`): the board reads it without buffering.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum ChartSeries {
     Queue {
         /// The queue's service-level target, drawn as a line.

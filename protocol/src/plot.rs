@@ -28,7 +28,9 @@ pub struct PlotWords<'a> {
 const W: f64 = 960.0;
 const LEFT: f64 = 56.0;
 const RIGHT: f64 = 12.0;
-const TOP: f64 = 28.0;
+/// Room above the bands for the marks' names, in up to three rows.
+const TOP: f64 = 52.0;
+const LABEL_ROWS: [f64; 3] = [14.0, 28.0, 42.0];
 const BAND: f64 = 120.0;
 const GAP: f64 = 36.0;
 const AXIS: f64 = 28.0;
@@ -267,25 +269,32 @@ pub fn svg(chart: &IncidentChart, words: &PlotWords) -> String {
         );
         tick += step;
     }
-    // The timeline's events, across every band.
+    // The timeline's events, across every band; their names staggered over three rows so that
+    // events close together stay readable.
     let bottom = h - AXIS;
+    let mut row_free = [f64::NEG_INFINITY; 3];
     for m in &chart.marks {
         let x = f.x(ms(&m.at));
         let name = (words.mark)(m.kind);
+        let width = name.chars().count() as f64 * 7.5 + 8.0;
+        let row = (0..LABEL_ROWS.len())
+            .find(|r| row_free[*r] <= x)
+            .unwrap_or(0);
+        row_free[row] = x + width;
         let _ = write!(
             out,
             r#"<g class="mark mark-{kind}" data-kind="{kind}"><title>{name} {time}</title><line x1="{x:.1}" x2="{x:.1}" y1="{y1:.1}" y2="{bottom:.1}" stroke="currentColor" stroke-width="2" stroke-dasharray="{dash}"/><text x="{tx:.1}" y="{ty:.1}" font-size="12" fill="currentColor">{name}</text></g>"#,
             kind = m.kind.as_str(),
             name = escape(&name),
             time = escape(&(words.clock)(m.at)),
-            y1 = TOP - 4.0,
+            y1 = LABEL_ROWS[row] + 2.0,
             dash = if m.kind == TimelineKind::Escalated {
                 "2 3"
             } else {
                 "none"
             },
             tx = x + 3.0,
-            ty = TOP - 14.0,
+            ty = LABEL_ROWS[row],
         );
     }
     out += "</svg>";

@@ -169,7 +169,7 @@ fn history_is_sampled_on_the_engines_clock_and_a_rebuilt_engine_has_the_same() {
         f.reading("phone-a", waiting);
     }
     f.at(1800);
-    let chart = |e: &Engine| e.chart_series("depth", "phone-a", T0, T0 + 1800_000, 1000);
+    let chart = |e: &Engine| e.chart_series("depth", "phone-a", T0, T0 + 1_800_000, 1000);
     let ChartSeries::Queue {
         points,
         service_level_target,
@@ -194,7 +194,7 @@ fn history_is_sampled_on_the_engines_clock_and_a_rebuilt_engine_has_the_same() {
     f.complaint_saying("k-1", Grade::General, "network", "x");
     f.at(1900);
     let ChartSeries::Complaints { points, window_s } =
-        f.e.chart_series("by-category", "category:network", T0, T0 + 2000_000, 100)
+        f.e.chart_series("by-category", "category:network", T0, T0 + 2_000_000, 100)
     else {
         panic!("a complaint chart")
     };
