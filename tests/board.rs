@@ -86,7 +86,7 @@ async fn the_wall_board_in_a_real_browser() {
     let d = Daemon::start(start()).with_token("admin-secret-00001");
     let (_, page) = d.get_text("/").await;
     assert!(
-        page.contains("/board/board.js"),
+        page.contains("/board/board.") && page.contains(".wasm"),
         "this binary has no wall-board: run scripts/build-board.sh, then build again\n{page}"
     );
     d.post(

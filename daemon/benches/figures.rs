@@ -763,12 +763,24 @@ fn board_bundle() {
             .map(|m| m.len())
             .unwrap_or(0)
     };
+    let br = |f: &str| -> u64 {
+        let bytes = std::fs::read(dist.join(f)).expect("built board");
+        let mut out = Vec::new();
+        let params = brotli::enc::BrotliEncoderParams {
+            quality: 11,
+            lgwin: 22,
+            ..Default::default()
+        };
+        brotli::BrotliCompress(&mut &bytes[..], &mut out, &params).unwrap();
+        out.len() as u64
+    };
     let (wasm, js) = (gz("board_bg.wasm"), gz("board.js"));
     println!(
-        "wall-board bundle: wasm {:.1} KiB + js {:.1} KiB = {:.1} KiB gzipped ({:.1} KiB raw)",
+        "wall-board bundle: wasm {:.1} KiB + js {:.1} KiB = {:.1} KiB gzipped, {:.1} KiB brotli as served ({:.1} KiB raw)",
         wasm as f64 / 1024.0,
         js as f64 / 1024.0,
         (wasm + js) as f64 / 1024.0,
+        (br("board_bg.wasm") + br("board.js")) as f64 / 1024.0,
         (size("board_bg.wasm") + size("board.js")) as f64 / 1024.0
     );
 }
@@ -821,6 +833,28 @@ async fn board_first_paint() {
         median(&mut fcp),
         median(&mut ready),
         ready.iter().copied().fold(0.0, f64::max)
+    );
+    b.close().await;
+
+    // What a wall PC downloads: a cold load (a fresh profile, nothing cached), then a reload.
+    let b = browser::Browser::start().await;
+    let transferred = "return performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource')) \
+        .filter(e => e.entryType === 'navigation' || e.name.includes('/board/')) \
+        .reduce((n, e) => n + e.transferSize, 0);";
+    let ready = "return performance.getEntriesByName('board-ready').length > 0 && \
+        performance.getEntriesByType('resource').some(e => e.name.endsWith('.wasm'));";
+    b.client.goto(&format!("{}/", d.url)).await.unwrap();
+    b.wait_until(20.0, "the board", ready, |v| v == true).await;
+    let cold = b.eval(transferred).await.as_f64().unwrap();
+    b.eval("location.reload(); return true;").await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    b.wait_until(20.0, "the board again", ready, |v| v == true)
+        .await;
+    let reload = b.eval(transferred).await.as_f64().unwrap();
+    println!(
+        "wall-board transfer (page, script, wasm, style; headers included): cold load {:.1} KiB, reload {:.0} bytes",
+        cold / 1024.0,
+        reload
     );
     b.close().await;
 }

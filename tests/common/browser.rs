@@ -22,19 +22,36 @@ pub struct Browser {
 impl Browser {
     /// Starts chromedriver on a free port of 127.0.0.1 and a headless 1920x1080 Chromium.
     pub async fn start() -> Browser {
-        Self::start_with(None).await
+        Self::start_with(None, (1920, 1080)).await
+    }
+
+    /// The same with a page of exactly `w` x `h` CSS pixels (a 720p wall, say): the window's
+    /// own frame would otherwise take some of it.
+    pub async fn start_sized(w: u32, h: u32) -> Browser {
+        let b = Self::start_with(None, (w, h)).await;
+        b.client
+            .issue_cmd(Cdp {
+                cmd: "Emulation.setDeviceMetricsOverride",
+                params: json!({ "width": w, "height": h, "deviceScaleFactor": 1, "mobile": false }),
+            })
+            .await
+            .expect("Emulation.setDeviceMetricsOverride");
+        b
     }
 
     /// The same, as a phone: a 390x844 screen at three device pixels per CSS pixel, with touch.
     pub async fn start_phone() -> Browser {
-        Self::start_with(Some(json!({
+        Self::start_with(
+            Some(json!({
             "deviceMetrics": { "width": 390, "height": 844, "pixelRatio": 3.0, "touch": true },
             "userAgent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Mobile Safari/537.36"
-        })))
+            })),
+            (1920, 1080),
+        )
         .await
     }
 
-    async fn start_with(mobile: Option<serde_json::Value>) -> Browser {
+    async fn start_with(mobile: Option<serde_json::Value>, (w, h): (u32, u32)) -> Browser {
         for bin in [CHROMIUM, CHROMEDRIVER] {
             assert!(
                 std::path::Path::new(bin).exists(),
@@ -60,7 +77,7 @@ impl Browser {
                     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
                     "--no-first-run", "--disable-background-networking",
                     "--disable-component-update", "--disable-sync",
-                    "--disable-dev-shm-usage", "--window-size=1920,1080",
+                    "--disable-dev-shm-usage", format!("--window-size={w},{h}"),
                     format!("--user-data-dir={}", profile.path().display()),
                 ]
             }
@@ -138,8 +155,58 @@ impl Browser {
         path
     }
 
+    /// Renders the page as for `media` (`print`, or `screen` again), through Chromium's DevTools
+    /// protocol: what "print to PDF" lays out, visible to `eval` and `screenshot`.
+    pub async fn emulate_media(&self, media: &str) {
+        self.client
+            .issue_cmd(Cdp {
+                cmd: "Emulation.setEmulatedMedia",
+                params: json!({ "media": media }),
+            })
+            .await
+            .expect("Emulation.setEmulatedMedia");
+    }
+
+    /// The page printed to PDF (WebDriver's Print), saved as target/test-artifacts/`name`.pdf.
+    pub async fn print_pdf(&self, name: &str) -> Vec<u8> {
+        let pdf = self
+            .client
+            .print(fantoccini::wd::PrintConfiguration::default())
+            .await
+            .expect("a PDF");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-artifacts");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.pdf")), &pdf).unwrap();
+        pdf
+    }
+
     pub async fn close(self) {
         let _ = self.client.clone().close().await;
+    }
+}
+
+/// A DevTools protocol command, sent through chromedriver's `goog/cdp/execute`.
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({ "cmd": self.cmd, "params": self.params });
+        (http::Method::POST, Some(body.to_string()))
     }
 }
 
