@@ -14,7 +14,10 @@
 //!   `backtest` counts the pages a trace would send (against the sim's labels), `export` writes
 //!   the post-crisis review, `server` runs it all;
 //! - `limits` holds the bounds of names, texts and request times that every input is held to;
-//! - `live` streams the state to wall-boards (the `dashboard/` crate) and `floorwatch tail`;
+//! - `live` streams the state to wall-boards (the `dashboard/` crate, served by `http::board`
+//!   precompressed under content-hashed names) and `floorwatch tail`; the engine keeps each
+//!   scope's figures over time (`engine/history.rs`) and the complaints panel
+//!   (`engine/complaint_board.rs`), and `chart` makes an incident's chart from them;
 //! - `cluster` makes several daemons one on a PostgreSQL database: the shared journal, the
 //!   leader's lease and the fence every write checks (the watch's side is `watch/shared.rs`);
 //! - `health` keeps the daemon's own outward links: the heartbeat it pings out to a dead man's

@@ -4,8 +4,10 @@
 //! queue's window figures and each complaint group's count against its usual. The samples are
 //! kept for `KEPT` and are part of the engine's state: a restart's warm-up replay of the journal
 //! records them again on the events' own clock, so trend lines and charts survive restarts and
-//! say the same on every node of a cluster. Memory is bounded by the scopes watched: about
-//! 28 bytes a sample, 160 KiB a queue over two days at the default 30 s.
+//! say the same on every node of a cluster. Memory is bounded whatever is watched: at most
+//! `BUDGET` samples in all (32 bytes each at most, so 16 MiB), shared by the scopes. At the
+//! default 30 s a scope keeps its two days while fewer than 91 scopes are watched; with more,
+//! each keeps a shorter span (a thousand queues: four hours), never less than `MIN_KEPT`.
 
 use std::collections::VecDeque;
 
@@ -19,6 +21,10 @@ use crate::rules::RuleKind;
 
 /// How long samples are kept (a warm-up replay rebuilds at most the state horizon of them).
 pub const KEPT: Millis = 2 * 24 * 3_600_000;
+/// Samples kept in all, over every scope.
+pub const BUDGET: usize = 512 * 1024;
+/// Samples a scope keeps however many scopes share the budget.
+pub const MIN_KEPT: usize = 120;
 
 /// One queue sample, compact (`NaN` for a figure the queue did not have).
 #[derive(Debug, Clone, Copy)]
@@ -41,7 +47,8 @@ struct CountSample {
 #[derive(Debug)]
 pub struct History {
     step: Millis,
-    kept: usize,
+    /// Samples a scope keeps at most over `KEPT`.
+    most: usize,
     next_at: Millis,
     /// By the engine's queue index.
     queues: Vec<VecDeque<QueueSample>>,
@@ -62,7 +69,7 @@ impl History {
         let step = step.max(1_000);
         History {
             step,
-            kept: (KEPT / step) as usize,
+            most: (KEPT / step) as usize,
             next_at: Millis::MIN,
             queues: Vec::new(),
             groups: FxHashMap::default(),
@@ -82,8 +89,16 @@ impl History {
         true
     }
 
+    /// Samples each scope keeps now: its share of the budget, within `MIN_KEPT..=most`.
+    fn kept(&self) -> usize {
+        let scopes = (self.queues.len() + self.groups.len()).max(1);
+        (BUDGET / scopes).clamp(MIN_KEPT.min(self.most), self.most)
+    }
+
+    /// Adds a sample, dropping the oldest beyond `kept` (a ring shrinks here when more scopes
+    /// came to share the budget).
     fn push<T>(ring: &mut VecDeque<T>, kept: usize, v: T) {
-        if ring.len() >= kept {
+        while ring.len() >= kept {
             ring.pop_front();
         }
         ring.push_back(v);
@@ -102,17 +117,21 @@ impl History {
             asa_s: opt(m.asa_s),
             abandonment_rate: opt(m.abandonment_rate),
         };
-        Self::push(&mut self.queues[q], self.kept, s);
+        let kept = self.kept();
+        Self::push(&mut self.queues[q], kept, s);
     }
 
     pub fn group(&mut self, rule: u16, scope: u32, at: Millis, count: u32, usual: Option<f64>) {
-        let ring = self.groups.entry((rule, scope)).or_default();
+        self.groups.entry((rule, scope)).or_default();
+        let kept = self.kept();
         let s = CountSample {
             at,
             count,
             usual: opt(usual),
         };
-        Self::push(ring, self.kept, s);
+        if let Some(ring) = self.groups.get_mut(&(rule, scope)) {
+            Self::push(ring, kept, s);
+        }
     }
 
     /// A queue's samples from `from` to `to`, at most `max` of them (evenly thinned).
@@ -286,6 +305,17 @@ mod tests {
         assert_eq!(few.last().unwrap().waiting, all.last().unwrap().waiting);
         assert!(h.queue_points(0, 0, Millis::MAX, 10).is_empty());
         assert!(h.queue_points(9, 0, Millis::MAX, 10).is_empty());
+        // A thousand queues share the budget: each keeps a shorter span, memory stays bounded.
+        let mut many = History::new(30_000);
+        for i in 0..2_000 {
+            for q in 0..1_000u16 {
+                many.queue(q, i * 30_000, &m(1));
+            }
+        }
+        let total: usize = many.queues.iter().map(VecDeque::len).sum();
+        assert!(total <= BUDGET, "{total}");
+        assert_eq!(many.queues[0].len(), BUDGET / 1_000);
+        assert_eq!(std::mem::size_of::<QueueSample>(), 32);
         h.group(1, 4, 60_000, 12, None);
         h.group(1, 4, 90_000, 20, Some(2.5));
         let g = h.group_points(1, 4, 70_000, 100_000, 10);

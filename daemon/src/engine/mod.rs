@@ -9,7 +9,9 @@
 //!
 //! Here: the state, deciding (`settle`, `tick`, each rule kind fed its figures), people's
 //! commands and restarts. `events.rs` applies events; `feeds.rs` keeps who sends what;
-//! `incidents.rs` and `escalation.rs` open, climb and page; `links.rs` raises failing targets.
+//! `incidents.rs` and `escalation.rs` open, climb and page; `links.rs` raises failing targets;
+//! `history.rs` samples each scope's figures for trend lines and charts, and
+//! `complaint_board.rs` keeps the board's complaints panel (both only read, never decide).
 
 mod budget;
 pub mod calendar;
