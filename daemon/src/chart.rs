@@ -64,6 +64,11 @@ pub fn svg(chart: &IncidentChart, cfg: &Config, lang: Language) -> String {
         } else {
             "No figures kept for this time"
         },
+        no_series: if zh {
+            "此类事件只有时间线"
+        } else {
+            "Only its events: this kind of incident has no figures over time"
+        },
         mark: &mark,
         clock: &clock,
     };

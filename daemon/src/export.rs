@@ -169,10 +169,13 @@ pub fn markdown(r: &Review) -> String {
         );
     }
     if let Some(url) = &r.chart_url {
-        out += &format!(
-            "\n## Chart\n\n![{} across the incident, its events marked]({url})\n",
-            cell(&i.scope)
-        );
+        // The scope is the floor's text: no brackets in the image's words, or it could make a link.
+        let scope: String = i
+            .scope
+            .chars()
+            .filter(|c| !matches!(c, '[' | ']' | '(' | ')' | '|' | '\n'))
+            .collect();
+        out += &format!("\n## Chart\n\n![{scope} across the incident, its events marked]({url})\n");
     }
     out += "\n## Timeline\n\n| # | time | who | what | details |\n|---|---|---|---|---|\n";
     for e in r.timeline {

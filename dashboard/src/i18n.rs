@@ -148,13 +148,15 @@ strings! {
     GradeGeneral => "general", "一般";
     GradeKey => "key", "重要";
     GradeUrgent => "urgent", "紧急";
-    DeadlineRow => "{} open · {} near deadline · {} late · oldest {}", "{} 件未结 · {} 件临近时限 · {} 件超时 · 最久 {}";
+    DeadlineRow => "{} open · {} near deadline · {} late", "{} 件未结 · {} 件临近时限 · {} 件超时";
+    Oldest => "oldest {}", "最久 {}";
     Chart => "What happened", "过程";
     ChartWaiting => "Waiting", "排队";
     ChartTarget => "target", "目标";
     ChartComplaints => "Complaints", "投诉";
     ChartUsual => "usual", "平常";
     NoFigures => "No figures kept for this time", "这段时间没有保留数据";
+    NoSeries => "Only its events: this kind of incident has no figures over time", "此类事件只有时间线";
     Review => "Review", "复盘";
     WhatHappened => "What happened", "经过";
     WhatWorked => "What worked", "有效的做法";

@@ -121,6 +121,7 @@ pub fn chart_svg(chart: &IncidentChart, lang: Lang) -> String {
         complaints: t(lang, K::ChartComplaints),
         usual: t(lang, K::ChartUsual),
         no_figures: t(lang, K::NoFigures),
+        no_series: t(lang, K::NoSeries),
         mark: &mark,
         clock: &clock,
     };

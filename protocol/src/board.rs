@@ -45,7 +45,8 @@ pub struct ComplaintBoard {
     pub deadlines: Vec<GradeDeadlines>,
 }
 
-/// A count over the window and what this hour of the week usually brings, when learned.
+/// A count over the window and what this hour of the week usually brings, when learned (to a
+/// tenth).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ComplaintCount {
     pub name: String,
@@ -62,8 +63,9 @@ pub struct GradeDeadlines {
     /// Past four fifths of the deadline, not yet past it.
     pub near: u32,
     pub past: u32,
-    /// The oldest open complaint's age.
-    pub oldest_s: f64,
+    /// When the oldest open complaint was opened (its age changes by the second; this does not,
+    /// so the panel goes out on the live stream only when its counts change).
+    pub oldest_at: Timestamp,
     pub deadline_s: f64,
 }
 

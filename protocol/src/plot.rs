@@ -19,6 +19,9 @@ pub struct PlotWords<'a> {
     pub complaints: &'a str,
     pub usual: &'a str,
     pub no_figures: &'a str,
+    /// For an incident whose scope has no figures over time (a delivery target, overdue
+    /// complaints): only its events are drawn.
+    pub no_series: &'a str,
     /// A timeline event's name ("acknowledged").
     pub mark: &'a dyn Fn(TimelineKind) -> String,
     /// A time on the axis ("09:42"), in the reader's zone.
@@ -229,7 +232,7 @@ pub fn svg(chart: &IncidentChart, words: &PlotWords) -> String {
         }
         ChartSeries::None => {
             let f = frame(0, 0.0, 1.0);
-            band_frame(&mut out, &f, words.no_figures, "", "");
+            band_frame(&mut out, &f, words.no_series, "", "");
         }
     }
     let has_points = match &chart.series {
@@ -318,6 +321,7 @@ mod tests {
             complaints: "Complaints",
             usual: "usual",
             no_figures: "No figures kept for this time",
+            no_series: "Only its events",
             mark: &|k| k.as_str().to_string(),
             clock: &|t| t.format("%H:%M").to_string(),
         }
@@ -400,5 +404,16 @@ mod tests {
             ..chart
         };
         assert!(svg(&empty, &words()).contains("No figures kept for this time"));
+        let none = IncidentChart {
+            series: ChartSeries::None,
+            marks: vec![ChartMark {
+                at: at(60),
+                kind: TimelineKind::Opened,
+            }],
+            ..empty
+        };
+        let s = svg(&none, &words());
+        assert!(s.contains("Only its events") && !s.contains("No figures kept"));
+        assert!(s.contains(r#"data-kind="opened""#), "{s}");
     }
 }

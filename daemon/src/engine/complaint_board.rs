@@ -4,14 +4,16 @@
 //! there is one), and the open complaints of each grade against its deadline.
 //!
 //! Counts are per minute over the hour, so memory is bounded by the categories (at most
-//! `daemon.limits.max_categories`) and keywords; open complaints are indexed by grade and age,
-//! so the panel's deadline figures cost what is near or past a deadline, not what is open.
+//! `daemon.limits.max_categories`) and keywords. Open complaints are indexed by grade and
+//! opening time, and counted per minute of opening: how many are near or past a deadline is a
+//! sum over minutes (at most the state horizon's), whatever the number open.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use floorwatch_protocol::{ComplaintCount, Grade, GradeDeadlines};
 use rustc_hash::FxHashMap;
 
+use super::calendar::ms_to_utc;
 use super::complaints::HOUR;
 use super::{Engine, expected_in, hours_of_week};
 use crate::config::Millis;
@@ -73,8 +75,22 @@ impl Minutes {
 pub struct ComplaintBoard {
     categories: FxHashMap<Box<str>, Minutes>,
     keywords: Vec<(Box<str>, Minutes)>,
-    /// Open complaints by grade: (opened at, id).
+    /// Open complaints by grade: (opened at, id), and how many opened in each minute.
     open: [BTreeSet<(Millis, u64)>; 3],
+    open_per_minute: [BTreeMap<i64, u32>; 3],
+}
+
+/// Open complaints of one grade opened before `t`: whole minutes summed, the last part-minute
+/// counted one by one.
+fn opened_before(
+    open: &BTreeSet<(Millis, u64)>,
+    per_minute: &BTreeMap<i64, u32>,
+    t: Millis,
+) -> u32 {
+    let m = t.div_euclid(MINUTE);
+    let whole: u32 = per_minute.range(..m).map(|(_, n)| *n).sum();
+    let part = open.range((m * MINUTE, 0)..(t, 0)).count() as u32;
+    whole + part
 }
 
 impl ComplaintBoard {
@@ -126,11 +142,24 @@ impl ComplaintBoard {
                 }
             }
         }
-        self.open[grade as usize].insert((at, id));
+        if self.open[grade as usize].insert((at, id)) {
+            *self.open_per_minute[grade as usize]
+                .entry(at.div_euclid(MINUTE))
+                .or_default() += 1;
+        }
     }
 
     pub fn handled(&mut self, id: u64, opened: Millis, grade: Grade) {
-        self.open[grade as usize].remove(&(opened, id));
+        if self.open[grade as usize].remove(&(opened, id)) {
+            let per_minute = &mut self.open_per_minute[grade as usize];
+            let m = opened.div_euclid(MINUTE);
+            if let Some(n) = per_minute.get_mut(&m) {
+                *n -= 1;
+                if *n == 0 {
+                    per_minute.remove(&m);
+                }
+            }
+        }
     }
 }
 
@@ -186,18 +215,17 @@ impl Engine {
             .copied()
             .filter_map(|grade| {
                 let open = &board.open[grade as usize];
+                let per_minute = &board.open_per_minute[grade as usize];
                 let (oldest, _) = open.first()?;
                 let deadline = self.cfg.complaints.deadline(grade);
-                let near_from = now - deadline;
-                let near_to = now - deadline * 4 / 5;
-                let past = open.range(..(near_from, 0)).count() as u32;
-                let near = open.range((near_from, 0)..=(near_to, u64::MAX)).count() as u32;
+                let past = opened_before(open, per_minute, now - deadline);
+                let near = opened_before(open, per_minute, now - deadline * 4 / 5 + 1) - past;
                 Some(GradeDeadlines {
                     grade,
                     open: open.len() as u32,
                     near,
                     past,
-                    oldest_s: (now - oldest).max(0) as f64 / 1000.0,
+                    oldest_at: ms_to_utc(*oldest),
                     deadline_s: deadline as f64 / 1000.0,
                 })
             })

@@ -45,6 +45,8 @@ pub struct Contact {
     /// `id_hash` of the contact's id.
     pub id: u64,
     pub arrived: Millis,
+    /// When it was first answered (with `SEEN_ANSWERED`). Until then: when its first reply was
+    /// due, once that clock breached (the clock's own `due` is cleared then), else 0.
     pub answered_at: Millis,
     /// Deadline of each clock, 0 when the clock is not running.
     pub due: [Millis; 3],
@@ -58,6 +60,26 @@ pub struct Contact {
     /// Bit per clock: the clock passed its approaching-breach point and still runs.
     pub approaching: u8,
     pub live: bool,
+}
+
+impl Contact {
+    /// When its first reply is (or was) due, while it waits for one: the running clock's
+    /// deadline, or the breached one's.
+    pub fn first_due(&self) -> Option<Millis> {
+        if self.flags & SEEN_ANSWERED != 0 {
+            return None;
+        }
+        [self.due[0], self.answered_at]
+            .into_iter()
+            .find(|d| *d != 0)
+    }
+
+    /// Its first reply's clock breached at `due`: kept for `first_due`.
+    pub fn first_breached(&mut self, due: Millis) {
+        if self.flags & SEEN_ANSWERED == 0 {
+            self.answered_at = due;
+        }
+    }
 }
 
 /// A contact that was still open at the state horizon: what its late events need.

@@ -4,10 +4,11 @@
 //! queue's window figures and each complaint group's count against its usual. The samples are
 //! kept for `KEPT` and are part of the engine's state: a restart's warm-up replay of the journal
 //! records them again on the events' own clock, so trend lines and charts survive restarts and
-//! say the same on every node of a cluster. Memory is bounded whatever is watched: at most
-//! `BUDGET` samples in all (32 bytes each at most, so 16 MiB), shared by the scopes. At the
-//! default 30 s a scope keeps its two days while fewer than 91 scopes are watched; with more,
-//! each keeps a shorter span (a thousand queues: four hours), never less than `MIN_KEPT`.
+//! say the same on every node of a cluster. Memory is bounded: the scopes share `BUDGET`
+//! samples (32 bytes each at most, so 16 MiB). At the default 30 s a scope keeps its two days
+//! while fewer than 91 scopes are watched; with more, each keeps a shorter span (a thousand
+//! queues: four hours), but never less than `MIN_KEPT` (an hour), which takes over from the
+//! budget past 4,369 scopes (the limits allow 1,000 queues and 500 categories a spike rule).
 
 use std::collections::VecDeque;
 
@@ -80,13 +81,16 @@ impl History {
         self.step
     }
 
-    /// Whether a sample is due at `now`; if so, the next one is set a step on, on the step's grid.
-    pub fn due(&mut self, now: Millis) -> bool {
+    /// The instant of the sample due at `now` (the latest point of the step's grid), if one is;
+    /// the next is then set a step on. Samples are stamped on the grid, so a live engine
+    /// ticking every 250 ms and a replay ticking every second stamp the same instants.
+    pub fn due(&mut self, now: Millis) -> Option<Millis> {
         if now < self.next_at {
-            return false;
+            return None;
         }
-        self.next_at = (now.div_euclid(self.step) + 1) * self.step;
-        true
+        let at = now.div_euclid(self.step) * self.step;
+        self.next_at = at + self.step;
+        Some(at)
     }
 
     /// Samples each scope keeps now: its share of the budget, within `MIN_KEPT..=most`.
@@ -140,6 +144,7 @@ impl History {
             return Vec::new();
         };
         thin(ring.iter().filter(|s| s.at >= from && s.at <= to), max)
+            .into_iter()
             .map(|s| TrendPoint {
                 at: ms_to_utc(s.at),
                 waiting: s.waiting,
@@ -163,6 +168,7 @@ impl History {
             return Vec::new();
         };
         thin(ring.iter().filter(|s| s.at >= from && s.at <= to), max)
+            .into_iter()
             .map(|s| CountPoint {
                 at: ms_to_utc(s.at),
                 count: s.count,
@@ -173,8 +179,9 @@ impl History {
 }
 
 impl Engine {
-    /// Takes this step's sample of every queue and complaint group.
-    pub(super) fn sample_history(&mut self) {
+    /// Takes this step's sample of every queue and complaint group, stamped `at` (on the grid)
+    /// with the figures as of the engine's clock.
+    pub(super) fn sample_history(&mut self, at: Millis) {
         let now = self.now;
         for (q, rt) in self.queues.iter().enumerate() {
             let m = rt.state.metrics(
@@ -183,7 +190,7 @@ impl Engine {
                 self.cfg.daemon.snapshot_stale_after,
                 false,
             );
-            self.history.queue(q as u16, now, &m);
+            self.history.queue(q as u16, at, &m);
         }
         let cfg = self.cfg.clone();
         let longest = cfg
@@ -201,7 +208,7 @@ impl Engine {
                 for g in &self.groups[i] {
                     let usual = expected_in(g, now - s.window, now, s.prior_per_hour, &hours);
                     self.history
-                        .group(i as u16, g.scope, now, g.observed(now), Some(usual));
+                        .group(i as u16, g.scope, at, g.observed(now), Some(usual));
                 }
             }
         }
@@ -264,17 +271,17 @@ impl Engine {
     }
 }
 
-/// Every k-th item, k chosen so that at most `max` remain (the last one always kept).
-fn thin<'a, T: 'a + Copy>(
-    items: impl Iterator<Item = &'a T> + Clone,
-    max: usize,
-) -> impl Iterator<Item = T> {
+/// Every k-th item, k chosen so that at most `max` remain, the last one always among them.
+fn thin<'a, T: 'a + Copy>(items: impl Iterator<Item = &'a T> + Clone, max: usize) -> Vec<T> {
     let n = items.clone().count();
-    let every = n.div_ceil(max.max(1)).max(1);
+    let max = max.max(2);
+    let every = n.saturating_sub(1).div_ceil(max - 1).max(1);
     items
         .enumerate()
-        .filter(move |(i, _)| i % every == 0 || *i + 1 == n)
+        .filter(|(i, _)| i % every == 0 || *i + 1 == n)
         .map(|(_, s)| *s)
+        .take(max)
+        .collect()
 }
 
 #[cfg(test)]
@@ -284,9 +291,9 @@ mod tests {
     #[test]
     fn samples_on_the_steps_grid_kept_for_two_days_and_thinned_on_demand() {
         let mut h = History::new(30_000);
-        assert!(h.due(10_000));
-        assert!(!h.due(29_999), "next on the grid, at 30 s");
-        assert!(h.due(30_000));
+        assert_eq!(h.due(10_000), Some(0), "stamped on the grid");
+        assert_eq!(h.due(29_999), None, "next on the grid, at 30 s");
+        assert_eq!(h.due(30_250), Some(30_000));
         let m = |w| QueueMetrics {
             waiting: w,
             service_level: Some(0.5),
@@ -301,7 +308,7 @@ mod tests {
         assert_eq!(all[0].service_level, Some(0.5));
         assert_eq!(all[0].asa_s, None);
         let few = h.queue_points(2, 0, Millis::MAX, 100);
-        assert!(few.len() <= 101, "{}", few.len());
+        assert!(few.len() <= 100 && few.len() > 90, "{}", few.len());
         assert_eq!(few.last().unwrap().waiting, all.last().unwrap().waiting);
         assert!(h.queue_points(0, 0, Millis::MAX, 10).is_empty());
         assert!(h.queue_points(9, 0, Millis::MAX, 10).is_empty());

@@ -521,6 +521,9 @@ impl Engine {
                 }
                 TimerKind::Breach(k) => {
                     let clock = Clock::ALL[k as usize];
+                    if clock == Clock::First {
+                        self.contacts.get_mut(t.slot).first_breached(t.due);
+                    }
                     self.stop_clock(t.slot, clock);
                     let due = t.due;
                     let q = self.contacts.get(t.slot).queue;
@@ -578,8 +581,8 @@ impl Engine {
         if !self.warming {
             self.evaluate_complaints(fx);
         }
-        if self.history.due(now) {
-            self.sample_history();
+        if let Some(at) = self.history.due(now) {
+            self.sample_history(at);
         }
     }
 
@@ -1097,8 +1100,7 @@ impl Engine {
                     && let Some((arrived, slot)) = rt.state.waiting.first()
                 {
                     f.oldest_s = Some((self.now - arrived).max(0) as f64 / 1000.0);
-                    let due = self.contacts.get(*slot).due[Clock::First as usize];
-                    f.oldest_due = (due > 0).then(|| ms_to_utc(due));
+                    f.oldest_due = self.contacts.get(*slot).first_due().map(ms_to_utc);
                 }
                 m.predicted = self.predicted(rt);
                 m

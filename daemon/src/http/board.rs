@@ -67,7 +67,10 @@ pub fn choose_encoding(accept: Option<&str>) -> Encoding {
             let mut it = part.split(';');
             let name = it.next()?.trim();
             let q = it
-                .find_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|p| {
+                    let p = p.trim();
+                    (p.len() > 2 && p[..2].eq_ignore_ascii_case("q=")).then(|| &p[2..])
+                })
                 .and_then(|q| q.trim().parse::<f32>().ok())
                 .unwrap_or(1.0);
             if name == "*" {
@@ -88,6 +91,19 @@ pub fn choose_encoding(accept: Option<&str>) -> Encoding {
     }
 }
 
+/// Whether `If-None-Match` names `etag` (weakly, as a proxy may send it back) or `*`.
+fn revalidated(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',').map(str::trim).any(|t| {
+                let t = t.strip_prefix("W/").unwrap_or(t);
+                t == etag || t == "*"
+            })
+        })
+}
+
 fn file(name: &str, headers: &HeaderMap) -> Option<Response> {
     let a = ASSETS.iter().find(|a| a.name == name)?;
     let cache = if a.immutable {
@@ -95,18 +111,6 @@ fn file(name: &str, headers: &HeaderMap) -> Option<Response> {
     } else {
         "no-cache"
     };
-    let common = [
-        (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
-        (header::ETAG, HeaderValue::from_static(a.etag)),
-        (header::VARY, HeaderValue::from_static("Accept-Encoding")),
-    ];
-    let revalidated = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == a.etag || t.trim() == "*"));
-    if revalidated {
-        return Some((StatusCode::NOT_MODIFIED, common).into_response());
-    }
     let accept = headers
         .get(header::ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok());
@@ -115,6 +119,22 @@ fn file(name: &str, headers: &HeaderMap) -> Option<Response> {
         Encoding::Gzip => (a.gzip, Some("gzip")),
         Encoding::Identity => (a.plain, None),
     };
+    // Each encoding is its own representation, with its own validator.
+    let etag = match coding {
+        Some(c) => format!("{}-{c}\"", a.etag.trim_end_matches('"')),
+        None => a.etag.to_string(),
+    };
+    let common = [
+        (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
+        (
+            header::ETAG,
+            HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"\"")),
+        ),
+        (header::VARY, HeaderValue::from_static("Accept-Encoding")),
+    ];
+    if revalidated(headers, &etag) {
+        return Some((StatusCode::NOT_MODIFIED, common).into_response());
+    }
     let mut r = (
         common,
         [(header::CONTENT_TYPE, HeaderValue::from_static(a.mime))],
@@ -144,6 +164,19 @@ mod tests {
         assert_eq!(choose_encoding(Some("br;q=0, *;q=0.1")), Gzip);
         assert_eq!(choose_encoding(Some("identity")), Identity);
         assert_eq!(choose_encoding(Some("GZIP")), Gzip);
+        assert_eq!(choose_encoding(Some("br;Q=0, gzip")), Gzip);
+    }
+
+    #[test]
+    fn a_validator_per_encoding_matched_weakly_too() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::IF_NONE_MATCH,
+            HeaderValue::from_static("W/\"ab-br\", \"x\""),
+        );
+        assert!(revalidated(&h, "\"ab-br\""));
+        assert!(!revalidated(&h, "\"ab-gzip\""));
+        assert!(!revalidated(&HeaderMap::new(), "\"ab\""));
     }
 
     /// Every embedded file's encodings hold the same bytes, and the page links the hashed names.

@@ -652,7 +652,7 @@ fn rebuild(
     now: Millis,
     fx: &mut Vec<Effect>,
 ) -> Result<Engine, WatchError> {
-    let mut engine = warm(cfg, now, |engine, replay, since| {
+    let mut engine = warm(cfg, now, store.baselines()?, |engine, replay, since| {
         let mut lines = 0u64;
         let mut warm_fx = Vec::new();
         for path in journal.segments_since(since)? {
@@ -667,15 +667,19 @@ fn rebuild(
 }
 
 /// An engine for `now` with decisions off, its windows and clocks rebuilt from what `feed`
-/// replays (the events since the state horizon, handed in `since`).
+/// replays (the events since the state horizon, handed in `since`). The learned complaint
+/// baselines come back first, so what the replay records against them (the history's usual
+/// counts) is what the running engine recorded.
 fn warm(
     cfg: Arc<Config>,
     now: Millis,
+    baselines: Vec<crate::engine::BaselineRow>,
     feed: impl FnOnce(&mut Engine, &mut Replay, Millis) -> Result<u64, WatchError>,
 ) -> Result<Engine, WatchError> {
     let since = now - cfg.state_horizon();
     let tick = cfg.daemon.tick.max(1_000);
     let mut engine = Engine::new(cfg, since);
+    engine.restore_baselines(baselines);
     engine.set_warming(true);
     let mut replay = Replay::new(tick);
     let lines = feed(&mut engine, &mut replay, since)?;

@@ -47,7 +47,7 @@ impl Shared {
         now: Millis,
         fx: &mut Vec<Effect>,
     ) -> Result<Engine, WatchError> {
-        let (mut engine, applied) = warm_shared(cfg, &self.cluster.journal, now)?;
+        let (mut engine, applied) = warm_shared(cfg, &self.cluster.journal, store, now)?;
         self.applied = applied;
         if self.leading {
             restore(&mut engine, store, Some(carry), now, fx)?;
@@ -60,10 +60,11 @@ impl Shared {
 fn warm_shared(
     cfg: Arc<Config>,
     journal: &SharedJournal,
+    store: &dyn Store,
     now: Millis,
 ) -> Result<(Engine, i64), WatchError> {
     let mut pos = 0;
-    let engine = warm(cfg, now, |engine, replay, since| {
+    let engine = warm(cfg, now, store.baselines()?, |engine, replay, since| {
         pos = journal.position_at(since)?;
         let mut lines = 0u64;
         let mut warm_fx = Vec::new();
@@ -144,7 +145,7 @@ impl Watch {
         data_dir: &std::path::Path,
     ) -> Result<Self, WatchError> {
         let now = clock();
-        let (engine, applied) = warm_shared(cfg, &cluster.journal, now)?;
+        let (engine, applied) = warm_shared(cfg, &cluster.journal, &*store, now)?;
         cluster.set_applied(applied);
         let log = Log::Shared(Shared {
             cluster: cluster.clone(),
@@ -415,7 +416,7 @@ impl Watch {
         let mut inner = self.inner.lock().unwrap();
         inner.unsaved.clear();
         let cfg = inner.engine.config().clone();
-        match warm_shared(cfg, &cluster.journal, (self.clock)()) {
+        match warm_shared(cfg, &cluster.journal, &*self.store, (self.clock)()) {
             Ok((engine, applied)) => {
                 inner.engine = engine;
                 if let Log::Shared(s) = &mut inner.log {

@@ -95,9 +95,18 @@ pub fn ComplaintsPanel() -> impl IntoView {
                         &d.open.to_string(),
                         &d.near.to_string(),
                         &d.past.to_string(),
-                        &format::age(d.oldest_s as i64),
                     ],
                 );
+                // The oldest one's age ticks on its own; the row is redrawn only when counts change.
+                let oldest = format::ms(&d.oldest_at);
+                let age = move || {
+                    let now = ctx.live.daemon_now_ms().unwrap_or(oldest);
+                    tf(
+                        lang,
+                        K::Oldest,
+                        &[&format::age(((now - oldest) / 1000.0) as i64)],
+                    )
+                };
                 view! {
                     <li
                         class=format!("deadline grade-{}", d.grade.as_str())
@@ -105,7 +114,7 @@ pub fn ComplaintsPanel() -> impl IntoView {
                         class:near={d.near > 0}
                     >
                         <span class="grade">{grade_word(lang, d.grade)}</span>
-                        <span class="deadline-text">{text}</span>
+                        <span class="deadline-text">{text} " · " {age}</span>
                     </li>
                 }
                 .into_any()
