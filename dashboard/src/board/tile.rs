@@ -1,13 +1,16 @@
 //! A queue's tile: its state (colour, shape, word and border), the figures its channel is held
 //! to, and trend lines over the last half hour. The decisions (tile state, the channel's standard,
-//! trend geometry) are plain functions, unit-tested on the host. Sizes come from the tile's own
-//! box (CSS container units), so a tile reads the same from across the room whether the wall
-//! shows 4 queues or 24.
+//! trend geometry) are plain functions, unit-tested on the host, and so is the tile's inside,
+//! written as HTML (`tile_html`). Sizes come from the tile's own box (CSS container units), so a
+//! tile reads the same from across the room whether the wall shows 4 queues or 24.
 
 use floorwatch_protocol::{Channel, Incident, QueueMetrics, Severity, TrendPoint};
 use leptos::prelude::*;
 
+use std::fmt::Write;
+
 use crate::i18n::{K, Lang, t, tf};
+use crate::incidents::esc;
 use crate::{Ctx, format};
 
 /// The span of the trend lines.
@@ -293,11 +296,96 @@ fn tile_data(s: &floorwatch_protocol::LiveState, queue: &str, lang: Lang) -> Opt
     })
 }
 
-fn polylines(lines: Vec<String>) -> Vec<AnyView> {
-    lines
-        .into_iter()
-        .map(|p| view! { <polyline class="line" points=p /> }.into_any())
-        .collect()
+/// The inside of a tile, as HTML: it changes at most once a frame, all at once, so it is
+/// written whole rather than as a Leptos view of some twenty reactive parts (each of which is
+/// code in the bundle). Every text from the daemon goes through `esc`.
+fn tile_html(queue: &str, d: &TileData, lang: Lang) -> String {
+    let mut h = String::with_capacity(2048);
+    let _ = write!(
+        h,
+        "<header class=\"tile-head\"><h2 class=\"queue-name\">{}</h2>",
+        esc(queue)
+    );
+    if d.drill {
+        let _ = write!(h, "<span class=\"drill-tag\">{}</span>", t(lang, K::Drill));
+    }
+    let _ = write!(
+        h,
+        "<span class=\"tile-badge\">{} {}</span></header>",
+        d.state.shape(),
+        d.state.word(lang)
+    );
+    if let Some((source, since)) = &d.stale {
+        let _ = write!(
+            h,
+            "<p class=\"stale-note\">{}</p>",
+            esc(&tf(lang, K::NoDataFrom, &[source, since]))
+        );
+    }
+    let _ = write!(
+        h,
+        "<div class=\"tile-main\"><div class=\"main-fig\"><span class=\"big waiting\">{}</span>\
+         <span class=\"unit\">{}</span></div><div class=\"main-fig\"><span class=\"mid second\">{}</span>\
+         <span class=\"unit\">{}</span></div></div>",
+        d.waiting,
+        t(lang, K::Waiting),
+        d.second.1,
+        t(lang, d.second.0)
+    );
+    let _ = write!(
+        h,
+        "<p class=\"standard{}\"><span class=\"std-label\">{}</span> <span class=\"std-value\">{}</span> \
+         <span class=\"predicted\">{}</span></p><dl class=\"figures\">",
+        if d.standard.missed { " missed" } else { "" },
+        t(lang, d.standard.label),
+        d.standard.value,
+        d.predicted.as_deref().unwrap_or_default()
+    );
+    for (k, v) in &d.figures {
+        let _ = write!(
+            h,
+            "<div class=\"fig\"><dt>{}</dt><dd>{v}</dd></div>",
+            t(lang, *k)
+        );
+    }
+    h.push_str("</dl><div class=\"trends\">");
+    let view_box = format!(
+        "0 0 {} {}",
+        format::fixed(TREND_W, 0),
+        format::fixed(TREND_H, 0)
+    );
+    let lines = |h: &mut String, lines: &[String]| {
+        for p in lines {
+            let _ = write!(h, "<polyline class=\"line\" points=\"{p}\"/>");
+        }
+    };
+    let _ = write!(
+        h,
+        "<figure class=\"trend\"><svg class=\"trend-waiting\" viewBox=\"{view_box}\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"{0}\">",
+        t(lang, K::TrendWaiting)
+    );
+    lines(&mut h, &d.waiting_lines);
+    let _ = write!(
+        h,
+        "</svg><figcaption>{} <span class=\"scale\">· max {}</span></figcaption></figure>",
+        t(lang, K::TrendWaiting),
+        d.waiting_max
+    );
+    let _ = write!(
+        h,
+        "<figure class=\"trend\"><svg class=\"trend-sl\" viewBox=\"{view_box}\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"{0}\">\
+         <line class=\"target\" x1=\"0\" x2=\"{1}\" y1=\"{2}\" y2=\"{2}\"/>",
+        t(lang, K::TrendSl),
+        format::fixed(TREND_W, 0),
+        d.target_y
+    );
+    lines(&mut h, &d.sl_lines);
+    let _ = write!(
+        h,
+        "</svg><figcaption>{}</figcaption></figure></div>",
+        t(lang, K::TrendSl)
+    );
+    h
 }
 
 #[component]
@@ -307,117 +395,22 @@ pub fn Tile(queue: String) -> impl IntoView {
     let lang = ctx.lang;
     let q = queue.clone();
     let data = Memo::new(move |_| live.state.with(|s| tile_data(s, &q, lang)));
-    // A text of the tile's data; a dash while the queue is gone (its tile is about to leave).
-    let text = move |f: fn(&TileData) -> String| {
-        move || data.with(|d| d.as_ref().map_or_else(|| format::NONE.to_string(), f))
-    };
-    let label = move |f: fn(&TileData) -> K| {
-        move || data.with(|d| d.as_ref().map_or("", |d| t(lang, f(d))))
-    };
     let state = move || data.with(|d| d.as_ref().map_or(TileState::Green, |d| d.state));
-    let view_box = format!(
-        "0 0 {} {}",
-        format::fixed(TREND_W, 0),
-        format::fixed(TREND_H, 0)
-    );
-
+    let q = queue.clone();
+    let body = move || {
+        data.with(|d| {
+            d.as_ref()
+                .map(|d| tile_html(&q, d, lang))
+                .unwrap_or_default()
+        })
+    };
     view! {
         <section
             class=move || format!("tile tile-{}", state().as_str())
-            data-queue=queue.clone()
+            data-queue=queue
             data-state=move || state().as_str()
         >
-            <div class="tile-body">
-            <header class="tile-head">
-                <h2 class="queue-name">{queue.clone()}</h2>
-                {move || {
-                    data.with(|d| d.as_ref().is_some_and(|d| d.drill))
-                        .then(|| view! { <span class="drill-tag">{t(lang, K::Drill)}</span> }.into_any())
-                }}
-                <span class="tile-badge">
-                    {move || format!("{} {}", state().shape(), state().word(lang))}
-                </span>
-            </header>
-            {move || {
-                data.with(|d| d.as_ref().and_then(|d| d.stale.clone())).map(|(source, since)| {
-                    view! {
-                        <p class="stale-note">{tf(lang, K::NoDataFrom, &[&source, &since])}</p>
-                    }
-                })
-            }}
-            <div class="tile-main">
-                <div class="main-fig">
-                    <span class="big waiting">{text(|d| d.waiting.clone())}</span>
-                    <span class="unit">{t(lang, K::Waiting)}</span>
-                </div>
-                <div class="main-fig">
-                    <span class="mid second">{text(|d| d.second.1.clone())}</span>
-                    <span class="unit">{label(|d| d.second.0)}</span>
-                </div>
-            </div>
-            <p
-                class="standard"
-                class:missed=move || data.with(|d| d.as_ref().is_some_and(|d| d.standard.missed))
-            >
-                <span class="std-label">{label(|d| d.standard.label)}</span>
-                <span class="std-value">{text(|d| d.standard.value.clone())}</span>
-                <span class="predicted">{text(|d| d.predicted.clone().unwrap_or_default())}</span>
-            </p>
-            <dl class="figures">
-                <div class="fig">
-                    <dt>{label(|d| d.figures[0].0)}</dt>
-                    <dd>{text(|d| d.figures[0].1.clone())}</dd>
-                </div>
-                <div class="fig">
-                    <dt>{label(|d| d.figures[1].0)}</dt>
-                    <dd>{text(|d| d.figures[1].1.clone())}</dd>
-                </div>
-                <div class="fig">
-                    <dt>{label(|d| d.figures[2].0)}</dt>
-                    <dd>{text(|d| d.figures[2].1.clone())}</dd>
-                </div>
-            </dl>
-            <div class="trends">
-                <figure class="trend">
-                    <svg
-                        class="trend-waiting"
-                        viewBox=view_box.clone()
-                        preserveAspectRatio="none"
-                        role="img"
-                        aria-label=t(lang, K::TrendWaiting)
-                    >
-                        {move || {
-                            polylines(data.with(|d| d.as_ref().map(|d| d.waiting_lines.clone()).unwrap_or_default()))
-                        }}
-                    </svg>
-                    <figcaption>
-                        {t(lang, K::TrendWaiting)}
-                        <span class="scale">{text(|d| format!(" · max {}", d.waiting_max))}</span>
-                    </figcaption>
-                </figure>
-                <figure class="trend">
-                    <svg
-                        class="trend-sl"
-                        viewBox=view_box
-                        preserveAspectRatio="none"
-                        role="img"
-                        aria-label=t(lang, K::TrendSl)
-                    >
-                        <line
-                            class="target"
-                            x1="0"
-                            x2=format::fixed(TREND_W, 0)
-                            y1=text(|d| d.target_y.clone())
-                            y2=text(|d| d.target_y.clone())
-                        />
-                        {move || {
-                            polylines(data.with(|d| d.as_ref().map(|d| d.sl_lines.clone()).unwrap_or_default()))
-                        }}
-                    </svg>
-                    <figcaption>{t(lang, K::TrendSl)}</figcaption>
-                </figure>
-            </div>
-            </div>
+            <div class="tile-body" inner_html=body></div>
         </section>
     }
 }
@@ -605,5 +598,42 @@ mod tests {
             (s.label, s.value.as_str(), s.missed),
             (K::Overdue, "1h 05m", true)
         );
+    }
+
+    #[test]
+    fn a_tile_is_written_whole_and_escaped() {
+        let d = TileData {
+            state: TileState::Red,
+            drill: true,
+            waiting: "30".into(),
+            second: (K::LongestWait, "1:20".into()),
+            standard: Standard {
+                label: K::ServiceLevel,
+                value: "53% / 80%".into(),
+                missed: true,
+            },
+            predicted: None,
+            figures: [
+                (K::Asa, "22 s".into()),
+                (K::Abandonment, "12%".into()),
+                (K::AgentsAvailable, "0".into()),
+            ],
+            waiting_lines: vec!["0.0,60.0 300.0,0.0".into()],
+            waiting_max: "35".into(),
+            sl_lines: vec![],
+            target_y: "12.0".into(),
+            stale: Some(("acd<1>".into(), "09:42:00".into())),
+        };
+        let h = tile_html("phone<&>", &d, Lang::En);
+        assert!(
+            h.contains("phone&lt;&amp;&gt;") && !h.contains("phone<&>"),
+            "{h}"
+        );
+        assert!(h.contains("acd&lt;1&gt;"), "{h}");
+        assert!(h.contains("<span class=\"big waiting\">30</span>"), "{h}");
+        assert!(h.contains("class=\"standard missed\""), "{h}");
+        assert!(h.contains("DRILL") && h.contains("■ ALERT"), "{h}");
+        assert!(h.contains("points=\"0.0,60.0 300.0,0.0\""), "{h}");
+        assert_eq!(h.matches("<div class=\"fig\">").count(), 3);
     }
 }
