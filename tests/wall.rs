@@ -40,6 +40,7 @@ name = "depth"
 kind = "queue_depth"
 warning = 10
 critical = 20
+crisis = 60
 clear = 5
 [[rule]]
 name = "opinion"
@@ -142,6 +143,7 @@ return {
   grid: document.querySelector('.tiles').getAttribute('style'),
   tile: [tiles[0].getBoundingClientRect().width, tiles[0].getBoundingClientRect().height],
   view: [vw, vh],
+  banner: document.getElementById('crisis-banner') !== null,
   filled_w: (right - area.left) / area.width,
   filled_h: (bottom - area.top) / area.height,
   pager: document.querySelector('.pager') !== null,
@@ -203,6 +205,21 @@ async fn four_and_twenty_four_queues_fill_a_1080p_and_a_720p_wall() {
             s("email-a").contains("oldest due in") && s("email-a").contains("3h"),
             "{std}"
         );
+        if h == 720 {
+            // A crisis: its banner takes height from the tiles, which still all fit.
+            d.post("/api/v1/events", reading("q-01", 70, 0), None).await;
+            open(&b, &d, "").await;
+            let v = b
+                .wait_until(20.0, "the wall under a crisis banner", LAYOUT, |v| {
+                    v["tiles"] == 24 && v["banner"] == true
+                })
+                .await;
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            let v2 = b.eval(LAYOUT).await;
+            b.screenshot("wall-24-1280x720-crisis").await;
+            assert_eq!(v2["problems"], Value::Array(vec![]), "{v}\n{v2}");
+            assert_eq!(v2["pager"], false, "{v2}");
+        }
         b.close().await;
     }
 }

@@ -33,9 +33,9 @@ use tile::Tile;
 /// Space between tiles (CSS px; style.css uses the same).
 pub const GAP: f64 = 12.0;
 /// The smallest tile that still reads from five metres: its queue name, state and the two large
-/// figures.
+/// figures (24 queues fit at 1280x720 under a crisis banner).
 pub const MIN_TILE_W: f64 = 150.0;
-pub const MIN_TILE_H: f64 = 110.0;
+pub const MIN_TILE_H: f64 = 96.0;
 /// Seconds per page when the tiles do not fit and no `rotate=` is given.
 pub const AUTO_ROTATE_S: u32 = 15;
 
@@ -135,9 +135,13 @@ pub fn WallBoard() -> impl IntoView {
     };
     let on_resize = window_event_listener(leptos::ev::resize, move |_| measure());
     on_cleanup(move || on_resize.remove());
+    // Banners and notices above the board come and go with the live state and take height from
+    // the tiles: measured again after each frame is drawn (it costs one layout read).
     Effect::new(move |_| {
         has_data.track();
-        measure();
+        live.state.track();
+        live.stale.track();
+        request_animation_frame(measure);
     });
     let layout = Memo::new(move |_| {
         let (w, h) = size.get();
