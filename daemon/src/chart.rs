@@ -43,9 +43,9 @@ pub fn of(d: &IncidentDetail, engine: &Engine, now: Millis) -> IncidentChart {
     }
 }
 
-/// The chart drawn as SVG, its words in `lang` and its times in the daemon's zone.
+/// The chart drawn as SVG, its words in `lang` (`words::chart`) and its times in the daemon's
+/// zone.
 pub fn svg(chart: &IncidentChart, cfg: &Config, lang: Language) -> String {
-    let zh = lang == Language::Chinese;
     let tz = cfg.daemon.timezone;
     let mark = move |k: TimelineKind| crate::words::event(k, lang).to_string();
     let clock = move |t: floorwatch_protocol::Timestamp| {
@@ -53,22 +53,15 @@ pub fn svg(chart: &IncidentChart, cfg: &Config, lang: Language) -> String {
             .format("%H:%M")
             .to_string()
     };
+    let w = crate::words::chart(lang);
     let words = PlotWords {
-        waiting: if zh { "排队" } else { "Waiting" },
-        service_level: if zh { "服务水平" } else { "Service level" },
-        target: if zh { "目标" } else { "target" },
-        complaints: if zh { "投诉" } else { "Complaints" },
-        usual: if zh { "平常" } else { "usual" },
-        no_figures: if zh {
-            "这段时间没有保留数据"
-        } else {
-            "No figures kept for this time"
-        },
-        no_series: if zh {
-            "此类事件只有时间线"
-        } else {
-            "Only its events: this kind of incident has no figures over time"
-        },
+        waiting: w.waiting,
+        service_level: w.service_level,
+        target: w.target,
+        complaints: w.complaints,
+        usual: w.usual,
+        no_figures: w.no_figures,
+        no_series: w.no_series,
         mark: &mark,
         clock: &clock,
     };

@@ -234,6 +234,40 @@ pub fn severity(s: Severity, lang: Language) -> &'static str {
     }
 }
 
+/// The words of an incident's chart (`chart.rs`), in one language.
+pub struct ChartWords {
+    pub waiting: &'static str,
+    pub service_level: &'static str,
+    pub target: &'static str,
+    pub complaints: &'static str,
+    pub usual: &'static str,
+    pub no_figures: &'static str,
+    pub no_series: &'static str,
+}
+
+pub fn chart(lang: Language) -> ChartWords {
+    match lang {
+        Language::English => ChartWords {
+            waiting: "Waiting",
+            service_level: "Service level",
+            target: "target",
+            complaints: "Complaints",
+            usual: "usual",
+            no_figures: "No figures kept for this time",
+            no_series: "Only its events: this kind of incident has no figures over time",
+        },
+        Language::Chinese => ChartWords {
+            waiting: "排队",
+            service_level: "服务水平",
+            target: "目标",
+            complaints: "投诉",
+            usual: "平常",
+            no_figures: "这段时间没有保留数据",
+            no_series: "此类事件只有时间线",
+        },
+    }
+}
+
 /// A timeline event's name, short (an incident chart's marks).
 pub fn event(kind: TimelineKind, lang: Language) -> &'static str {
     use TimelineKind::*;
