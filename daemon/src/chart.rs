@@ -53,15 +53,8 @@ pub fn svg(chart: &IncidentChart, cfg: &Config, lang: Language) -> String {
             .format("%H:%M")
             .to_string()
     };
-    let w = crate::words::chart(lang);
     let words = PlotWords {
-        waiting: w.waiting,
-        service_level: w.service_level,
-        target: w.target,
-        complaints: w.complaints,
-        usual: w.usual,
-        no_figures: w.no_figures,
-        no_series: w.no_series,
+        labels: crate::words::chart(lang),
         mark: &mark,
         clock: &clock,
     };

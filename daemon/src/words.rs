@@ -234,20 +234,11 @@ pub fn severity(s: Severity, lang: Language) -> &'static str {
     }
 }
 
-/// The words of an incident's chart (`chart.rs`), in one language.
-pub struct ChartWords {
-    pub waiting: &'static str,
-    pub service_level: &'static str,
-    pub target: &'static str,
-    pub complaints: &'static str,
-    pub usual: &'static str,
-    pub no_figures: &'static str,
-    pub no_series: &'static str,
-}
-
-pub fn chart(lang: Language) -> ChartWords {
+/// The labels of an incident's chart (`chart.rs`).
+pub fn chart(lang: Language) -> floorwatch_protocol::plot::Labels<'static> {
+    use floorwatch_protocol::plot::Labels;
     match lang {
-        Language::English => ChartWords {
+        Language::English => Labels {
             waiting: "Waiting",
             service_level: "Service level",
             target: "target",
@@ -256,7 +247,7 @@ pub fn chart(lang: Language) -> ChartWords {
             no_figures: "No figures kept for this time",
             no_series: "Only its events: this kind of incident has no figures over time",
         },
-        Language::Chinese => ChartWords {
+        Language::Chinese => Labels {
             waiting: "排队",
             service_level: "服务水平",
             target: "目标",

@@ -12,7 +12,7 @@
 use std::fmt::Write;
 use std::time::Duration;
 
-use floorwatch_protocol::plot::{self, PlotWords};
+use floorwatch_protocol::plot::{self, Labels, PlotWords};
 use floorwatch_protocol::{
     Incident, IncidentChart, IncidentDetail, IncidentStatus, TimelineKind, Timestamp, Values,
 };
@@ -115,13 +115,15 @@ pub fn chart_svg(chart: &IncidentChart, lang: Lang) -> String {
         c
     };
     let words = PlotWords {
-        waiting: t(lang, K::ChartWaiting),
-        service_level: t(lang, K::ServiceLevel),
-        target: t(lang, K::ChartTarget),
-        complaints: t(lang, K::ChartComplaints),
-        usual: t(lang, K::ChartUsual),
-        no_figures: t(lang, K::NoFigures),
-        no_series: t(lang, K::NoSeries),
+        labels: Labels {
+            waiting: t(lang, K::ChartWaiting),
+            service_level: t(lang, K::ServiceLevel),
+            target: t(lang, K::ChartTarget),
+            complaints: t(lang, K::ChartComplaints),
+            usual: t(lang, K::ChartUsual),
+            no_figures: t(lang, K::NoFigures),
+            no_series: t(lang, K::NoSeries),
+        },
         mark: &mark,
         clock: &clock,
     };

@@ -11,8 +11,8 @@ use std::fmt::Write;
 
 use crate::{ChartSeries, IncidentChart, TimelineKind, Timestamp};
 
-/// The words a chart needs, in the reader's language.
-pub struct PlotWords<'a> {
+/// The labels a chart needs, in the reader's language.
+pub struct Labels<'a> {
     pub waiting: &'a str,
     pub service_level: &'a str,
     pub target: &'a str,
@@ -22,9 +22,13 @@ pub struct PlotWords<'a> {
     /// For an incident whose scope has no figures over time (a delivery target, overdue
     /// complaints): only its events are drawn.
     pub no_series: &'a str,
-    /// A timeline event's name ("acknowledged").
+}
+
+/// The words a chart needs: its labels, a timeline event's name ("acknowledged") and a time on
+/// the axis ("09:42", in the reader's zone).
+pub struct PlotWords<'a> {
+    pub labels: Labels<'a>,
     pub mark: &'a dyn Fn(TimelineKind) -> String,
-    /// A time on the axis ("09:42"), in the reader's zone.
     pub clock: &'a dyn Fn(Timestamp) -> String,
 }
 
@@ -137,6 +141,7 @@ fn band_frame(out: &mut String, f: &Frame, title: &str, top_label: &str, bottom_
 
 /// The chart of an incident, as a standalone `<svg>` element.
 pub fn svg(chart: &IncidentChart, words: &PlotWords) -> String {
+    let labels = &words.labels;
     let t0 = ms(&chart.from);
     let t1 = ms(&chart.to);
     let bands = match &chart.series {
@@ -163,7 +168,7 @@ pub fn svg(chart: &IncidentChart, words: &PlotWords) -> String {
             let max = points.iter().map(|p| p.waiting).max().unwrap_or(0) as f64;
             let hi = (max * 1.15).max(5.0).ceil();
             let f = frame(0, 0.0, hi);
-            band_frame(&mut out, &f, words.waiting, &format!("{hi}"), "0");
+            band_frame(&mut out, &f, labels.waiting, &format!("{hi}"), "0");
             out += &lines(
                 &f,
                 points
@@ -183,8 +188,8 @@ pub fn svg(chart: &IncidentChart, words: &PlotWords) -> String {
                 &f,
                 &format!(
                     "{} ({} {:.0}%)",
-                    words.service_level,
-                    words.target,
+                    labels.service_level,
+                    labels.target,
                     service_level_target * 100.0
                 ),
                 "100%",
@@ -213,7 +218,7 @@ pub fn svg(chart: &IncidentChart, words: &PlotWords) -> String {
             band_frame(
                 &mut out,
                 &f,
-                &format!("{} · {} (- -)", words.complaints, words.usual),
+                &format!("{} · {} (- -)", labels.complaints, labels.usual),
                 &format!("{hi}"),
                 "0",
             );
@@ -232,7 +237,7 @@ pub fn svg(chart: &IncidentChart, words: &PlotWords) -> String {
         }
         ChartSeries::None => {
             let f = frame(0, 0.0, 1.0);
-            band_frame(&mut out, &f, words.no_series, "", "");
+            band_frame(&mut out, &f, labels.no_series, "", "");
         }
     }
     let has_points = match &chart.series {
@@ -244,7 +249,7 @@ pub fn svg(chart: &IncidentChart, words: &PlotWords) -> String {
         let _ = write!(
             out,
             r#"<text class="no-figures" x="{x:.1}" y="{y:.1}" font-size="16" text-anchor="middle" fill="currentColor">{}</text>"#,
-            escape(words.no_figures),
+            escape(labels.no_figures),
             x = W / 2.0,
             y = TOP + BAND / 2.0
         );
@@ -315,13 +320,15 @@ mod tests {
 
     fn words() -> PlotWords<'static> {
         PlotWords {
-            waiting: "Waiting",
-            service_level: "Service level",
-            target: "target",
-            complaints: "Complaints",
-            usual: "usual",
-            no_figures: "No figures kept for this time",
-            no_series: "Only its events",
+            labels: Labels {
+                waiting: "Waiting",
+                service_level: "Service level",
+                target: "target",
+                complaints: "Complaints",
+                usual: "usual",
+                no_figures: "No figures kept for this time",
+                no_series: "Only its events",
+            },
             mark: &|k| k.as_str().to_string(),
             clock: &|t| t.format("%H:%M").to_string(),
         }
