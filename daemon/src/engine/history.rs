@@ -193,15 +193,9 @@ impl Engine {
             self.history.queue(q as u16, at, &m);
         }
         let cfg = self.cfg.clone();
-        let longest = cfg
-            .rules
-            .iter()
-            .filter_map(|r| match &r.kind {
-                RuleKind::ComplaintSpike(s) => Some(s.window),
-                _ => None,
-            })
-            .max();
-        let Some(longest) = longest else { return };
+        let Some(longest) = super::judge::longest_spike_window(&cfg) else {
+            return;
+        };
         let hours = hours_of_week(now - longest, now, &cfg);
         for (i, rule) in cfg.rules.iter().enumerate() {
             if let RuleKind::ComplaintSpike(s) = &rule.kind {

@@ -178,15 +178,7 @@ impl Engine {
 
     pub(super) fn evaluate_complaints(&mut self, fx: &mut Vec<Effect>) {
         let cfg = self.cfg.clone();
-        let longest = cfg
-            .rules
-            .iter()
-            .filter_map(|r| match &r.kind {
-                RuleKind::ComplaintSpike(s) => Some(s.window),
-                _ => None,
-            })
-            .max()
-            .unwrap_or(0);
+        let longest = longest_spike_window(&cfg).unwrap_or(0);
         let hours = hours_of_week(self.now - longest, self.now, &cfg);
         for (i, rule) in cfg.rules.iter().enumerate() {
             match &rule.kind {
@@ -261,4 +253,15 @@ impl Engine {
         self.book
             .step(inst, &view, scope, scope_name, obs, self.now, fx);
     }
+}
+
+/// The longest window of the complaint spike rules, if there are any.
+pub(super) fn longest_spike_window(cfg: &Config) -> Option<Millis> {
+    cfg.rules
+        .iter()
+        .filter_map(|r| match &r.kind {
+            RuleKind::ComplaintSpike(s) => Some(s.window),
+            _ => None,
+        })
+        .max()
 }
