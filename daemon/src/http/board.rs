@@ -69,7 +69,8 @@ pub fn choose_encoding(accept: Option<&str>) -> Encoding {
             let q = it
                 .find_map(|p| {
                     let p = p.trim();
-                    (p.len() > 2 && p[..2].eq_ignore_ascii_case("q=")).then(|| &p[2..])
+                    let (key, value) = (p.get(..2)?, p.get(2..)?);
+                    key.eq_ignore_ascii_case("q=").then_some(value)
                 })
                 .and_then(|q| q.trim().parse::<f32>().ok())
                 .unwrap_or(1.0);
@@ -165,6 +166,11 @@ mod tests {
         assert_eq!(choose_encoding(Some("identity")), Identity);
         assert_eq!(choose_encoding(Some("GZIP")), Gzip);
         assert_eq!(choose_encoding(Some("br;Q=0, gzip")), Gzip);
+        assert_eq!(
+            choose_encoding(Some("br;q, gzip;é")),
+            Brotli,
+            "odd weights are 1"
+        );
     }
 
     #[test]
