@@ -34,21 +34,8 @@ pub fn duration_s(i: &Incident, daemon_now_ms: Option<f64>) -> Option<i64> {
     Some(((end - format::ms(&i.opened_at)) / 1000.0) as i64)
 }
 
-/// Text made safe to place in HTML, as element content or as a quoted attribute value.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Text made safe to place in HTML (the protocol's one escaper).
+pub use floorwatch_protocol::escape_html as esc;
 
 /// How the pages write a time: local date and time in the browser, a dash when absent.
 type TimeFmt = fn(&Timestamp) -> String;

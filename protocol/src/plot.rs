@@ -9,7 +9,7 @@
 
 use std::fmt::Write;
 
-use crate::{ChartSeries, IncidentChart, TimelineKind, Timestamp};
+use crate::{ChartSeries, IncidentChart, TimelineKind, Timestamp, escape_html as escape};
 
 /// The labels a chart needs, in the reader's language.
 pub struct Labels<'a> {
@@ -41,22 +41,6 @@ const LABEL_ROWS: [f64; 3] = [14.0, 28.0, 42.0];
 const BAND: f64 = 120.0;
 const GAP: f64 = 36.0;
 const AXIS: f64 = 28.0;
-
-/// Escapes text for SVG markup.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 fn ms(t: &Timestamp) -> f64 {
     t.timestamp_millis() as f64

@@ -5,6 +5,7 @@
 use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
+use floorwatch_protocol::escape_html as escape;
 
 use super::AppState;
 use crate::engine::CommandError;
@@ -18,13 +19,6 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
          button{{font-size:1.2em;padding:.5em 1.5em}}</style></head><body><h1>{title}</h1>{body}</body></html>"
     );
     (status, Html(html)).into_response()
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// The reason a link is refused, as the page to show.
