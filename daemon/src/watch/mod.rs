@@ -696,8 +696,8 @@ fn warm(
     Ok(engine)
 }
 
-/// Turns decisions on for a warmed engine: the open incidents (from `carry`, or the store),
-/// baselines and silences come back, and the clock moves to `now`.
+/// Turns decisions on for a warmed engine: the open incidents (from `carry`, or the store) and
+/// silences come back, and the clock moves to `now` (the baselines came back with `warm`).
 fn restore(
     engine: &mut Engine,
     store: &dyn Store,
@@ -714,7 +714,6 @@ fn restore(
         info!(open = open.len(), "resuming open incidents");
     }
     engine.restore(open, max_id, fx);
-    engine.restore_baselines(store.baselines()?);
     engine.restore_silences(store.silences()?);
     engine.tick(now, fx);
     Ok(())

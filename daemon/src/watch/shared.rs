@@ -384,7 +384,15 @@ impl Watch {
         let mut inner = self.inner.lock().unwrap();
         let now = (self.clock)();
         let mut fx = Vec::new();
-        let restored = restore(&mut inner.engine, &*self.store, None, now, &mut fx)
+        // Warmed long ago: the baselines the old leader learned since come back first.
+        let restored = self
+            .store
+            .baselines()
+            .map_err(WatchError::from)
+            .and_then(|b| {
+                inner.engine.restore_baselines(b);
+                restore(&mut inner.engine, &*self.store, None, now, &mut fx)
+            })
             .and_then(|()| Ok(self.store.overrides()?));
         match restored {
             Ok(overrides) => {
