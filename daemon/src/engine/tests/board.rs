@@ -27,22 +27,6 @@ prior_per_hour = 0.5
 severity = "critical"
 "#;
 
-impl Floor {
-    fn complaint_saying(&mut self, id: &str, grade: Grade, category: &str, text: &str) {
-        let at = self.e.now();
-        self.apply(Event::Complaint {
-            id,
-            step: ComplaintStep::Opened,
-            at,
-            channel: Some(Channel::Phone),
-            category: Some(category),
-            grade: Some(grade),
-            text: Some(text),
-        })
-        .unwrap();
-    }
-}
-
 #[test]
 fn the_complaints_panel_counts_the_hour_keywords_and_deadlines() {
     let mut f = Floor::new(KEYWORDS);

@@ -147,6 +147,10 @@ impl Floor {
     }
 
     fn complaint(&mut self, id: &str, grade: Grade, category: &str) {
+        self.complaint_saying(id, grade, category, "the line was dead");
+    }
+
+    fn complaint_saying(&mut self, id: &str, grade: Grade, category: &str, text: &str) {
         let at = self.e.now();
         self.apply(Event::Complaint {
             id,
@@ -155,7 +159,7 @@ impl Floor {
             channel: Some(Channel::Phone),
             category: Some(category),
             grade: Some(grade),
-            text: Some("the line was dead"),
+            text: Some(text),
         })
         .unwrap();
     }
