@@ -131,6 +131,7 @@ pub async fn serve(
         prometheus: opts.prometheus.clone(),
         reload,
         links,
+        started: chrono::Utc::now(),
     };
     let mut app = router(state, opts.config.daemon.limits.max_body_bytes);
     if let Some(extra) = opts.extra_routes.clone() {

@@ -5,10 +5,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Grade, TimelineKind, Timestamp, TrendPoint};
+use crate::{Grade, TimelineKind, TrendPoint};
+use chrono::{DateTime, Utc};
 
 /// A queue's first-reply standard (chat and e-mail queues with a `first` response limit).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FirstResponse {
     /// First replies given within their limit, of those due over the window, 0..=1; `None`
     /// while none was due.
@@ -19,11 +21,12 @@ pub struct FirstResponse {
     pub oldest_s: Option<f64>,
     /// When that contact's first reply is due (on the queue's business hours, for e-mail).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub oldest_due: Option<Timestamp>,
+    pub oldest_due: Option<DateTime<Utc>>,
 }
 
 /// The service level a `predicted_service_level` rule expects `horizon_s` from now.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PredictedLevel {
     pub service_level: f64,
     pub horizon_s: f64,
@@ -31,6 +34,7 @@ pub struct PredictedLevel {
 
 /// The board's complaints panel: what the floor's crisis practice watches first.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ComplaintBoard {
     /// The span the counts cover, in seconds (the last hour).
     pub window_s: u32,
@@ -48,6 +52,7 @@ pub struct ComplaintBoard {
 /// A count over the window and what this hour of the week usually brings, when learned (to a
 /// tenth).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ComplaintCount {
     pub name: String,
     pub count: u32,
@@ -57,6 +62,7 @@ pub struct ComplaintCount {
 
 /// Open complaints of one grade against its deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GradeDeadlines {
     pub grade: Grade,
     pub open: u32,
@@ -65,14 +71,15 @@ pub struct GradeDeadlines {
     pub past: u32,
     /// When the oldest open complaint was opened (its age changes by the second; this does not,
     /// so the panel goes out on the live stream only when its counts change).
-    pub oldest_at: Timestamp,
+    pub oldest_at: DateTime<Utc>,
     pub deadline_s: f64,
 }
 
 /// Complaints counted over a spike rule's window at one moment, against the usual for it.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CountPoint {
-    pub at: Timestamp,
+    pub at: DateTime<Utc>,
     pub count: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usual: Option<f64>,
@@ -81,6 +88,7 @@ pub struct CountPoint {
 /// What an incident's chart plots: its queue's figures, or its complaint group's count.
 /// Externally tagged (`{"queue": {...}}`): the board reads it without buffering.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ChartSeries {
     Queue {
@@ -99,19 +107,21 @@ pub enum ChartSeries {
 
 /// An event of the incident's timeline, marked on its chart.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChartMark {
-    pub at: Timestamp,
+    pub at: DateTime<Utc>,
     pub kind: TimelineKind,
 }
 
 /// `GET /api/v1/incidents/{id}/chart`: the scope's figures from a little before the incident
 /// opened to a little after it resolved (or now), with its timeline's events marked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IncidentChart {
     pub incident_id: u64,
     pub scope: String,
-    pub from: Timestamp,
-    pub to: Timestamp,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
     /// Seconds between points.
     pub step_s: u32,
     pub series: ChartSeries,

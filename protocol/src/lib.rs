@@ -65,6 +65,7 @@ pub fn escape_html(s: &str) -> String {
 
 /// A language a person reads pages and incidents in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Language {
     #[serde(rename = "en")]
     English,
@@ -75,6 +76,7 @@ pub enum Language {
 
 /// Something said in both languages: titles written for the floor, a rule's runbook.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Said {
     pub en: String,
     pub zh: String,
@@ -107,6 +109,7 @@ impl Said {
 
 /// How bad an incident is. Ordered: `Info < Warning < Critical < Crisis`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -146,6 +149,7 @@ impl fmt::Display for Severity {
 /// Where an incident is in its life. (A rule that breaches but has not held long enough is
 /// "pending" inside the engine; no incident exists for it yet.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum IncidentStatus {
     Firing,
@@ -183,6 +187,7 @@ macro_rules! word_enum {
     ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($variant),+ }
 
@@ -255,6 +260,7 @@ word_enum!(
 /// form itself (for speed and for per-field errors); this type is for clients that produce events:
 /// the simulator, tests, load generators.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum Event {
     Contact(ContactEvent),
@@ -287,8 +293,9 @@ impl Event {
 /// A source saying it is alive while it has nothing to report: about one queue, or (no queue)
 /// every queue it has sent events about.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HeartbeatEvent {
-    pub at: Timestamp,
+    pub at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -296,10 +303,11 @@ pub struct HeartbeatEvent {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ContactEvent {
     pub id: String,
     pub event: ContactStep,
-    pub at: Timestamp,
+    pub at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -315,9 +323,10 @@ pub struct ContactEvent {
 /// A point-in-time reading of a queue from the ACD: it overrides what the daemon derives from
 /// contact events while it is fresh.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QueueEvent {
     pub queue: String,
-    pub at: Timestamp,
+    pub at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiting: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -333,9 +342,10 @@ pub struct QueueEvent {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ComplaintEvent {
     pub id: String,
-    pub at: Timestamp,
+    pub at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<ComplaintStep>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -354,6 +364,7 @@ pub struct ComplaintEvent {
 
 /// The answer to an ingest request.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IngestReport {
     /// Events taken and applied.
     pub accepted: u64,
@@ -364,6 +375,7 @@ pub struct IngestReport {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Refusal {
     /// 1-based line of the body where the event starts.
     pub line: u64,
@@ -380,6 +392,7 @@ pub type Values = BTreeMap<String, f64>;
 
 /// An incident: one per rule and scope (a queue, or a complaint group) at a time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Incident {
     pub id: u64,
     pub rule: String,
@@ -398,14 +411,14 @@ pub struct Incident {
     /// incident opened: a URL or a short text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runbook: Option<Said>,
-    pub opened_at: Timestamp,
-    pub updated_at: Timestamp,
+    pub opened_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub acknowledged_at: Option<Timestamp>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acknowledged_by: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resolved_at: Option<Timestamp>,
+    pub resolved_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolved_by: Option<String>,
     /// Part of the situation led by this incident (one cause, one page): recorded on the lead's
@@ -419,7 +432,7 @@ pub struct Incident {
     pub values_at_open: Values,
     pub values_at_peak: Values,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub peak_at: Option<Timestamp>,
+    pub peak_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub values_at_close: Option<Values>,
     /// A rehearsal (演练): it runs the real escalation path, and is marked as a drill everywhere.
@@ -431,9 +444,29 @@ pub struct Incident {
     /// Where the incident stands in its escalation policy, if one applies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escalation: Option<EscalationState>,
+    /// The labels of the alert that opened it, for an incident an `[[route]]` opened from
+    /// Prometheus, Grafana or Alertmanager; empty for Floorwatch's own rules.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
 }
 
 impl Incident {
+    /// A label as silences and the Alertmanager API read it: the alert's own labels first, then
+    /// `alertname` and `rule` (the rule or route), `scope` and `queue` (the scope), `severity`
+    /// and `kind`.
+    pub fn label(&self, name: &str) -> Option<&str> {
+        if let Some(v) = self.labels.get(name) {
+            return Some(v);
+        }
+        match name {
+            "alertname" | "rule" => Some(&self.rule),
+            "scope" | "queue" => Some(&self.scope),
+            "severity" => Some(self.severity.as_str()),
+            "kind" => Some(&self.kind),
+            _ => None,
+        }
+    }
+
     /// The title in `lang` (English when it was not written in `lang`).
     pub fn title_in(&self, lang: Language) -> &str {
         match lang {
@@ -457,7 +490,7 @@ impl Incident {
         scope: String,
         severity: Severity,
         title: String,
-        at: Timestamp,
+        at: DateTime<Utc>,
         values: Values,
     ) -> Self {
         Incident {
@@ -485,19 +518,21 @@ impl Incident {
             escalation: None,
             silenced_by: None,
             drill: false,
+            labels: BTreeMap::new(),
         }
     }
 }
 
 /// An incident's climb through its escalation policy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EscalationState {
     pub policy: String,
     /// The level reached, from 1.
     pub level: u32,
     /// When the next level is notified if nobody acknowledges; `None` once the climb stopped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_at: Option<Timestamp>,
+    pub next_at: Option<DateTime<Utc>>,
     /// Every target told so far: they hear of the resolution too.
     #[serde(default)]
     pub told: Vec<PageTarget>,
@@ -505,6 +540,7 @@ pub struct EscalationState {
 
 /// A silence: incidents it matches are recorded and shown, marked silenced, but page nobody.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Silence {
     pub id: u64,
     /// Rule name, a glob (`*` for any).
@@ -514,30 +550,72 @@ pub struct Silence {
     /// Only these severities (all when empty).
     #[serde(default)]
     pub severities: Vec<Severity>,
+    /// Label matchers, all of which must hold (Alertmanager's and amtool's form of a silence):
+    /// over an alert's own labels, and `rule`, `alertname`, `scope`, `queue` and `severity`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub matchers: Vec<Matcher>,
     pub author: String,
     pub comment: String,
-    pub starts_at: Timestamp,
-    pub ends_at: Timestamp,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+}
+
+/// One label matcher: `name="value"` (`is_equal`, not `is_regex`), `name!="value"`,
+/// `name=~"regex"` or `name!~"regex"`. A regex matches the whole value; a missing label reads as
+/// the empty string.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Matcher {
+    pub name: String,
+    pub value: String,
+    #[serde(default)]
+    pub is_regex: bool,
+    #[serde(default = "yes")]
+    pub is_equal: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Matcher {
+    /// The operator as written: `=`, `!=`, `=~` or `!~`.
+    pub fn op(&self) -> &'static str {
+        match (self.is_equal, self.is_regex) {
+            (true, false) => "=",
+            (false, false) => "!=",
+            (true, true) => "=~",
+            (false, true) => "!~",
+        }
+    }
+}
+
+impl std::fmt::Display for Matcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}{}{:?}", self.name, self.op(), self.value)
+    }
 }
 
 /// A temporary change of who is on call: `person` holds `schedule` from `from` until `until`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OnCallOverride {
     pub id: u64,
     pub schedule: String,
     pub person: String,
-    pub from: Timestamp,
-    pub until: Timestamp,
+    pub from: DateTime<Utc>,
+    pub until: DateTime<Utc>,
     pub author: String,
 }
 
 /// Who holds an on-call schedule now, until when, and who is next.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OnCallStatus {
     pub schedule: String,
     pub now: String,
     /// The next hand-over (or the end of the override in force).
-    pub until: Option<Timestamp>,
+    pub until: Option<DateTime<Utc>>,
     pub next: String,
     /// Set when `now` holds the schedule through an override.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -546,6 +624,7 @@ pub struct OnCallStatus {
 
 /// Where a notification is in the outbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
     Pending,
@@ -572,6 +651,7 @@ impl DeliveryStatus {
 
 /// One notification in the durable outbox.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Delivery {
     pub id: u64,
     pub incident_id: u64,
@@ -581,9 +661,9 @@ pub struct Delivery {
     pub key: DeliveryKey,
     pub status: DeliveryStatus,
     pub attempts: u32,
-    pub created_at: Timestamp,
-    pub next_attempt_at: Timestamp,
-    pub deadline: Timestamp,
+    pub created_at: DateTime<Utc>,
+    pub next_attempt_at: DateTime<Utc>,
+    pub deadline: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
 }
@@ -616,6 +696,21 @@ impl fmt::Display for PageTarget {
         write!(f, "{}:{}", self.kind, self.name)
     }
 }
+
+/// Written as a string in the API's document.
+#[cfg(feature = "openapi")]
+macro_rules! string_schema {
+    ($($t:ty),*) => {$(
+        impl utoipa::PartialSchema for $t {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                <String as utoipa::PartialSchema>::schema()
+            }
+        }
+        impl utoipa::ToSchema for $t {}
+    )*};
+}
+#[cfg(feature = "openapi")]
+string_schema!(PageTarget, DeliveryKey);
 
 impl Serialize for PageTarget {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -688,6 +783,7 @@ impl<'de> Deserialize<'de> for DeliveryKey {
 
 /// What a timeline entry records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TimelineKind {
     Opened,
@@ -762,11 +858,12 @@ impl TimelineKind {
 
 /// One entry of an incident's timeline: what happened, when, who did it, and the figures behind it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TimelineEntry {
     pub incident_id: u64,
     /// Position in the incident's timeline, from 1.
     pub seq: u32,
-    pub at: Timestamp,
+    pub at: DateTime<Utc>,
     /// `engine` for decisions of the rules, otherwise the person or token that acted.
     pub actor: String,
     pub kind: TimelineKind,
@@ -776,6 +873,7 @@ pub struct TimelineEntry {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IncidentDetail {
     #[serde(flatten)]
     pub incident: Incident,
@@ -784,6 +882,7 @@ pub struct IncidentDetail {
 
 /// The live figures of one queue, over its sliding window.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QueueMetrics {
     pub queue: String,
     pub channel: Option<Channel>,
@@ -825,6 +924,7 @@ pub struct QueueMetrics {
 /// The daemon's own outward links: its heartbeats to outside dead man's switches and the
 /// targets it delivers pages to. A silent failure of either is what a crisis review finds too late.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OutwardHealth {
     pub heartbeats: Vec<LinkHealth>,
     pub targets: Vec<LinkHealth>,
@@ -842,15 +942,16 @@ impl OutwardHealth {
 
 /// One outward link's recent record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LinkHealth {
     /// The heartbeat's name, or the target as written in escalation policies
     /// (`webhook:floor-chat`, `email:directors`).
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_ok: Option<Timestamp>,
+    pub last_ok: Option<DateTime<Utc>>,
     /// Since when every attempt failed (`None`: the last one went through).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failing_since: Option<Timestamp>,
+    pub failing_since: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
     /// Attempts and failures over the last hour.
@@ -860,11 +961,12 @@ pub struct LinkHealth {
 
 /// A source that usually talks about a queue and has been silent longer than its pace allows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StaleFeed {
     /// The event source (`source` field, or the ingest token's name).
     pub source: String,
     /// Its last event or heartbeat for the queue.
-    pub last_seen: Timestamp,
+    pub last_seen: DateTime<Utc>,
     /// Silent this long, in seconds (since its last event, or since the daemon restarted if
     /// that is later).
     pub silent_s: f64,
@@ -1020,8 +1122,9 @@ impl QueueMetrics {
 
 /// The whole live state: what `GET /api/v1/state` answers and what the wall-board starts from.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StateSnapshot {
-    pub at: Option<Timestamp>,
+    pub at: Option<DateTime<Utc>>,
     pub queues: Vec<QueueMetrics>,
     pub incidents: Vec<Incident>,
     /// The daemon's outward links: heartbeats and delivery targets.
@@ -1034,6 +1137,7 @@ pub struct StateSnapshot {
 
 /// `GET /api/v1/cluster`: the nodes on one PostgreSQL database and who leads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClusterStatus {
     /// The node that answered.
     pub node: String,
@@ -1055,10 +1159,11 @@ pub struct ClusterStatus {
 
 /// One node of a cluster, as it last reported itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClusterNode {
     pub name: String,
     pub url: String,
-    pub seen_at: Timestamp,
+    pub seen_at: DateTime<Utc>,
     /// Reported within the lease's time.
     pub alive: bool,
     pub leader: bool,
@@ -1069,6 +1174,7 @@ pub struct ClusterNode {
 
 /// An error answer of the API.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiError {
     pub error: String,
 }

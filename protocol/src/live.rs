@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, VecDeque};
 use serde::{Deserialize, Serialize};
 
 use crate::{ComplaintBoard, Incident, OutwardHealth, QueueMetrics, Timestamp};
+use chrono::{DateTime, Utc};
 
 /// One frame of the live stream, sent as a JSON text message tagged by `type`.
 ///
@@ -14,6 +15,7 @@ use crate::{ComplaintBoard, Incident, OutwardHealth, QueueMetrics, Timestamp};
 /// snapshot may come at any time (the first frame, or after the client fell behind); it replaces
 /// everything. A delta whose `seq` does not follow means frames were lost: reconnect.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LiveFrame {
     Snapshot(LiveSnapshot),
@@ -21,7 +23,7 @@ pub enum LiveFrame {
     /// Sent when nothing changed for a while, so a client can tell "quiet" from "cut off".
     Heartbeat {
         seq: u64,
-        at: Timestamp,
+        at: DateTime<Utc>,
     },
 }
 
@@ -45,10 +47,11 @@ impl LiveFrame {
 
 /// Everything a board needs to draw itself from nothing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LiveSnapshot {
     pub seq: u64,
     /// The daemon's clock when the frame was made.
-    pub at: Timestamp,
+    pub at: DateTime<Utc>,
     pub queues: Vec<QueueMetrics>,
     /// The open incidents (not yet resolved), worst first.
     pub incidents: Vec<Incident>,
@@ -67,9 +70,10 @@ pub struct LiveSnapshot {
 
 /// What changed since the previous frame.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LiveDelta {
     pub seq: u64,
-    pub at: Timestamp,
+    pub at: DateTime<Utc>,
     /// Queues whose figures changed (whole rows), or that appeared.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub queues: Vec<QueueMetrics>,
@@ -106,12 +110,14 @@ impl LiveDelta {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Trend {
     pub queue: String,
     pub points: Vec<TrendPoint>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QueuePoint {
     pub queue: String,
     pub point: TrendPoint,
@@ -119,8 +125,9 @@ pub struct QueuePoint {
 
 /// The figures a wall-board draws as trend lines.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrendPoint {
-    pub at: Timestamp,
+    pub at: DateTime<Utc>,
     pub waiting: u32,
     pub longest_wait_s: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -132,7 +139,7 @@ pub struct TrendPoint {
 }
 
 impl TrendPoint {
-    pub fn of(at: Timestamp, m: &QueueMetrics) -> Self {
+    pub fn of(at: DateTime<Utc>, m: &QueueMetrics) -> Self {
         TrendPoint {
             at,
             waiting: m.waiting,
@@ -169,7 +176,7 @@ pub struct LiveState {
     /// `None` until the first snapshot.
     pub seq: Option<u64>,
     /// The daemon's clock at the last frame (heartbeats included).
-    pub at: Option<Timestamp>,
+    pub at: Option<DateTime<Utc>>,
     /// Sorted by queue name.
     pub queues: Vec<QueueMetrics>,
     /// Open incidents, worst first, then oldest first.

@@ -246,7 +246,7 @@ impl<'s> Cx<'s> {
             "description" | "title" | "comment" | "text" => crate::limits::MAX_TEXT_BYTES,
             "runbook" | "en" | "zh" => super::pages::MAX_RUNBOOK_BYTES,
             "url" | "to" | "from" | "start" | "at" | "cron" | "handover" | "events_file"
-            | "email" => 2048,
+            | "email" | "matchers" => 2048,
             _ => crate::limits::MAX_NAME_BYTES,
         }
     }
@@ -314,6 +314,44 @@ impl<'s> Cx<'s> {
                     &item.span(),
                     format!(
                         "`{key}` in {} must hold strings, found {}",
+                        tab.what,
+                        item.get_ref().type_str()
+                    ),
+                ),
+            }
+        }
+        out
+    }
+
+    /// A table of strings under any keys (`{ page = "crisis" }`): each key, value and the
+    /// value's place.
+    pub(crate) fn string_map(&mut self, tab: &Tab, key: &str) -> Vec<(String, String, Span)> {
+        let Some(v) = tab.get(key) else {
+            return Vec::new();
+        };
+        let Some(t) = v.get_ref().as_table() else {
+            self.err(
+                &v.span(),
+                format!(
+                    "`{key}` in {} must be a table of strings, found {}",
+                    tab.what,
+                    v.get_ref().type_str()
+                ),
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (k, item) in t.iter() {
+            let name: &str = k.get_ref();
+            match item.get_ref().as_str() {
+                Some(s) => {
+                    self.check_len(tab, key, s, &item.span());
+                    out.push((name.to_string(), s.to_string(), item.span()));
+                }
+                None => self.err(
+                    &item.span(),
+                    format!(
+                        "`{key}.{name}` in {} must be a string, found {}",
                         tab.what,
                         item.get_ref().type_str()
                     ),
@@ -488,6 +526,7 @@ impl<'s> Cx<'s> {
                 "heartbeat",
                 "store",
                 "rule",
+                "route",
                 "test",
             ],
         );
@@ -706,12 +745,20 @@ impl<'s> Cx<'s> {
             }
         }
         let mut rules: Vec<Rule> = Vec::new();
-        for v in self.table_array(root, "rule") {
-            if let Some(r) = self.rule(v, &schedules, &queues, &escalations) {
+        let tables = self
+            .table_array(root, "rule")
+            .into_iter()
+            .map(|v| (v, false));
+        let routes = self
+            .table_array(root, "route")
+            .into_iter()
+            .map(|v| (v, true));
+        for (v, route) in tables.chain(routes).collect::<Vec<_>>() {
+            if let Some(r) = self.rule(v, route, &schedules, &queues, &escalations) {
                 self.unique(
                     rules.iter().map(|x| x.name.as_str()),
                     &r.name,
-                    "rule",
+                    if route { "route" } else { "rule" },
                     &v.span(),
                 );
                 rules.push(r);
@@ -1494,9 +1541,12 @@ impl<'s> Cx<'s> {
         Some(q)
     }
 
+    /// A `[[rule]]`, or (`route`) a `[[route]]`: a rule of kind `alert` with the keys that
+    /// make sense for alerts from elsewhere.
     pub(crate) fn rule(
         &mut self,
         v: &Val,
+        route: bool,
         schedules: &[ScheduleSpec],
         queues: &[QueueProfile],
         escalations: &[EscalationPolicy],
@@ -1514,6 +1564,15 @@ impl<'s> Cx<'s> {
             "active",
             "runbook",
         ];
+        /// Of the common keys, those a route has: it neither watches queues nor holds.
+        const ROUTE: &[&str] = &[
+            "name",
+            "escalation",
+            "description",
+            "cooldown",
+            "active",
+            "runbook",
+        ];
         // Read `kind` first so the allowed keys can depend on it.
         let kind_name = v
             .get_ref()
@@ -1521,17 +1580,25 @@ impl<'s> Cx<'s> {
             .and_then(|t| t.get("kind"))
             .and_then(|k| k.get_ref().as_str())
             .unwrap_or("");
-        let spec = crate::rules::kind_spec(kind_name);
-        let mut allowed: Vec<&str> = COMMON.to_vec();
+        let (spec, table, common) = if route {
+            (Some(&crate::rules::alert_route::SPEC), "[[route]]", ROUTE)
+        } else {
+            (crate::rules::kind_spec(kind_name), "[[rule]]", COMMON)
+        };
+        let mut allowed: Vec<&str> = common.to_vec();
         allowed.extend(spec.iter().flat_map(|s| s.keys.iter().copied().flatten()));
-        let tab = self.table(v, "[[rule]]".into(), &allowed)?;
+        let tab = self.table(v, table.into(), &allowed)?;
         let name = self.required_string(&tab, "name").map(|(s, _)| s);
         let tab = Tab {
-            what: format!("[[rule]] \"{}\"", name.as_deref().unwrap_or("?")),
+            what: format!("{table} \"{}\"", name.as_deref().unwrap_or("?")),
             ..tab
         };
-        self.required(&tab, "kind")?;
-        let kind_span = tab.get("kind").unwrap().span();
+        let kind_span = if route {
+            tab.span.clone()
+        } else {
+            self.required(&tab, "kind")?;
+            tab.get("kind").unwrap().span()
+        };
         let description = self.string(&tab, "description").map(|(s, _)| s);
         let queue_patterns = self.strings(&tab, "queues");
         for (p, span) in &queue_patterns {

@@ -26,11 +26,10 @@ impl Engine {
         for (id, reason) in notes {
             let cfg = self.cfg.clone();
             let now = self.now;
-            let Some(inc) = self.incident(id) else {
+            if self.incident(id).is_none() {
                 continue;
-            };
-            let (rule, scope, severity) = (inc.rule.clone(), inc.scope.clone(), inc.severity);
-            let muted = self.muted_by(&rule, &scope, severity);
+            }
+            let muted = self.muted_by(id);
             let (rec, open) = match self.book.open.get_mut(&id) {
                 Some(r) => (r, true),
                 None => match self.book.recent.get_mut(&id) {
@@ -300,27 +299,36 @@ fn dispatch(
 }
 
 impl Engine {
-    /// What keeps an incident from paging now: an active silence or an open maintenance window.
-    pub(super) fn muted_by(
-        &mut self,
-        rule: &str,
-        scope: &str,
-        severity: floorwatch_protocol::Severity,
-    ) -> Option<String> {
+    /// The silence in force over an incident, if one is.
+    pub fn silence_over(&self, inc: &floorwatch_protocol::Incident) -> Option<&Silence> {
         let now = self.now;
-        if let Some(s) = self.silences.iter().find(|s| {
-            s.starts_at.timestamp_millis() <= now
-                && now < s.ends_at.timestamp_millis()
-                && glob_match(&s.rule, rule)
-                && glob_match(&s.scope, scope)
-                && (s.severities.is_empty() || s.severities.contains(&severity))
-        }) {
+        self.silences
+            .iter()
+            .zip(&self.silence_matchers)
+            .find(|(s, ms)| {
+                s.starts_at.timestamp_millis() <= now
+                    && now < s.ends_at.timestamp_millis()
+                    && glob_match(&s.rule, &inc.rule)
+                    && glob_match(&s.scope, &inc.scope)
+                    && (s.severities.is_empty() || s.severities.contains(&inc.severity))
+                    && crate::matchers::all_match(ms, |n| inc.label(n))
+            })
+            .map(|(s, _)| s)
+    }
+
+    /// What keeps incident `id` from paging now: an active silence or an open maintenance
+    /// window.
+    pub(super) fn muted_by(&mut self, id: u64) -> Option<String> {
+        let now = self.now;
+        let inc = self.incident(id)?;
+        if let Some(s) = self.silence_over(inc) {
             return Some(format!("silence #{} by {} ({})", s.id, s.author, s.comment));
         }
+        let (rule, scope) = (inc.rule.clone(), inc.scope.clone());
         let cfg = self.cfg.clone();
         for m in &cfg.maintenance {
-            let matches = (m.rules.is_empty() || m.rules.iter().any(|g| glob_match(g, rule)))
-                && (m.scopes.is_empty() || m.scopes.iter().any(|g| glob_match(g, scope)));
+            let matches = (m.rules.is_empty() || m.rules.iter().any(|g| glob_match(g, &rule)))
+                && (m.scopes.is_empty() || m.scopes.iter().any(|g| glob_match(g, &scope)));
             if matches && self.schedules[m.schedule].contains(now) {
                 return Some(format!("maintenance window \"{}\"", m.name));
             }
@@ -334,11 +342,7 @@ impl Engine {
         let ids: Vec<u64> = self.book.open.keys().copied().collect();
         let cfg = self.cfg.clone();
         for id in ids {
-            let (rule, scope, severity) = {
-                let i = &self.book.open[&id].incident;
-                (i.rule.clone(), i.scope.clone(), i.severity)
-            };
-            let muted = self.muted_by(&rule, &scope, severity);
+            let muted = self.muted_by(id);
             let now = self.now;
             let rec = self.book.open.get_mut(&id).unwrap();
             if rec.incident.silenced_by == muted {
@@ -371,13 +375,34 @@ impl Engine {
         }
     }
 
-    /// Adds a silence; it takes effect at once.
+    /// Adds a silence (its matchers checked by `silence::SilenceRequest`); it takes effect at
+    /// once.
     pub fn add_silence(&mut self, mut s: Silence, fx: &mut Vec<Effect>) -> Silence {
         s.id = self.silences.iter().map(|x| x.id).max().unwrap_or(0) + 1;
+        self.silence_matchers.push(compiled(&s));
         self.silences.push(s.clone());
         fx.push(Effect::Silence(s.clone()));
         self.review_silences(fx);
         s
+    }
+
+    /// Changes a silence that has not ended (amtool's `silence update`): it keeps its id and
+    /// its start if that has passed. `None` if there is no such silence or it has ended.
+    pub fn update_silence(&mut self, mut s: Silence, fx: &mut Vec<Effect>) -> Option<Silence> {
+        let now = ms_to_utc(self.now);
+        let i = self.silences.iter().position(|x| x.id == s.id)?;
+        let old = &self.silences[i];
+        if old.ends_at <= now {
+            return None;
+        }
+        if old.starts_at <= now {
+            s.starts_at = old.starts_at;
+        }
+        self.silence_matchers[i] = compiled(&s);
+        self.silences[i] = s.clone();
+        fx.push(Effect::Silence(s.clone()));
+        self.review_silences(fx);
+        Some(s)
     }
 
     /// Ends a silence now; `None` if there is no such silence.
@@ -399,7 +424,28 @@ impl Engine {
 
     /// Takes back the silences kept in the store.
     pub fn restore_silences(&mut self, silences: Vec<Silence>) {
+        self.silence_matchers = silences.iter().map(compiled).collect();
         self.silences = silences;
+    }
+}
+
+/// A silence's matchers, compiled. They were checked when it was made; one that no longer
+/// compiles (a store written by hand) matches nothing rather than everything.
+fn compiled(s: &Silence) -> Vec<crate::matchers::Compiled> {
+    match crate::matchers::compile(&s.matchers) {
+        Ok(ms) => ms,
+        Err(e) => {
+            tracing::warn!("silence #{}: {e}; it silences nothing", s.id);
+            vec![
+                crate::matchers::Compiled::new(&floorwatch_protocol::Matcher {
+                    name: "__never__".into(),
+                    value: "x".into(),
+                    is_regex: false,
+                    is_equal: true,
+                })
+                .expect("a plain matcher compiles"),
+            ]
+        }
     }
 }
 

@@ -113,6 +113,7 @@ impl Engine {
 
     fn apply_event(&mut self, ev: &Event) -> Result<Applied, Refused> {
         match *ev {
+            Event::Alert(ref a) => self.alert(a),
             Event::Contact {
                 id,
                 step,

@@ -39,6 +39,8 @@ pub struct Observation<'a> {
     /// How bad it is, in a direction where larger is worse (for tracking the peak).
     pub badness: f64,
     pub describe: &'a dyn Fn() -> Detail,
+    /// The labels of the alert behind it (a `[[route]]`'s), copied onto an incident it opens.
+    pub labels: Option<&'a crate::rules::alert_route::Labels>,
 }
 
 impl<'a> Observation<'a> {
@@ -48,6 +50,7 @@ impl<'a> Observation<'a> {
             clear: v.clear,
             badness: v.badness,
             describe,
+            labels: None,
         }
     }
 
@@ -378,6 +381,12 @@ impl Book {
         );
         incident.set_title(&d.title);
         incident.runbook = rule.runbook.cloned();
+        if let Some(labels) = o.labels {
+            incident.labels = labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+        }
         let mut rec = Record {
             incident,
             rule: rule.index,

@@ -163,14 +163,14 @@ impl Engine {
     }
 
     /// Whether the rule's `active` schedule (if any) is open now.
-    fn in_season(&mut self, rule: &Rule) -> bool {
+    pub(super) fn in_season(&mut self, rule: &Rule) -> bool {
         let now = self.now;
         rule.active.is_none_or(|s| self.schedules[s].contains(now))
     }
 
     /// Whether a rule is doing anything on a scope (pending or firing): only then does an
     /// observation need its text and figures, which are the costly part of evaluating.
-    fn busy(&self, rule: u16, scope: u32) -> bool {
+    pub(super) fn busy(&self, rule: u16, scope: u32) -> bool {
         self.instances
             .get(&(rule, scope))
             .is_some_and(|i| i.phase != Phase::Idle)
@@ -230,7 +230,7 @@ impl Engine {
         }
     }
 
-    fn step(
+    pub(super) fn step(
         &mut self,
         rule: u16,
         scope: u32,

@@ -15,6 +15,7 @@
 //! `people.rs` takes people's commands, `restart.rs` takes back what the store kept, and
 //! `reading.rs` reads the state out for the live stream and the API.
 
+mod alerts;
 mod budget;
 pub mod calendar;
 mod closed_ids;
@@ -50,6 +51,7 @@ use crate::rules::complaint_spike::{GroupBy, group_keys};
 use crate::rules::predicted::Forecast;
 use crate::rules::threshold::{self, TREND_SAMPLE, TREND_SPAN};
 use crate::rules::{RuleKind, Thresholds, Verdict};
+pub use alerts::{Alert, AlertIn, MAX_ALERTS, Pairs};
 use calendar::{Schedule, ms_to_utc};
 use complaints::{Complaints, DeadlineTimer, Group, HOUR, OpenComplaint};
 use contacts::{Contact, Contacts, SEEN_ANSWERED, Timer, TimerKind, id_hash};
@@ -93,6 +95,8 @@ pub enum Event<'a> {
     /// A source saying it is alive while it has nothing to report: about one queue, or (no
     /// queue) about every queue it has talked about.
     Heartbeat { at: Millis, queue: Option<&'a str> },
+    /// An alert from Prometheus, Grafana or Alertmanager, for the `[[route]]`s.
+    Alert(AlertIn<'a>),
 }
 
 impl Event<'_> {
@@ -102,6 +106,7 @@ impl Event<'_> {
             | Event::Queue { at, .. }
             | Event::Complaint { at, .. }
             | Event::Heartbeat { at, .. } => *at,
+            Event::Alert(a) => a.at,
         }
     }
 }
@@ -249,6 +254,8 @@ pub struct Engine {
     feeds: Feeds,
     /// Ad hoc silences, active and ended.
     silences: Vec<Silence>,
+    /// Each silence's label matchers, compiled.
+    silence_matchers: Vec<Vec<crate::matchers::Compiled>>,
     /// Per drill: when its cron next starts it.
     drill_due: Vec<Option<Millis>>,
     /// Hour number (time / 1 h) the baselines are counting, and its hour of the week.
@@ -259,6 +266,8 @@ pub struct Engine {
     max_cooldown: Millis,
     /// Each scope's figures over time (trend lines, incident charts).
     history: history::History,
+    /// Alerts from elsewhere, for the `[[route]]`s.
+    alerts: alerts::Alerts,
     /// The board's complaints panel.
     complaint_board: complaint_board::ComplaintBoard,
 }
@@ -296,10 +305,12 @@ impl Engine {
             },
             feeds: Feeds::default(),
             silences: Vec::new(),
+            silence_matchers: Vec::new(),
             drill_due: Vec::new(),
             hour: now.div_euclid(HOUR),
             how: 0,
             history: history::History::new(cfg_trend_step),
+            alerts: alerts::Alerts::default(),
             complaint_board: board,
         };
         e.how = hour_of_week(now, &e.cfg);
@@ -342,6 +353,7 @@ impl Engine {
         self.contacts.len() == 0
             && self.complaints.open.is_empty()
             && self.book.open.is_empty()
+            && self.alerts.is_empty()
             && self
                 .instances
                 .values()
@@ -501,6 +513,9 @@ impl Engine {
                 self.evaluate_complaints(fx);
             }
         }
+        if !self.warming {
+            self.evaluate_alerts(fx);
+        }
     }
 
     /// Moves the clock to `now`, fires what came due, and re-evaluates every rule.
@@ -584,8 +599,11 @@ impl Engine {
             }
         }
         self.complaints_dirty = false;
-        if !self.warming {
+        if self.warming {
+            self.expire_alerts();
+        } else {
             self.evaluate_complaints(fx);
+            self.evaluate_alerts(fx);
         }
         if let Some(at) = self.history.due(now) {
             self.sample_history(at);

@@ -95,6 +95,11 @@ impl Engine {
             .collect()
     }
 
+    /// The open incidents.
+    pub fn open_incidents_iter(&self) -> impl Iterator<Item = &Incident> {
+        self.book.open.values().map(|r| &r.incident)
+    }
+
     pub fn max_incident_id(&self) -> u64 {
         self.book.next_id
     }

@@ -256,3 +256,44 @@ mod tests {
         );
     }
 }
+
+/// The caller holds a token with a role (or the API is open): a handler names the role it needs
+/// by taking one of these, and gets who called. Refused with 401 or 403 before the handler runs.
+macro_rules! role_extractor {
+    ($(#[$doc:meta])* $name:ident, $role:expr) => {
+        $(#[$doc])*
+        pub struct $name(pub Caller);
+
+        impl axum::extract::FromRequestParts<super::AppState> for $name {
+            type Rejection = super::ApiErr;
+
+            async fn from_request_parts(
+                parts: &mut axum::http::request::Parts,
+                s: &super::AppState,
+            ) -> Result<Self, Self::Rejection> {
+                Ok($name(s.auth.check(&parts.headers, $role)?))
+            }
+        }
+    };
+}
+
+role_extractor!(
+    /// Reads the state: the board, incidents, alerts, silences.
+    Viewer,
+    Role::Viewer
+);
+role_extractor!(
+    /// Acts on incidents: acknowledges, resolves, silences, overrides, drills.
+    Lead,
+    Role::Lead
+);
+role_extractor!(
+    /// Runs the daemon: reloads its configuration.
+    Admin,
+    Role::Admin
+);
+role_extractor!(
+    /// Sends events and alerts in; the token's name is their source.
+    Ingester,
+    Role::Ingest
+);

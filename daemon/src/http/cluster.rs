@@ -44,15 +44,17 @@ fn client() -> &'static reqwest::Client {
     })
 }
 
-/// On a follower, sends people's commands (any POST but ingest and reload) to the leader and
+/// On a follower, sends people's commands (any POST or DELETE but ingest and reload) to the leader and
 /// answers with its answer.
 pub async fn forward_commands(State(s): State<AppState>, req: Request, next: Next) -> Response {
     let Some(cluster) = s.watch.cluster() else {
         return next.run(req).await;
     };
     let path = req.uri().path();
-    let local = req.method() != Method::POST
+    let local = !matches!(*req.method(), Method::POST | Method::DELETE)
         || path == "/api/v1/events"
+        || path == "/api/v2/alerts"
+        || path == "/api/v1/alertmanager"
         || path == "/-/reload"
         || cluster.fence.may_act();
     if local {

@@ -2,10 +2,12 @@
 //! on a blocking thread, and turn the answer into JSON.
 
 pub mod ack_page;
+pub mod alertmanager;
 pub mod auth;
 pub mod board;
 pub mod cluster;
 pub mod live;
+pub mod silences;
 
 use std::sync::Arc;
 
@@ -36,6 +38,8 @@ pub struct AppState {
     pub reload: Option<Reloader>,
     pub links: crate::notify::ack_link::LinkKey,
     pub live: Arc<crate::live::Hub>,
+    /// When the daemon started (Alertmanager's `uptime`).
+    pub started: chrono::DateTime<chrono::Utc>,
 }
 
 pub fn router(state: AppState, max_body: usize) -> Router {
@@ -59,11 +63,32 @@ pub fn router(state: AppState, max_body: usize) -> Router {
         .route("/api/v1/incidents/{id}/chart.svg", get(incident_chart_svg))
         .route("/api/v1/deliveries", get(list_deliveries))
         .route("/api/v1/deliveries/health", get(delivery_health))
-        .route("/api/v1/silences", get(list_silences).post(add_silence))
+        .route("/api/v1/silences", get(silences::list).post(silences::add))
         .route("/api/v1/oncall", get(oncall))
         .route("/api/v1/drills/{name}", post(start_drill))
         .route("/api/v1/oncall/{schedule}/overrides", post(add_override))
-        .route("/api/v1/silences/{id}/expire", post(expire_silence))
+        .route("/api/v1/silences/{id}/expire", post(silences::expire))
+        .route(
+            "/api/v2/alerts",
+            get(alertmanager::get_alerts)
+                .post(alertmanager::post_alerts)
+                .layer(DefaultBodyLimit::max(max_body)),
+        )
+        .route("/api/v2/alerts/groups", get(alertmanager::get_groups))
+        .route("/api/v2/status", get(alertmanager::status))
+        .route("/api/v2/receivers", get(alertmanager::receivers))
+        .route(
+            "/api/v2/silences",
+            get(silences::am_list).post(silences::am_post),
+        )
+        .route(
+            "/api/v2/silence/{id}",
+            get(silences::am_get).delete(silences::am_delete),
+        )
+        .route(
+            "/api/v1/alertmanager",
+            post(alertmanager::webhook).layer(DefaultBodyLimit::max(max_body)),
+        )
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(prometheus))
@@ -81,7 +106,7 @@ pub fn router(state: AppState, max_body: usize) -> Router {
 }
 
 /// An API error: a status and a message, sent as `{"error": "..."}`.
-pub struct ApiErr(StatusCode, String);
+pub struct ApiErr(pub StatusCode, pub String);
 
 impl IntoResponse for ApiErr {
     fn into_response(self) -> Response {
@@ -107,10 +132,12 @@ impl From<WatchError> for ApiErr {
     }
 }
 
-type ApiResult<T> = Result<T, ApiErr>;
+pub type ApiResult<T> = Result<T, ApiErr>;
 
 /// Runs blocking watch work off the async threads.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> ApiResult<T> {
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> ApiResult<T> {
     tokio::task::spawn_blocking(f).await.map_err(|e| {
         ApiErr(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -153,16 +180,19 @@ struct ListQuery {
     limit: Option<u32>,
 }
 
-fn bad_request(msg: String) -> ApiErr {
+pub(crate) fn bad_request(msg: String) -> ApiErr {
     ApiErr(StatusCode::BAD_REQUEST, msg)
 }
 
 /// A well-formed request whose values are out of bounds.
-fn unprocessable(msg: String) -> ApiErr {
+pub(crate) fn unprocessable(msg: String) -> ApiErr {
     ApiErr(StatusCode::UNPROCESSABLE_ENTITY, msg)
 }
 
-fn time_param(name: &str, v: Option<String>) -> ApiResult<Option<chrono::DateTime<chrono::Utc>>> {
+pub(crate) fn time_param(
+    name: &str,
+    v: Option<String>,
+) -> ApiResult<Option<chrono::DateTime<chrono::Utc>>> {
     v.map(|s| {
         chrono::DateTime::parse_from_rfc3339(&s)
             .map(|t| t.to_utc())
@@ -633,85 +663,6 @@ async fn add_override(
     let watch = s.watch.clone();
     let o = blocking(move || watch.add_override(o)).await??;
     Ok((StatusCode::CREATED, Json(o)).into_response())
-}
-
-async fn list_silences(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
-    s.auth.check(&headers, Role::Viewer)?;
-    let watch = s.watch.clone();
-    Ok(Json(blocking(move || watch.silences()).await?).into_response())
-}
-
-#[derive(Deserialize)]
-struct SilenceBody {
-    #[serde(default)]
-    rule: Option<String>,
-    #[serde(default)]
-    scope: Option<String>,
-    #[serde(default)]
-    severities: Vec<Severity>,
-    comment: Option<String>,
-    by: Option<String>,
-    /// RFC 3339; or `duration` from now ("2h").
-    ends_at: Option<String>,
-    duration: Option<String>,
-}
-
-async fn add_silence(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult<Response> {
-    let caller = s.auth.check(&headers, Role::Lead)?;
-    let b: SilenceBody =
-        serde_json::from_slice(&body).map_err(|e| bad_request(format!("body: {e}")))?;
-    let Some(comment) = b.comment.filter(|c| !c.trim().is_empty()) else {
-        return Err(bad_request("a silence needs a `comment` saying why".into()));
-    };
-    let now = chrono::DateTime::from_timestamp_millis(s.watch.now()).unwrap_or_default();
-    let ends_at = limits::span_end(
-        now,
-        now,
-        "ends_at",
-        time_param("ends_at", b.ends_at)?,
-        b.duration.as_deref(),
-    )
-    .map_err(unprocessable)?;
-    for (field, v, max) in [
-        ("comment", Some(&comment), limits::MAX_TEXT_BYTES),
-        ("rule", b.rule.as_ref(), limits::MAX_NAME_BYTES),
-        ("scope", b.scope.as_ref(), limits::MAX_NAME_BYTES),
-        ("by", b.by.as_ref(), limits::MAX_NAME_BYTES),
-    ] {
-        if let Some(v) = v {
-            limits::check_len(field, v, max).map_err(unprocessable)?;
-        }
-    }
-    let silence = floorwatch_protocol::Silence {
-        id: 0,
-        rule: b.rule.unwrap_or_else(|| "*".into()),
-        scope: b.scope.unwrap_or_else(|| "*".into()),
-        severities: b.severities,
-        author: caller.or(b.by).unwrap_or_else(|| "anonymous".into()),
-        comment,
-        starts_at: now,
-        ends_at,
-    };
-    let watch = s.watch.clone();
-    let silence = blocking(move || watch.add_silence(silence)).await?;
-    Ok((StatusCode::CREATED, Json(silence)).into_response())
-}
-
-async fn expire_silence(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<u64>,
-) -> ApiResult<Response> {
-    s.auth.check(&headers, Role::Lead)?;
-    let watch = s.watch.clone();
-    match blocking(move || watch.expire_silence(id)).await? {
-        Some(silence) => Ok(Json(silence).into_response()),
-        None => Err(ApiErr(StatusCode::NOT_FOUND, format!("no silence #{id}"))),
-    }
 }
 
 async fn ready(State(s): State<AppState>) -> Response {

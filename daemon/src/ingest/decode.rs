@@ -45,6 +45,27 @@ pub struct Wire<'a> {
     text: Option<Cow<'a, str>>,
     #[serde(borrow)]
     source: Option<Cow<'a, str>>,
+    // An alert's (`type = "alert"`).
+    #[serde(default, deserialize_with = "pairs")]
+    labels: Option<Vec<(Cow<'a, str>, Cow<'a, str>)>>,
+    #[serde(default, deserialize_with = "pairs")]
+    annotations: Option<Vec<(Cow<'a, str>, Cow<'a, str>)>>,
+    #[serde(borrow)]
+    starts_at: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    ends_at: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    generator_url: Option<Cow<'a, str>>,
+}
+
+/// An object of strings, as pairs sorted by name.
+#[allow(clippy::type_complexity)]
+fn pairs<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Vec<(Cow<'de, str>, Cow<'de, str>)>>, D::Error> {
+    let m: Option<std::collections::BTreeMap<Cow<'de, str>, Cow<'de, str>>> =
+        Option::deserialize(d)?;
+    Ok(m.map(|m| m.into_iter().collect()))
 }
 
 impl Wire<'_> {
@@ -227,8 +248,20 @@ fn explain(text: &str) -> (Option<String>, String) {
         return (None, "expected a JSON object for the event".into());
     };
     let strings = [
-        "type", "id", "queue", "channel", "event", "at", "priority", "category", "grade", "text",
+        "type",
+        "id",
+        "queue",
+        "channel",
+        "event",
+        "at",
+        "priority",
+        "category",
+        "grade",
+        "text",
         "source",
+        "starts_at",
+        "ends_at",
+        "generator_url",
     ];
     for f in strings {
         if let Some(x) = obj.get(f)
@@ -238,6 +271,22 @@ fn explain(text: &str) -> (Option<String>, String) {
             return (
                 Some(f.into()),
                 format!("`{f}` must be a string, found {}", shown(&x.to_string())),
+            );
+        }
+    }
+    for f in ["labels", "annotations"] {
+        if let Some(x) = obj.get(f)
+            && !x.is_null()
+            && !x
+                .as_object()
+                .is_some_and(|o| o.values().all(|v| v.is_string()))
+        {
+            return (
+                Some(f.into()),
+                format!(
+                    "`{f}` must be an object of strings, found {}",
+                    shown(&x.to_string())
+                ),
             );
         }
     }
@@ -429,14 +478,64 @@ pub fn validate<'w>(w: &'w Wire<'_>, line: u64, index: u64) -> Result<Event<'w>,
             at,
             queue: w.queue.as_deref(),
         }),
+        "alert" => alert(w, at, &bad),
         other => Err(bad(
             "type",
             format!(
-                "unknown event type \"{}\"; expected one of: contact, queue, complaint, heartbeat",
+                "unknown event type \"{}\"; expected one of: contact, queue, complaint, heartbeat, alert",
                 shown(other)
             ),
         )),
     }
+}
+
+/// An alert's fields: labels (at least one, Prometheus's names), annotations, its span.
+fn alert<'w>(
+    w: &'w Wire<'_>,
+    at: Millis,
+    bad: &dyn Fn(&str, String) -> Refusal,
+) -> Result<Event<'w>, Refusal> {
+    use crate::matchers::{MAX_LABELS, MAX_VALUE_BYTES, check_name};
+    let labels = w.labels.as_deref().unwrap_or_default();
+    if labels.is_empty() {
+        return Err(bad("labels", "an alert needs at least one label".into()));
+    }
+    let annotations = w.annotations.as_deref().unwrap_or_default();
+    for (field, pairs, max) in [
+        ("labels", labels, MAX_VALUE_BYTES),
+        ("annotations", annotations, MAX_TEXT_BYTES),
+    ] {
+        if pairs.len() > MAX_LABELS {
+            return Err(bad(
+                field,
+                format!("{} {field}; the limit is {MAX_LABELS}", pairs.len()),
+            ));
+        }
+        for (name, value) in pairs {
+            check_name(name).map_err(|e| bad(field, format!("`{field}`: {e}")))?;
+            check_len(&format!("{field}.{name}"), value, max).map_err(|e| bad(field, e))?;
+        }
+    }
+    let time = |field: &str, v: &Option<Cow<'_, str>>| -> Result<Option<Millis>, Refusal> {
+        v.as_deref()
+            .map(|s| {
+                parse_time(s).map_err(|e| bad(field, e.replacen("`at`", &format!("`{field}`"), 1)))
+            })
+            .transpose()
+    };
+    let starts_at = time("starts_at", &w.starts_at)?.unwrap_or(at);
+    let ends_at = time("ends_at", &w.ends_at)?;
+    if let Some(url) = &w.generator_url {
+        check_len("generator_url", url, 2048).map_err(|e| bad("generator_url", e))?;
+    }
+    Ok(Event::Alert(crate::engine::AlertIn {
+        at,
+        labels,
+        annotations,
+        starts_at,
+        ends_at,
+        generator_url: w.generator_url.as_deref(),
+    }))
 }
 
 /// A value as quoted back in a refusal: at most 64 characters of it.

@@ -5,6 +5,7 @@
 //! Adding a kind: a module here, a variant of `RuleKind`, its entry in `KINDS`, and the one
 //! place in the engine that feeds it its figures.
 
+pub mod alert_route;
 pub mod burn_rate;
 pub mod complaint_deadline;
 pub mod complaint_spike;
@@ -17,6 +18,7 @@ use floorwatch_protocol::{Metric, Severity};
 
 use crate::config::parse::{Cx, Tab};
 use crate::config::{Millis, ScheduleSpec};
+pub use alert_route::AlertRoute;
 pub use burn_rate::BurnRule;
 pub use complaint_deadline::DeadlineRule;
 pub use complaint_spike::{GroupBy, SpikeRule};
@@ -36,6 +38,8 @@ pub enum RuleKind {
     FeedSilence(SilenceRule),
     ComplaintSpike(SpikeRule),
     ComplaintDeadline(DeadlineRule),
+    /// A `[[route]]`: alerts from Prometheus, Grafana or Alertmanager.
+    Alert(AlertRoute),
 }
 
 /// One reading judged: how bad it is and whether it counts towards clearing.
@@ -73,7 +77,8 @@ pub(crate) struct KindSpec {
     pub parse: fn(&mut Cx, &Tab, &Context) -> Option<RuleKind>,
 }
 
-/// Every kind, in the order `check` lists them.
+/// Every kind a `[[rule]]` may have, in the order `check` lists them (`[[route]]`s are of kind
+/// `alert_route`, read by `config::parse` from their own tables).
 pub(crate) const KINDS: &[KindSpec] = &[
     threshold::QUEUE_DEPTH,
     threshold::LONGEST_WAIT,
@@ -106,6 +111,7 @@ impl RuleKind {
             RuleKind::FeedSilence(_) => feed_silence::SPEC.name,
             RuleKind::ComplaintSpike(_) => complaint_spike::SPEC.name,
             RuleKind::ComplaintDeadline(_) => complaint_deadline::SPEC.name,
+            RuleKind::Alert(_) => alert_route::SPEC.name,
         }
     }
 
@@ -144,6 +150,7 @@ impl RuleKind {
             RuleKind::FeedSilence(_) => feed_silence::PEAK,
             RuleKind::ComplaintSpike(_) => complaint_spike::PEAK,
             RuleKind::ComplaintDeadline(_) => complaint_deadline::PEAK,
+            RuleKind::Alert(_) => alert_route::PEAK,
         }
     }
 

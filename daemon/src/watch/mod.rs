@@ -612,6 +612,16 @@ impl Watch {
         s
     }
 
+    /// Changes a silence that has not ended; `None` if there is none such.
+    pub fn update_silence(&self, s: Silence) -> Option<Silence> {
+        let mut fx = Vec::new();
+        let mut inner = self.inner.lock().unwrap();
+        inner.engine.set_clock((self.clock)());
+        let s = inner.engine.update_silence(s, &mut fx);
+        self.commit(&mut inner, fx);
+        s
+    }
+
     pub fn expire_silence(&self, id: u64) -> Option<Silence> {
         let mut fx = Vec::new();
         let mut inner = self.inner.lock().unwrap();
