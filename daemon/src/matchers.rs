@@ -117,7 +117,17 @@ impl Compiled {
             let re = RegexBuilder::new(&format!("^(?:{})$", m.value))
                 .size_limit(MAX_REGEX_BYTES)
                 .build()
-                .map_err(|e| format!("{}{}: not a valid regex: {e}", m.name, m.op()))?;
+                .map_err(|e| {
+                    // The regex crate draws a caret under the fault; its last line says it.
+                    let e = e.to_string();
+                    let why = e.lines().last().unwrap_or("").trim_start_matches("error: ");
+                    format!(
+                        "{}{}\"{}\": not a valid regex ({why})",
+                        m.name,
+                        m.op(),
+                        m.value
+                    )
+                })?;
             Some(re)
         } else {
             None
@@ -224,22 +234,30 @@ mod tests {
 
     #[test]
     fn fingerprints_are_prometheus_own() {
-        // As Prometheus's model.LabelSet{"alertname": "X"}.Fingerprint() gives it.
-        let fp = fingerprint([("alertname", "X")]);
-        assert_eq!(fp, fnv_by_hand(&[b"alertname", &[0xff], b"X", &[0xff]]));
+        // As Alertmanager 0.25 shows them for these label sets.
+        assert_eq!(format!("{:016x}", fingerprint([])), "cbf29ce484222325");
+        assert_eq!(
+            format!("{:016x}", fingerprint([("alertname", "X")])),
+            "d2aeefc389ca7746"
+        );
+        assert_eq!(
+            format!(
+                "{:016x}",
+                fingerprint([("alertname", "Y"), ("sev", "crit")])
+            ),
+            "ee8aadbdc2a30401"
+        );
+        assert_eq!(
+            format!(
+                "{:016x}",
+                fingerprint([("alertname", "AlwaysFiring"), ("severity", "page")])
+            ),
+            "2a7a97fbf890646a"
+        );
         assert_ne!(
             fingerprint([("a", "bc")]),
             fingerprint([("ab", "c")]),
             "the separator keeps names and values apart"
         );
-    }
-
-    fn fnv_by_hand(parts: &[&[u8]]) -> u64 {
-        let mut h: u64 = 0xcbf29ce484222325;
-        for b in parts.iter().flat_map(|p| p.iter()) {
-            h ^= *b as u64;
-            h = h.wrapping_mul(0x100000001b3);
-        }
-        h
     }
 }

@@ -26,11 +26,36 @@ pub struct SilenceRequest {
     pub duration: Option<String>,
 }
 
+/// What is wrong with a silence request.
+#[derive(Debug, PartialEq)]
+pub enum Refused {
+    /// Something it must say is missing (a 400).
+    Missing(String),
+    /// What it says is out of bounds or does not hold together (a 422).
+    Invalid(String),
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refused::Missing(m) | Refused::Invalid(m) => f.write_str(m),
+        }
+    }
+}
+
+impl From<String> for Refused {
+    fn from(m: String) -> Self {
+        Refused::Invalid(m)
+    }
+}
+
 impl SilenceRequest {
     /// The silence, or what is wrong with the request (naming the field and the limit).
-    pub fn check(self, now: DateTime<Utc>) -> Result<Silence, String> {
+    pub fn check(self, now: DateTime<Utc>) -> Result<Silence, Refused> {
         let Some(comment) = self.comment.filter(|c| !c.trim().is_empty()) else {
-            return Err("a silence needs a `comment` saying why".into());
+            return Err(Refused::Missing(
+                "a silence needs a `comment` saying why".into(),
+            ));
         };
         for (field, v, max) in [
             ("comment", Some(&comment), MAX_TEXT_BYTES),
@@ -49,10 +74,10 @@ impl SilenceRequest {
             && matchers::compile(&self.matchers)
                 .is_ok_and(|ms| ms.iter().all(|m| m.matches(Some(""))))
         {
-            return Err(
+            return Err(Refused::Invalid(
                 "`matchers`: at least one matcher must not match the empty string, or the silence would hold over everything"
                     .into(),
-            );
+            ));
         }
         let starts_at = self.starts_at.unwrap_or(now).max(now);
         let ends_at = limits::span_end(
@@ -101,41 +126,51 @@ mod tests {
             s.ends_at,
             "2026-12-02T12:00:00Z".parse::<DateTime<Utc>>().unwrap()
         );
-        let e = SilenceRequest {
+        let refused = |r: SilenceRequest| r.check(now()).unwrap_err();
+        let e = refused(SilenceRequest {
             comment: None,
             ..asked()
+        });
+        assert!(
+            matches!(&e, Refused::Missing(m) if m.contains("`comment`")),
+            "{e}"
+        );
+        for (r, says) in [
+            (
+                SilenceRequest {
+                    duration: None,
+                    ..asked()
+                },
+                "exactly one of `ends_at` or `duration`",
+            ),
+            (
+                SilenceRequest {
+                    duration: Some("400d".into()),
+                    ..asked()
+                },
+                "the limit is 366d",
+            ),
+            (
+                SilenceRequest {
+                    matchers: vec![matchers::parse(r#"queue=~".*""#).unwrap()],
+                    ..asked()
+                },
+                "empty string",
+            ),
+            (
+                SilenceRequest {
+                    ends_at: Some("2026-12-02T09:00:00Z".parse().unwrap()),
+                    duration: None,
+                    ..asked()
+                },
+                "after the start",
+            ),
+        ] {
+            let e = refused(r);
+            assert!(
+                matches!(&e, Refused::Invalid(m) if m.contains(says)),
+                "{says}: {e}"
+            );
         }
-        .check(now())
-        .unwrap_err();
-        assert!(e.contains("`comment`"), "{e}");
-        let e = SilenceRequest {
-            duration: None,
-            ..asked()
-        }
-        .check(now())
-        .unwrap_err();
-        assert!(e.contains("exactly one of `ends_at` or `duration`"), "{e}");
-        let e = SilenceRequest {
-            duration: Some("400d".into()),
-            ..asked()
-        }
-        .check(now())
-        .unwrap_err();
-        assert!(e.contains("the limit is 366d"), "{e}");
-        let e = SilenceRequest {
-            matchers: vec![matchers::parse(r#"queue=~".*""#).unwrap()],
-            ..asked()
-        }
-        .check(now())
-        .unwrap_err();
-        assert!(e.contains("empty string"), "{e}");
-        let e = SilenceRequest {
-            ends_at: Some("2026-12-02T09:00:00Z".parse().unwrap()),
-            duration: None,
-            ..asked()
-        }
-        .check(now())
-        .unwrap_err();
-        assert!(e.contains("after the start"), "{e}");
     }
 }

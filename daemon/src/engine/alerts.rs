@@ -98,10 +98,35 @@ impl Alerts {
 }
 
 impl Engine {
-    /// Takes an alert: the route that takes it, then its state by fingerprint.
+    /// Takes an alert: by its fingerprint if it is known (a re-send), else through the first
+    /// route that takes it. The configuration is fixed for an engine's life (a reload makes a
+    /// new engine), so a known alert keeps its route.
     pub(super) fn alert(&mut self, a: &AlertIn) -> Result<Applied, Refused> {
-        let cfg = self.cfg.clone();
         let fingerprint = crate::matchers::fingerprint(a.labels.iter().map(|(k, v)| (&**k, &**v)));
+        if let Some(old) = self.alerts.by_fingerprint.get_mut(&fingerprint) {
+            // A re-send: its end (and perhaps its words) move; unchanged, it is a duplicate.
+            old.updated_at = a.at;
+            let reworded = !same(&old.annotations, a.annotations);
+            if old.ends_at == a.ends_at && !reworded {
+                return Ok(Applied::Duplicate);
+            }
+            old.ends_at = a.ends_at;
+            let group = (old.rule, old.scope);
+            if reworded {
+                old.annotations = boxed(a.annotations);
+                if let RuleKind::Alert(route) = &self.cfg.rules[old.rule as usize].kind {
+                    old.title = route.title_of(
+                        &old.labels,
+                        &old.annotations,
+                        &self.scopes[old.scope as usize],
+                    );
+                }
+            }
+            self.alerts.note_end(a.ends_at);
+            self.alerts.dirty.insert(group);
+            return Ok(Applied::New);
+        }
+        let cfg = self.cfg.clone();
         let kept = boxed(a.labels);
         let route = cfg
             .rules
@@ -126,31 +151,6 @@ impl Engine {
             return Err(refuse(Some("labels"), why));
         };
         let ended = a.ends_at.is_some_and(|e| e <= self.now.max(a.at));
-        if let Some(old) = self.alerts.by_fingerprint.get(&fingerprint) {
-            let (old_rule, old_scope) = (old.rule, old.scope);
-            let reworded = !same(&old.annotations, a.annotations);
-            if old_rule == rule {
-                // A re-send: its end (and perhaps its words) move; unchanged, it is a
-                // duplicate.
-                let unchanged = old.ends_at == a.ends_at && !reworded;
-                let scope_name = self.scopes[old_scope as usize].clone();
-                let old = self.alerts.by_fingerprint.get_mut(&fingerprint).unwrap();
-                old.updated_at = a.at;
-                if unchanged {
-                    return Ok(Applied::Duplicate);
-                }
-                old.ends_at = a.ends_at;
-                if reworded {
-                    old.annotations = boxed(a.annotations);
-                    old.title = route.title_of(&old.labels, &old.annotations, &scope_name);
-                }
-                self.alerts.note_end(a.ends_at);
-                self.alerts.dirty.insert((rule, old_scope));
-                return Ok(Applied::New);
-            }
-            // The configuration changed under it: it moves to its new route.
-            self.drop_alert(fingerprint, old_rule, old_scope);
-        }
         if ended {
             // The end of an alert never seen (or already gone): nothing to keep.
             return Ok(Applied::New);
@@ -164,6 +164,8 @@ impl Engine {
             ));
         }
         let scope_name = route.scope_of(name, &kept).to_string();
+        crate::limits::check_len("scope", &scope_name, crate::limits::MAX_NAME_BYTES)
+            .map_err(|e| refuse(Some("labels"), format!("the route's scope label: {e}")))?;
         if !self.scope_ix.contains_key(scope_name.as_str()) && self.scopes.len() >= MAX_ALERT_SCOPES
         {
             return Err(refuse(

@@ -33,6 +33,11 @@ fn check(s: &AppState, id: u64, p: &Grant) -> Option<Response> {
     })
 }
 
+/// A page's acknowledge link: a confirm page (mail scanners follow links; nothing changes).
+#[utoipa::path(get, path = "/ack/{id}", tag = "incidents",
+    params(("id" = u64, Path), Grant),
+    responses((status = 200, body = String, content_type = "text/html"),
+        (status = 403, body = String, content_type = "text/html")))]
 pub async fn confirm(
     State(s): State<AppState>,
     Path(id): Path<u64>,
@@ -70,6 +75,12 @@ pub async fn confirm(
     )
 }
 
+/// The confirm page's button: acknowledges in the name the link was signed for.
+#[utoipa::path(post, path = "/ack/{id}", tag = "incidents",
+    params(("id" = u64, Path)),
+    request_body(content = Grant, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, body = String, content_type = "text/html"),
+        (status = 403, body = String, content_type = "text/html")))]
 pub async fn acknowledge(
     State(s): State<AppState>,
     Path(id): Path<u64>,

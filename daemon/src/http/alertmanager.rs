@@ -597,36 +597,30 @@ pub async fn get_groups(
 ) -> AmResult<Response> {
     let q = alert_query(q)?;
     let watch = s.watch.clone();
-    let list = blocking(move || watch.read_engine(all_alerts)).await?;
-    let mut groups: BTreeMap<Option<u64>, AlertGroup> = BTreeMap::new();
-    let engine_labels = s.watch.read_engine(|e| {
-        list.iter()
-            .map(|a| {
-                a.incident
-                    .and_then(|id| e.incident(id))
-                    .map(|i| {
-                        let mut l = BTreeMap::new();
-                        l.insert("rule".to_string(), i.rule.clone());
-                        l.insert("scope".to_string(), i.scope.clone());
-                        l
-                    })
-                    .unwrap_or_default()
-            })
-            .collect::<Vec<_>>()
-    });
-    for (a, labels) in list.into_iter().zip(engine_labels) {
-        if !q.keeps(&a) {
-            continue;
-        }
-        let g = groups.entry(a.incident).or_insert_with(|| AlertGroup {
-            labels,
-            receiver: Receiver {
-                name: a.receivers[0].name.clone(),
-            },
-            alerts: Vec::new(),
-        });
-        g.alerts.push(a);
-    }
+    let groups = blocking(move || {
+        watch.read_engine(|e| {
+            let mut groups: BTreeMap<Option<u64>, AlertGroup> = BTreeMap::new();
+            for a in all_alerts(e).into_iter().filter(|a| q.keeps(a)) {
+                let g = groups.entry(a.incident).or_insert_with(|| {
+                    let mut labels = BTreeMap::new();
+                    if let Some(i) = a.incident.and_then(|id| e.incident(id)) {
+                        labels.insert("rule".to_string(), i.rule.clone());
+                        labels.insert("scope".to_string(), i.scope.clone());
+                    }
+                    AlertGroup {
+                        labels,
+                        receiver: Receiver {
+                            name: a.receivers[0].name.clone(),
+                        },
+                        alerts: Vec::new(),
+                    }
+                });
+                g.alerts.push(a);
+            }
+            groups
+        })
+    })
+    .await?;
     Ok(Json(groups.into_values().collect::<Vec<_>>()).into_response())
 }
 

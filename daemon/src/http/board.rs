@@ -1,14 +1,18 @@
 //! The wall-board's files (dashboard/, built to WebAssembly and embedded by build.rs), served at
-//! `/` and `/board/*`. A daemon built before the board serves a page saying how to build it.
+//! `/` and `/board/*`, and the state it starts from (`/api/v1/state`). A daemon built before the board serves a page saying how to build it.
 //!
 //! A wall PC loads the board once: the page is small and always revalidated (`no-cache` with an
 //! ETag, so a reload is a 304), and it links the rest by content-hashed names that are cached for
 //! a year (`immutable`). Every file is precompressed at build time; the bytes sent are brotli,
 //! gzip or plain, as the browser's `Accept-Encoding` allows.
 
-use axum::extract::Path;
+use axum::Json;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
+
+use super::auth::Viewer;
+use super::{ApiResult, AppState, blocking};
 
 /// One embedded file, in each encoding.
 pub struct Asset {
@@ -35,6 +39,9 @@ pub fn is_built() -> bool {
     !ASSETS.is_empty()
 }
 
+/// The wall-board's page.
+#[utoipa::path(get, path = "/", tag = "board",
+    responses((status = 200, body = String, content_type = "text/html")))]
 pub async fn index(headers: HeaderMap) -> Response {
     match file("index.html", &headers) {
         Some(r) => r,
@@ -42,6 +49,10 @@ pub async fn index(headers: HeaderMap) -> Response {
     }
 }
 
+/// One of the wall-board's files, precompressed, named by its content's hash.
+#[utoipa::path(get, path = "/board/{file}", tag = "board", params(("file" = String, Path)),
+    responses((status = 200, description = "The file, brotli, gzip or plain by Accept-Encoding"),
+        (status = 304, description = "Not modified"), (status = 404)))]
 pub async fn asset(Path(name): Path<String>, headers: HeaderMap) -> Response {
     file(&name, &headers)
         .unwrap_or_else(|| (StatusCode::NOT_FOUND, "no such file\n").into_response())
@@ -206,4 +217,13 @@ mod tests {
             }
         }
     }
+}
+
+/// Everything the board shows, now: queues, open incidents, complaints, outward health.
+#[utoipa::path(get, path = "/api/v1/state", tag = "board",
+    responses((status = 200, body = floorwatch_protocol::StateSnapshot)),
+    security(("bearer" = ["viewer"])))]
+pub async fn state_snapshot(State(s): State<AppState>, _: Viewer) -> ApiResult<Response> {
+    let watch = s.watch.clone();
+    Ok(Json(blocking(move || watch.snapshot()).await?).into_response())
 }

@@ -9,11 +9,11 @@ use std::time::Duration;
 use axum::Json;
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::auth::Role;
+use super::auth::Viewer;
 use super::{ApiErr, ApiResult, AppState};
 
 /// Marks a forwarded request, so that it is never forwarded twice.
@@ -23,8 +23,12 @@ const FORWARD_TIMEOUT: Duration = Duration::from_secs(5);
 /// The largest command body forwarded.
 const MAX_COMMAND_BYTES: usize = 64 * 1024;
 
-pub async fn status(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
-    s.auth.check(&headers, Role::Viewer)?;
+/// The nodes of a cluster on PostgreSQL, who leads, and how far each has applied the journal.
+#[utoipa::path(get, path = "/api/v1/cluster", tag = "operations",
+    responses((status = 200, body = floorwatch_protocol::ClusterStatus),
+        (status = 404, body = floorwatch_protocol::ApiError, description = "Not a cluster")),
+    security(("bearer" = ["viewer"])))]
+pub async fn status(State(s): State<AppState>, _: Viewer) -> ApiResult<Response> {
     let Some(cluster) = s.watch.cluster() else {
         return Err(ApiErr(
             StatusCode::NOT_FOUND,

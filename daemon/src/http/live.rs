@@ -19,6 +19,12 @@ pub struct LiveQuery {
     token: Option<String>,
 }
 
+/// The live stream: a websocket of frames (`floorwatch_protocol::live`) for wall-boards and
+/// `floorwatch tail`. The viewer token may come as `?token=`.
+#[utoipa::path(get, path = "/api/v1/live", tag = "board",
+    params(("token" = Option<String>, Query, description = "A viewer token, for browsers")),
+    responses((status = 101, description = "Switching to the websocket"), (status = 401)),
+    security((), ("bearer" = ["viewer"])))]
 pub async fn upgrade(
     State(s): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

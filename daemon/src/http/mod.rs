@@ -1,31 +1,41 @@
-//! The HTTP API (axum). Handlers are thin: check the caller's role, hand the work to the `Watch`
-//! on a blocking thread, and turn the answer into JSON.
+//! The HTTP API (axum), one file per resource. Handlers are thin: a role extractor (`auth::Viewer`,
+//! `Lead`, `Admin`, `Ingester`) admits the caller, the work goes to the `Watch` on a blocking
+//! thread, and the answer goes back as JSON. Every route is registered with its OpenAPI
+//! description (`utoipa_axum::routes!`), so the document served at `/api/openapi.json`, and the
+//! reference page at `/api/docs` (`openapi.rs`), list exactly the routes there are.
+//!
+//! - `events`: events in; `alertmanager`: Prometheus's, Grafana's and Alertmanager's alerts in,
+//!   and the Alertmanager API (v2) amtool reads; `silences`: both APIs' silences;
+//! - `incidents`, `ack_page` (a page's acknowledge link), `deliveries`, `oncall`;
+//! - `board` (the wall-board's files and state), `live` (its stream);
+//! - `ops` (health, metrics, reload), `cluster` (nodes, and commands forwarded to the leader).
 
 pub mod ack_page;
 pub mod alertmanager;
 pub mod auth;
 pub mod board;
 pub mod cluster;
+pub mod deliveries;
+pub mod events;
+pub mod incidents;
 pub mod live;
+pub mod oncall;
+pub mod openapi;
+pub mod ops;
 pub mod silences;
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
-use floorwatch_protocol::{ApiError, IncidentStatus, Severity};
-use serde::Deserialize;
+use floorwatch_protocol::ApiError;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
-use crate::export;
-use crate::limits;
-use crate::notify::ack_link::Grant;
-use crate::store::IncidentFilter;
-use crate::watch::{Watch, WatchError};
-use auth::{Auth, Caller, Role};
+use crate::watch::WatchError;
+use auth::Auth;
 
 /// Reloads the configuration; returns the errors that made it refuse the new file.
 pub type Reloader = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
@@ -42,62 +52,55 @@ pub struct AppState {
     pub started: chrono::DateTime<chrono::Utc>,
 }
 
+use crate::watch::Watch;
+
+/// Every route with its description: the router and the OpenAPI document from one list.
+/// Bodies that carry events or alerts may be `max_body` bytes; the others keep axum's 2 MiB.
+pub fn api(max_body: usize) -> OpenApiRouter<AppState> {
+    let big = || DefaultBodyLimit::max(max_body);
+    OpenApiRouter::with_openapi(openapi::base())
+        .routes(routes!(events::ingest).layer(big()))
+        .routes(routes!(alertmanager::post_alerts, alertmanager::get_alerts).layer(big()))
+        .routes(routes!(alertmanager::webhook).layer(big()))
+        .routes(routes!(alertmanager::get_groups))
+        .routes(routes!(alertmanager::status))
+        .routes(routes!(alertmanager::receivers))
+        .routes(routes!(silences::am_list, silences::am_post))
+        .routes(routes!(silences::am_get, silences::am_delete))
+        .routes(routes!(silences::list, silences::add))
+        .routes(routes!(silences::expire))
+        .routes(routes!(incidents::list_incidents))
+        .routes(routes!(incidents::get_incident))
+        .routes(routes!(incidents::acknowledge))
+        .routes(routes!(incidents::unacknowledge))
+        .routes(routes!(incidents::resolve))
+        .routes(routes!(incidents::add_note))
+        .routes(routes!(incidents::export_incident))
+        .routes(routes!(incidents::incident_chart))
+        .routes(routes!(incidents::incident_chart_svg))
+        .routes(routes!(ack_page::confirm, ack_page::acknowledge))
+        .routes(routes!(deliveries::list_deliveries))
+        .routes(routes!(deliveries::delivery_health))
+        .routes(routes!(oncall::oncall))
+        .routes(routes!(oncall::add_override))
+        .routes(routes!(oncall::start_drill))
+        .routes(routes!(board::index))
+        .routes(routes!(board::asset))
+        .routes(routes!(board::state_snapshot))
+        .routes(routes!(live::upgrade))
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::ready))
+        .routes(routes!(ops::prometheus))
+        .routes(routes!(ops::reload))
+        .routes(routes!(cluster::status))
+        .routes(routes!(openapi::document))
+        .routes(routes!(openapi::reference))
+}
+
 pub fn router(state: AppState, max_body: usize) -> Router {
-    Router::new()
-        .route(
-            "/api/v1/events",
-            post(ingest).layer(DefaultBodyLimit::max(max_body)),
-        )
-        .route("/", get(board::index))
-        .route("/board/{file}", get(board::asset))
-        .route("/api/v1/live", get(live::upgrade))
-        .route("/api/v1/state", get(state_snapshot))
-        .route("/api/v1/incidents", get(list_incidents))
-        .route("/api/v1/incidents/{id}", get(get_incident))
-        .route("/api/v1/incidents/{id}/ack", post(acknowledge))
-        .route("/api/v1/incidents/{id}/unack", post(unacknowledge))
-        .route("/api/v1/incidents/{id}/resolve", post(resolve))
-        .route("/api/v1/incidents/{id}/notes", post(add_note))
-        .route("/api/v1/incidents/{id}/export", get(export_incident))
-        .route("/api/v1/incidents/{id}/chart", get(incident_chart))
-        .route("/api/v1/incidents/{id}/chart.svg", get(incident_chart_svg))
-        .route("/api/v1/deliveries", get(list_deliveries))
-        .route("/api/v1/deliveries/health", get(delivery_health))
-        .route("/api/v1/silences", get(silences::list).post(silences::add))
-        .route("/api/v1/oncall", get(oncall))
-        .route("/api/v1/drills/{name}", post(start_drill))
-        .route("/api/v1/oncall/{schedule}/overrides", post(add_override))
-        .route("/api/v1/silences/{id}/expire", post(silences::expire))
-        .route(
-            "/api/v2/alerts",
-            get(alertmanager::get_alerts)
-                .post(alertmanager::post_alerts)
-                .layer(DefaultBodyLimit::max(max_body)),
-        )
-        .route("/api/v2/alerts/groups", get(alertmanager::get_groups))
-        .route("/api/v2/status", get(alertmanager::status))
-        .route("/api/v2/receivers", get(alertmanager::receivers))
-        .route(
-            "/api/v2/silences",
-            get(silences::am_list).post(silences::am_post),
-        )
-        .route(
-            "/api/v2/silence/{id}",
-            get(silences::am_get).delete(silences::am_delete),
-        )
-        .route(
-            "/api/v1/alertmanager",
-            post(alertmanager::webhook).layer(DefaultBodyLimit::max(max_body)),
-        )
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route("/readyz", get(ready))
-        .route("/metrics", get(prometheus))
-        .route("/-/reload", post(reload))
-        .route(
-            "/ack/{id}",
-            get(ack_page::confirm).post(ack_page::acknowledge),
-        )
-        .route("/api/v1/cluster", get(cluster::status))
+    let (router, doc) = api(max_body).split_for_parts();
+    router
+        .layer(axum::Extension(Arc::new(doc)))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             cluster::forward_commands,
@@ -146,40 +149,6 @@ pub(crate) async fn blocking<T: Send + 'static>(
     })
 }
 
-async fn ingest(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
-    // Events that name no source come from the token that sent them.
-    let caller = s.auth.check(&headers, Role::Ingest)?;
-    let source = caller.unwrap_or_else(|| crate::engine::UNNAMED.to_string());
-    let watch = s.watch.clone();
-    let report = blocking(move || watch.ingest(&source, &body)).await??;
-    // Nothing taken and something refused: the whole batch was bad.
-    let status = if report.accepted == 0 && report.duplicates == 0 && !report.refused.is_empty() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, Json(report)).into_response())
-}
-
-async fn state_snapshot(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
-    s.auth.check(&headers, Role::Viewer)?;
-    let watch = s.watch.clone();
-    Ok(Json(blocking(move || watch.snapshot()).await?).into_response())
-}
-
-#[derive(Deserialize, Default)]
-struct ListQuery {
-    /// firing, acknowledged, resolved, or open (firing or acknowledged).
-    status: Option<String>,
-    /// The least severity to list.
-    severity: Option<String>,
-    queue: Option<String>,
-    rule: Option<String>,
-    since: Option<String>,
-    until: Option<String>,
-    limit: Option<u32>,
-}
-
 pub(crate) fn bad_request(msg: String) -> ApiErr {
     ApiErr(StatusCode::BAD_REQUEST, msg)
 }
@@ -201,515 +170,70 @@ pub(crate) fn time_param(
     .transpose()
 }
 
-async fn list_incidents(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<ListQuery>,
-) -> ApiResult<Response> {
-    s.auth.check(&headers, Role::Viewer)?;
-    let mut f = IncidentFilter {
-        queue: q.queue,
-        rule: q.rule,
-        limit: q.limit,
-        since: time_param("since", q.since)?,
-        until: time_param("until", q.until)?,
-        ..Default::default()
-    };
-    match q.status.as_deref() {
-        None => {}
-        Some("open") => f.open = true,
-        Some(st) => {
-            f.status = Some(IncidentStatus::parse(st).ok_or_else(|| {
-                bad_request(format!(
-                    "unknown status \"{st}\"; expected firing, acknowledged, resolved or open"
-                ))
-            })?)
+#[cfg(test)]
+mod tests {
+    /// A route added through axum's own router methods would be served without being described: every
+    /// route goes through `api()`'s `routes!`, with its `#[utoipa::path]`.
+    #[test]
+    fn every_route_is_registered_with_its_description() {
+        for (file, src) in [
+            ("mod.rs", include_str!("mod.rs")),
+            ("alertmanager.rs", include_str!("alertmanager.rs")),
+            ("silences.rs", include_str!("silences.rs")),
+            ("incidents.rs", include_str!("incidents.rs")),
+            ("events.rs", include_str!("events.rs")),
+            ("deliveries.rs", include_str!("deliveries.rs")),
+            ("oncall.rs", include_str!("oncall.rs")),
+            ("ops.rs", include_str!("ops.rs")),
+            ("board.rs", include_str!("board.rs")),
+            ("live.rs", include_str!("live.rs")),
+            ("cluster.rs", include_str!("cluster.rs")),
+            ("ack_page.rs", include_str!("ack_page.rs")),
+            ("openapi.rs", include_str!("openapi.rs")),
+        ] {
+            let plain = [".route(", ".nest(", ".merge(", ".fallback("];
+            for p in plain {
+                let n = src.matches(p).count();
+                // This test's own list of what it looks for is the one mention allowed.
+                let allowed = usize::from(file == "mod.rs");
+                assert!(
+                    n <= allowed,
+                    "{file} uses `{p}`: register the route in `api()`"
+                );
+            }
         }
-    }
-    if let Some(sev) = q.severity {
-        f.min_severity = Some(Severity::parse(&sev).ok_or_else(|| {
-            bad_request(format!(
-                "unknown severity \"{sev}\"; expected info, warning, critical or crisis"
-            ))
-        })?);
-    }
-    let watch = s.watch.clone();
-    Ok(Json(blocking(move || watch.incidents(&f)).await??).into_response())
-}
-
-async fn get_incident(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<u64>,
-    Query(link): Query<LinkQuery>,
-) -> ApiResult<Response> {
-    token_or_link(&s, &headers, Role::Viewer, id, link)?;
-    let watch = s.watch.clone();
-    match blocking(move || watch.incident(id)).await?? {
-        Some(d) => Ok(Json(d).into_response()),
-        None => Err(ApiErr(StatusCode::NOT_FOUND, format!("no incident #{id}"))),
-    }
-}
-
-/// The incident's chart: its scope's figures across its life, its events marked.
-async fn chart_of(
-    s: &AppState,
-    headers: &HeaderMap,
-    id: u64,
-    link: LinkQuery,
-) -> ApiResult<floorwatch_protocol::IncidentChart> {
-    token_or_link(s, headers, Role::Viewer, id, link)?;
-    let watch = s.watch.clone();
-    blocking(move || {
-        let detail = watch.incident(id)?;
-        Ok::<_, WatchError>(detail.map(|d| watch.read_engine(|e| crate::chart::of(&d, e, e.now()))))
-    })
-    .await??
-    .ok_or_else(|| ApiErr(StatusCode::NOT_FOUND, format!("no incident #{id}")))
-}
-
-async fn incident_chart(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<u64>,
-    Query(link): Query<LinkQuery>,
-) -> ApiResult<Response> {
-    Ok(Json(chart_of(&s, &headers, id, link).await?).into_response())
-}
-
-/// The chart's query: its language, a token (for a plain link) or a page's grant. The grant's
-/// fields are listed, not flattened: a flattened query reads every value as a string.
-#[derive(Deserialize)]
-struct SvgQuery {
-    lang: Option<String>,
-    token: Option<String>,
-    list: Option<String>,
-    exp: Option<i64>,
-    sig: Option<String>,
-}
-
-/// The chart as SVG (`?lang=zh`), for the Markdown review to link; `?token=` as the export takes.
-async fn incident_chart_svg(
-    State(s): State<AppState>,
-    mut headers: HeaderMap,
-    Path(id): Path<u64>,
-    Query(q): Query<SvgQuery>,
-) -> ApiResult<Response> {
-    let lang = match q.lang.as_deref() {
-        None | Some("en") => floorwatch_protocol::Language::English,
-        Some("zh") => floorwatch_protocol::Language::Chinese,
-        Some(other) => {
-            return Err(bad_request(format!(
-                "unknown lang \"{other}\"; expected en or zh"
-            )));
-        }
-    };
-    if let Some(t) = q.token.as_deref()
-        && auth::bearer(&headers).is_none()
-        && let Ok(v) = format!("Bearer {t}").parse()
-    {
-        headers.insert(header::AUTHORIZATION, v);
-    }
-    let link = LinkQuery {
-        list: q.list,
-        exp: q.exp,
-        sig: q.sig,
-    };
-    let chart = chart_of(&s, &headers, id, link).await?;
-    let svg = crate::chart::svg(&chart, &s.watch.config(), lang);
-    Ok((
-        [
-            (header::CONTENT_TYPE, "image/svg+xml; charset=utf-8"),
-            // Opened on its own, the drawing runs nothing and loads nothing.
-            (
-                header::CONTENT_SECURITY_POLICY,
-                "default-src 'none'; style-src 'unsafe-inline'",
-            ),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        ],
-        svg,
-    )
-        .into_response())
-}
-
-/// A page's signed link (`notify::ack_link`), as the board's incident page passes it on: it
-/// stands in for a token on that one incident's page and acknowledgement.
-#[derive(Deserialize, Default)]
-struct LinkQuery {
-    list: Option<String>,
-    exp: Option<i64>,
-    sig: Option<String>,
-}
-
-/// Who acts: a token's holder (`None` on an open API), or a page's link.
-enum Acting {
-    Token(Caller),
-    Link(Grant),
-}
-
-/// A token with the `need` role, else a valid link for incident `id`.
-fn token_or_link(
-    s: &AppState,
-    headers: &HeaderMap,
-    need: Role,
-    id: u64,
-    link: LinkQuery,
-) -> ApiResult<Acting> {
-    let grant = match (link.list, link.exp, link.sig) {
-        (Some(list), Some(exp), Some(sig)) => Some(Grant { list, exp, sig }),
-        _ => None,
-    };
-    match (s.auth.check(headers, need), grant) {
-        (Ok(caller), _) => Ok(Acting::Token(caller)),
-        (Err(e), None) => Err(e.into()),
-        (Err(_), Some(g)) => match s.links.check(id, &g, s.watch.now() / 1000) {
-            Ok(()) => Ok(Acting::Link(g)),
-            Err(e) => Err(ApiErr(StatusCode::FORBIDDEN, format!("{e}"))),
-        },
-    }
-}
-
-/// Body of acknowledge / resolve / note. `by` names the person on an open API; with tokens,
-/// the token's name is used instead.
-#[derive(Deserialize, Default)]
-struct ActionBody {
-    by: Option<String>,
-    note: Option<String>,
-    text: Option<String>,
-}
-
-fn actor(caller: Caller, body: &ActionBody) -> String {
-    caller
-        .or_else(|| body.by.clone().filter(|b| !b.trim().is_empty()))
-        .unwrap_or_else(|| "anonymous".into())
-}
-
-fn action_body(body: &Bytes) -> ApiResult<ActionBody> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(ActionBody::default());
-    }
-    let b: ActionBody =
-        serde_json::from_slice(body).map_err(|e| bad_request(format!("body: {e}")))?;
-    for (field, v, max) in [
-        ("by", &b.by, limits::MAX_NAME_BYTES),
-        ("note", &b.note, limits::MAX_TEXT_BYTES),
-        ("text", &b.text, limits::MAX_TEXT_BYTES),
-    ] {
-        if let Some(v) = v {
-            limits::check_len(field, v, max).map_err(unprocessable)?;
-        }
-    }
-    Ok(b)
-}
-
-/// A lead's command on an incident, in the caller's name (or the body's `by` on an open API),
-/// with the body's `note`.
-async fn lead_command(
-    s: &AppState,
-    headers: &HeaderMap,
-    body: &Bytes,
-    f: impl FnOnce(&Watch, &str, Option<&str>) -> Result<floorwatch_protocol::Incident, WatchError>
-    + Send
-    + 'static,
-) -> ApiResult<Response> {
-    let caller = s.auth.check(headers, Role::Lead)?;
-    let b = action_body(body)?;
-    let who = actor(caller, &b);
-    let watch = s.watch.clone();
-    let inc = blocking(move || f(&watch, &who, b.note.as_deref())).await??;
-    Ok(Json(inc).into_response())
-}
-
-/// Acknowledges with a lead's token, or from a page's link (the board opened from a page).
-async fn acknowledge(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<u64>,
-    Query(link): Query<LinkQuery>,
-    body: Bytes,
-) -> ApiResult<Response> {
-    let b = action_body(&body)?;
-    let who = match token_or_link(&s, &headers, Role::Lead, id, link)? {
-        Acting::Token(caller) => actor(caller, &b),
-        Acting::Link(grant) => grant.actor(),
-    };
-    let watch = s.watch.clone();
-    let inc = blocking(move || watch.acknowledge(id, &who, b.note.as_deref())).await??;
-    Ok(Json(inc).into_response())
-}
-
-async fn unacknowledge(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<u64>,
-    body: Bytes,
-) -> ApiResult<Response> {
-    lead_command(&s, &headers, &body, move |w, who, _| {
-        w.unacknowledge(id, who)
-    })
-    .await
-}
-
-async fn resolve(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<u64>,
-    body: Bytes,
-) -> ApiResult<Response> {
-    lead_command(&s, &headers, &body, move |w, who, note| {
-        w.resolve(id, who, note)
-    })
-    .await
-}
-
-async fn add_note(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<u64>,
-    body: Bytes,
-) -> ApiResult<Response> {
-    let caller = s.auth.check(&headers, Role::Lead)?;
-    let b = action_body(&body)?;
-    let Some(text) = b
-        .text
-        .clone()
-        .or(b.note.clone())
-        .filter(|t| !t.trim().is_empty())
-    else {
-        return Err(bad_request("a note needs `text`".into()));
-    };
-    let who = actor(caller, &b);
-    let watch = s.watch.clone();
-    match blocking(move || watch.note(id, &who, &text)).await?? {
-        Some(e) => Ok((StatusCode::CREATED, Json(e)).into_response()),
-        None => Err(ApiErr(StatusCode::NOT_FOUND, format!("no incident #{id}"))),
-    }
-}
-
-#[derive(Deserialize)]
-struct ExportQuery {
-    format: Option<String>,
-    /// For plain links (the wall-board's export buttons), which cannot carry a header.
-    token: Option<String>,
-}
-
-async fn export_incident(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<u64>,
-    Query(q): Query<ExportQuery>,
-) -> ApiResult<Response> {
-    s.auth
-        .check_token(auth::bearer(&headers).or(q.token.as_deref()), Role::Viewer)?;
-    let format = q.format.unwrap_or_else(|| "md".into());
-    if format != "md" && format != "json" {
-        return Err(bad_request(format!(
-            "unknown format \"{format}\"; expected md or json"
-        )));
-    }
-    let watch = s.watch.clone();
-    let Some(detail) = blocking(move || watch.incident(id)).await?? else {
-        return Err(ApiErr(StatusCode::NOT_FOUND, format!("no incident #{id}")));
-    };
-    let watch = s.watch.clone();
-    let delivered = blocking(move || {
-        watch.deliveries(
-            Some(floorwatch_protocol::DeliveryStatus::Delivered),
-            Some(id),
-            10_000,
-        )
-    })
-    .await??;
-    let watch = s.watch.clone();
-    let (chart, detail) = blocking(move || {
-        let chart = watch.read_engine(|e| crate::chart::of(&detail, e, e.now()));
-        (chart, detail)
-    })
-    .await?;
-    let svg_url = format!(
-        "{}/api/v1/incidents/{id}/chart.svg",
-        s.watch.config().daemon.public_url.trim_end_matches('/')
-    );
-    let review = export::Review::of(&detail, delivered.into_iter().map(|d| d.target))
-        .with_chart(chart, svg_url);
-    let filename = format!("incident-{id}.{format}");
-    let disposition = format!("attachment; filename=\"{filename}\"");
-    Ok(if format == "md" {
-        (
-            [
-                (
-                    header::CONTENT_TYPE,
-                    "text/markdown; charset=utf-8".to_string(),
-                ),
-                (header::CONTENT_DISPOSITION, disposition),
-            ],
-            export::markdown(&review),
-        )
-            .into_response()
-    } else {
-        ([(header::CONTENT_DISPOSITION, disposition)], Json(review)).into_response()
-    })
-}
-
-#[derive(Deserialize)]
-struct DeliveryQuery {
-    /// pending, delivered or dead (dead letters).
-    status: Option<String>,
-    incident: Option<u64>,
-    limit: Option<u32>,
-}
-
-async fn list_deliveries(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<DeliveryQuery>,
-) -> ApiResult<Response> {
-    s.auth.check(&headers, Role::Viewer)?;
-    let status = match q.status.as_deref() {
-        None => None,
-        Some(st) => Some(
-            floorwatch_protocol::DeliveryStatus::parse(st).ok_or_else(|| {
-                bad_request(format!(
-                    "unknown status \"{st}\"; expected pending, delivered or dead"
-                ))
-            })?,
-        ),
-    };
-    let watch = s.watch.clone();
-    let limit = q.limit.unwrap_or(500).min(10_000);
-    let list = blocking(move || watch.deliveries(status, q.incident, limit)).await??;
-    Ok(Json(list).into_response())
-}
-
-/// Each delivery target's and heartbeat's recent record: last success, failing since, the last
-/// hour's attempts and failures.
-async fn delivery_health(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
-    s.auth.check(&headers, Role::Viewer)?;
-    Ok(Json(s.watch.health.view(s.watch.now())).into_response())
-}
-
-async fn start_drill(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    Path(name): Path<String>,
-    body: Bytes,
-) -> ApiResult<Response> {
-    let caller = s.auth.check(&headers, Role::Lead)?;
-    let b = action_body(&body)?;
-    let who = actor(caller, &b);
-    let watch = s.watch.clone();
-    let inc = blocking(move || watch.start_drill(&name, &who)).await??;
-    Ok((StatusCode::CREATED, Json(inc)).into_response())
-}
-
-async fn oncall(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
-    s.auth.check(&headers, Role::Viewer)?;
-    let watch = s.watch.clone();
-    Ok(Json(blocking(move || watch.oncall()).await?).into_response())
-}
-
-#[derive(Deserialize)]
-struct OverrideBody {
-    person: String,
-    from: Option<String>,
-    until: Option<String>,
-    duration: Option<String>,
-    by: Option<String>,
-}
-
-async fn add_override(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    Path(schedule): Path<String>,
-    body: Bytes,
-) -> ApiResult<Response> {
-    let caller = s.auth.check(&headers, Role::Lead)?;
-    let b: OverrideBody =
-        serde_json::from_slice(&body).map_err(|e| bad_request(format!("body: {e}")))?;
-    let cfg = s.watch.config();
-    let Some(sched) = cfg.oncall.iter().find(|x| x.name == schedule) else {
-        return Err(ApiErr(
-            StatusCode::NOT_FOUND,
-            format!("no on-call schedule \"{schedule}\""),
-        ));
-    };
-    if !sched.people.iter().any(|p| p.name == b.person) {
-        let names: Vec<_> = sched.people.iter().map(|p| p.name.as_str()).collect();
-        return Err(bad_request(format!(
-            "\"{}\" is not on the \"{schedule}\" rota ({})",
-            b.person,
-            names.join(", ")
-        )));
-    }
-    let now = chrono::DateTime::from_timestamp_millis(s.watch.now()).unwrap_or_default();
-    let from = time_param("from", b.from)?.unwrap_or(now);
-    let until = limits::span_end(
-        now,
-        from,
-        "until",
-        time_param("until", b.until)?,
-        b.duration.as_deref(),
-    )
-    .map_err(unprocessable)?;
-    limits::check_len("person", &b.person, limits::MAX_NAME_BYTES).map_err(unprocessable)?;
-    let o = floorwatch_protocol::OnCallOverride {
-        id: 0,
-        schedule,
-        person: b.person,
-        from,
-        until,
-        author: caller.or(b.by).unwrap_or_else(|| "anonymous".into()),
-    };
-    let watch = s.watch.clone();
-    let o = blocking(move || watch.add_override(o)).await??;
-    Ok((StatusCode::CREATED, Json(o)).into_response())
-}
-
-async fn ready(State(s): State<AppState>) -> Response {
-    if s.watch.cluster().is_some_and(|c| !c.db_ok()) {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the database does not answer\n",
-        )
-            .into_response();
-    }
-    if s.watch.is_healthy() {
-        (StatusCode::OK, "ready\n").into_response()
-    } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "store or journal writes are failing\n",
-        )
-            .into_response()
-    }
-}
-
-async fn prometheus(State(s): State<AppState>) -> ApiResult<Response> {
-    let Some(handle) = s.prometheus.clone() else {
-        return Err(ApiErr(
-            StatusCode::NOT_FOUND,
-            "metrics are not enabled".into(),
-        ));
-    };
-    let watch = s.watch.clone();
-    let text = blocking(move || {
-        crate::telemetry::record_state(&watch);
-        handle.render()
-    })
-    .await?;
-    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
-}
-
-async fn reload(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
-    s.auth.check(&headers, Role::Admin)?;
-    let Some(reload) = s.reload.clone() else {
-        return Err(ApiErr(
-            StatusCode::NOT_FOUND,
-            "this daemon runs an embedded configuration and cannot reload it".into(),
-        ));
-    };
-    match blocking(move || reload()).await? {
-        Ok(()) => Ok((StatusCode::OK, "reloaded\n").into_response()),
-        Err(errors) => Err(ApiErr(StatusCode::UNPROCESSABLE_ENTITY, errors)),
+        let handlers: usize = [
+            include_str!("alertmanager.rs"),
+            include_str!("silences.rs"),
+            include_str!("incidents.rs"),
+            include_str!("events.rs"),
+            include_str!("deliveries.rs"),
+            include_str!("oncall.rs"),
+            include_str!("ops.rs"),
+            include_str!("board.rs"),
+            include_str!("live.rs"),
+            include_str!("cluster.rs"),
+            include_str!("ack_page.rs"),
+            include_str!("openapi.rs"),
+        ]
+        .iter()
+        .map(|s| s.matches("#[utoipa::path(").count())
+        .sum();
+        let (_, doc) = super::api(1 << 20).split_for_parts();
+        let operations: usize = doc
+            .paths
+            .paths
+            .values()
+            .map(|item| {
+                [&item.get, &item.post, &item.put, &item.delete, &item.patch]
+                    .iter()
+                    .filter(|o| o.is_some())
+                    .count()
+            })
+            .sum();
+        assert_eq!(
+            operations, handlers,
+            "every handler with a description is registered, and only those"
+        );
     }
 }

@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use super::alertmanager::{AmErr, AmResult, silence_id, silence_uuid};
 use super::auth::{Lead, Viewer};
 use super::{ApiErr, ApiResult, AppState, bad_request, blocking, time_param, unprocessable};
-use crate::silence::SilenceRequest;
+use crate::silence::{Refused, SilenceRequest};
 
 /// `GET /api/v1/silences`: every silence, active and ended.
 #[utoipa::path(get, path = "/api/v1/silences", tag = "silences",
@@ -89,7 +89,10 @@ pub async fn add(
         duration: b.duration,
     }
     .check(now)
-    .map_err(unprocessable)?;
+    .map_err(|e| match e {
+        Refused::Missing(m) => bad_request(m),
+        Refused::Invalid(m) => unprocessable(m),
+    })?;
     let watch = s.watch.clone();
     let silence = blocking(move || watch.add_silence(silence)).await?;
     Ok((StatusCode::CREATED, Json(silence)).into_response())
@@ -358,7 +361,7 @@ pub async fn am_post(
         ..Default::default()
     }
     .check(now)
-    .map_err(bad)?;
+    .map_err(|e| bad(e.to_string()))?;
     let watch = s.watch.clone();
     let id = match b.id.filter(|i| !i.is_empty()) {
         None => blocking(move || watch.add_silence(silence)).await?.id,

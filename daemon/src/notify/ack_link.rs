@@ -23,7 +23,10 @@ use sha2::Sha256;
 use super::page::{Links, Reason};
 
 /// What a signed link carries: the target it was sent to, its expiry, the signature.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, utoipa::IntoParams,
+)]
+#[into_params(parameter_in = Query)]
 pub struct Grant {
     pub list: String,
     pub exp: i64,

@@ -286,7 +286,7 @@ mod tests {
         let v = r.judge(&[Severity::Warning, Severity::Crisis]);
         assert_eq!(v.level, Some(Severity::Crisis));
         assert!(r.judge(&[]).clear);
-        let d = r.describe(Some(&Said::both("SIP down".into())), 3, "phone-a");
+        let d = r.describe(Some(&Said::both("SIP down")), 3, "phone-a");
         assert_eq!(d.title.en, "SIP down (+2 more)");
     }
 }

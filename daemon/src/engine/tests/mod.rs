@@ -1336,6 +1336,7 @@ fn silence(scope: &str, until_s: i64) -> floorwatch_protocol::Silence {
         rule: "*".into(),
         scope: scope.into(),
         severities: vec![],
+        matchers: vec![],
         author: "li.lei".into(),
         comment: "carrier maintenance".into(),
         starts_at: calendar::ms_to_utc(T0),
@@ -1466,6 +1467,7 @@ fn drills_run_the_real_escalation_marked_and_end_by_themselves() {
     assert_eq!(scheduled[0].opened_at, calendar::ms_to_utc(T0 + 3_600_000));
 }
 
+mod alerts;
 mod board;
 mod burn;
 mod feeds;
