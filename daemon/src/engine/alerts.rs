@@ -112,6 +112,8 @@ impl Engine {
             }
             old.ends_at = a.ends_at;
             let group = (old.rule, old.scope);
+            // A moved end changes nothing now: `expire_alerts` watches the ends (an end in the
+            // past is acted on at this same settle). New words may change the title.
             if reworded {
                 old.annotations = boxed(a.annotations);
                 if let RuleKind::Alert(route) = &self.cfg.rules[old.rule as usize].kind {
@@ -121,9 +123,9 @@ impl Engine {
                         &self.scopes[old.scope as usize],
                     );
                 }
+                self.alerts.dirty.insert(group);
             }
             self.alerts.note_end(a.ends_at);
-            self.alerts.dirty.insert(group);
             return Ok(Applied::New);
         }
         let cfg = self.cfg.clone();

@@ -24,6 +24,7 @@ use utoipa::ToSchema;
 use super::auth::{Ingester, Viewer};
 use super::{AppState, blocking};
 use crate::engine::{Alert, Engine};
+use crate::ingest::decode::Text;
 use crate::matchers::{self, Compiled};
 
 /// How long an alert posted without an end holds without a re-send (Alertmanager's
@@ -71,12 +72,18 @@ fn given_time(field: &str, v: Option<&str>) -> Result<Option<DateTime<Utc>>, Str
     }
 }
 
+/// Label or annotation pairs, borrowed from the body where they can be.
+type Pairs<'a> = BTreeMap<Text<'a>, Text<'a>>;
+
 /// An alert as Prometheus and Grafana post it.
 #[derive(Deserialize, ToSchema)]
 pub struct PostableAlert<'a> {
-    pub labels: BTreeMap<String, String>,
-    #[serde(default)]
-    pub annotations: BTreeMap<String, String>,
+    #[serde(borrow)]
+    #[schema(value_type = BTreeMap<String, String>)]
+    pub labels: Pairs<'a>,
+    #[serde(borrow, default)]
+    #[schema(value_type = BTreeMap<String, String>)]
+    pub annotations: Pairs<'a>,
     #[serde(rename = "startsAt", borrow, default)]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub starts_at: Option<Cow<'a, str>>,
@@ -94,55 +101,62 @@ struct AlertLine<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     at: &'a str,
-    labels: &'a BTreeMap<String, String>,
+    labels: &'a Pairs<'a>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    annotations: &'a BTreeMap<String, String>,
-    starts_at: String,
+    annotations: &'a Pairs<'a>,
+    starts_at: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    ends_at: Option<String>,
+    ends_at: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     generator_url: Option<&'a str>,
+    source: &'a str,
 }
 
 /// Alerts turned into ingest lines: the body, and for each line the alert's place in the
-/// request; with what was wrong with the others.
+/// request; with what was wrong with the others. Every line names its source and the time it
+/// came, so the journal keeps it as it is.
 struct Lines {
+    source: String,
+    at: String,
     body: Vec<u8>,
     origin: Vec<usize>,
     refused: Vec<String>,
 }
 
 impl Lines {
-    fn new() -> Self {
+    fn new(source: String, now: DateTime<Utc>) -> Self {
         Lines {
+            source,
+            at: rfc3339(now),
             body: Vec::new(),
             origin: Vec::new(),
             refused: Vec::new(),
         }
     }
 
-    /// Adds alert `i`. `ends_at` of `None` holds it until it is resolved.
+    /// Adds alert `i`, its times as RFC 3339 text. `ends_at` of `None` holds it until it is
+    /// resolved.
     #[allow(clippy::too_many_arguments)]
     fn push(
         &mut self,
         i: usize,
-        at: &str,
-        mut labels: BTreeMap<String, String>,
-        annotations: &BTreeMap<String, String>,
-        starts_at: DateTime<Utc>,
-        ends_at: Option<DateTime<Utc>>,
+        mut labels: Pairs,
+        annotations: &Pairs,
+        starts_at: &str,
+        ends_at: Option<&str>,
         generator_url: Option<&str>,
     ) {
         // As Alertmanager: a label with no value is no label.
-        labels.retain(|_, v| !v.is_empty());
+        labels.retain(|_, v| !v.0.is_empty());
         let line = AlertLine {
             kind: "alert",
-            at,
+            at: &self.at,
             labels: &labels,
             annotations,
-            starts_at: rfc3339(starts_at),
-            ends_at: ends_at.map(rfc3339),
+            starts_at,
+            ends_at,
             generator_url,
+            source: &self.source,
         };
         serde_json::to_writer(&mut self.body, &line).expect("an alert line serialises");
         self.body.push(b'\n');
@@ -151,14 +165,15 @@ impl Lines {
 
     /// Takes the lines in; 200 when every alert was taken, else 400 naming each one refused
     /// (the valid ones are taken all the same).
-    async fn ingest(self, s: &AppState, source: Option<String>) -> AmResult<Response> {
+    async fn ingest(self, s: &AppState) -> AmResult<Response> {
         let Lines {
+            source,
             body,
             origin,
             mut refused,
+            ..
         } = self;
         if !body.is_empty() {
-            let source = source.unwrap_or_else(|| "alertmanager-api".to_string());
             let watch = s.watch.clone();
             let report = blocking(move || watch.ingest(&source, &body))
                 .await?
@@ -196,8 +211,10 @@ pub async fn post_alerts(
         )
     })?;
     let now = DateTime::from_timestamp_millis(s.watch.now()).unwrap_or_default();
-    let at = rfc3339(now);
-    let mut lines = Lines::new();
+    let timeout = rfc3339(now + chrono::TimeDelta::milliseconds(RESOLVE_TIMEOUT_MS));
+    // Alerts that name no source come from the token that sent them.
+    let source = caller.unwrap_or_else(|| "alertmanager-api".to_string());
+    let mut lines = Lines::new(source, now);
     for (i, raw) in elems.into_iter().enumerate() {
         let a: PostableAlert = match serde_json::from_str(raw.get()) {
             Ok(a) => a,
@@ -215,13 +232,22 @@ pub async fn post_alerts(
                 continue;
             }
         };
-        let starts_at = starts_at.unwrap_or(now);
-        // No end: it holds for the resolve timeout unless sent again.
-        let ends_at =
-            ends_at.unwrap_or_else(|| now + chrono::TimeDelta::milliseconds(RESOLVE_TIMEOUT_MS));
+        // Times given are passed on as written (they parse); a start not given is now, an end
+        // not given the resolve timeout from now.
+        let start_now;
+        let starts_at = match starts_at {
+            Some(_) => a.starts_at.as_deref().unwrap_or_default(),
+            None => {
+                start_now = lines.at.clone();
+                &start_now
+            }
+        };
+        let ends_at = match ends_at {
+            Some(_) => a.ends_at.as_deref().unwrap_or_default(),
+            None => &timeout,
+        };
         lines.push(
             i,
-            &at,
             a.labels,
             &a.annotations,
             starts_at,
@@ -229,29 +255,33 @@ pub async fn post_alerts(
             a.generator_url.as_deref(),
         );
     }
-    lines.ingest(&s, caller).await
+    lines.ingest(&s).await
 }
 
 /// Alertmanager's webhook payload (version 4).
 #[derive(Deserialize, ToSchema)]
-pub struct WebhookMessage {
+pub struct WebhookMessage<'a> {
     pub version: String,
     #[serde(default)]
     pub receiver: String,
     #[serde(default)]
     pub status: String,
-    pub alerts: Vec<WebhookAlert>,
+    #[serde(borrow)]
+    pub alerts: Vec<WebhookAlert<'a>>,
     #[serde(default, rename = "groupKey")]
     pub group_key: String,
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct WebhookAlert {
+pub struct WebhookAlert<'a> {
     /// `firing` or `resolved`.
     pub status: String,
-    pub labels: BTreeMap<String, String>,
-    #[serde(default)]
-    pub annotations: BTreeMap<String, String>,
+    #[serde(borrow)]
+    #[schema(value_type = BTreeMap<String, String>)]
+    pub labels: Pairs<'a>,
+    #[serde(borrow, default)]
+    #[schema(value_type = BTreeMap<String, String>)]
+    pub annotations: Pairs<'a>,
     #[serde(rename = "startsAt", default)]
     pub starts_at: Option<String>,
     #[serde(rename = "endsAt", default)]
@@ -289,8 +319,12 @@ pub async fn webhook(
         ));
     }
     let now = DateTime::from_timestamp_millis(s.watch.now()).unwrap_or_default();
-    let at = rfc3339(now);
-    let mut lines = Lines::new();
+    // Named by the token, else by the Alertmanager receiver that sent it (if that fits a name).
+    let source = caller.unwrap_or_else(|| match msg.receiver.len() {
+        1..=100 => format!("alertmanager:{}", msg.receiver),
+        _ => "alertmanager".to_string(),
+    });
+    let mut lines = Lines::new(source, now);
     for (i, a) in msg.alerts.into_iter().enumerate() {
         let times = given_time("startsAt", a.starts_at.as_deref())
             .and_then(|st| Ok((st, given_time("endsAt", a.ends_at.as_deref())?)));
@@ -304,7 +338,7 @@ pub async fn webhook(
         let ends_at = match a.status.as_str() {
             "firing" => None,
             // Resolved: it ended when Alertmanager says, and no later than now.
-            "resolved" => Some(ends_at.unwrap_or(now).min(now)),
+            "resolved" => Some(rfc3339(ends_at.unwrap_or(now).min(now))),
             other => {
                 lines.refused.push(format!(
                     "alert {i}: status \"{other}\"; expected firing or resolved"
@@ -312,18 +346,17 @@ pub async fn webhook(
                 continue;
             }
         };
+        let starts_at = rfc3339(starts_at.unwrap_or(now));
         lines.push(
             i,
-            &at,
             a.labels,
             &a.annotations,
-            starts_at.unwrap_or(now),
-            ends_at,
+            &starts_at,
+            ends_at.as_deref(),
             a.generator_url.as_deref(),
         );
     }
-    let source = caller.or_else(|| Some(format!("alertmanager:{}", msg.receiver)));
-    lines.ingest(&s, source).await
+    lines.ingest(&s).await
 }
 
 // ---- what fires, as Alertmanager shows it ----

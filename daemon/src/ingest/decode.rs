@@ -58,14 +58,41 @@ pub struct Wire<'a> {
     generator_url: Option<Cow<'a, str>>,
 }
 
+/// A string borrowed from the body where it holds no escapes (serde's own `Cow` is always
+/// owned inside a map).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(transparent)]
+pub struct Text<'a>(pub Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Cow<'de, str>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Cow::Borrowed(v))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(v.to_owned()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(v))
+            }
+        }
+        d.deserialize_str(V).map(Text)
+    }
+}
+
 /// An object of strings, as pairs sorted by name.
 #[allow(clippy::type_complexity)]
 fn pairs<'de, D: serde::Deserializer<'de>>(
     d: D,
 ) -> Result<Option<Vec<(Cow<'de, str>, Cow<'de, str>)>>, D::Error> {
-    let m: Option<std::collections::BTreeMap<Cow<'de, str>, Cow<'de, str>>> =
-        Option::deserialize(d)?;
-    Ok(m.map(|m| m.into_iter().collect()))
+    let m: Option<std::collections::BTreeMap<Text<'de>, Text<'de>>> = Option::deserialize(d)?;
+    Ok(m.map(|m| m.into_iter().map(|(k, v)| (k.0, v.0)).collect()))
 }
 
 impl Wire<'_> {
