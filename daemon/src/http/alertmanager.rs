@@ -75,6 +75,16 @@ fn given_time(field: &str, v: Option<&str>) -> Result<Option<DateTime<Utc>>, Str
 /// Label or annotation pairs, borrowed from the body where they can be.
 type Pairs<'a> = BTreeMap<Text<'a>, Text<'a>>;
 
+/// An alert's `startsAt` and `endsAt` as given (see `given_time`).
+type Span = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+fn given_span(starts_at: Option<&str>, ends_at: Option<&str>) -> Result<Span, String> {
+    Ok((
+        given_time("startsAt", starts_at)?,
+        given_time("endsAt", ends_at)?,
+    ))
+}
+
 /// An alert as Prometheus and Grafana post it.
 #[derive(Deserialize, ToSchema)]
 pub struct PostableAlert<'a> {
@@ -223,8 +233,7 @@ pub async fn post_alerts(
                 continue;
             }
         };
-        let times = given_time("startsAt", a.starts_at.as_deref())
-            .and_then(|st| Ok((st, given_time("endsAt", a.ends_at.as_deref())?)));
+        let times = given_span(a.starts_at.as_deref(), a.ends_at.as_deref());
         let (starts_at, ends_at) = match times {
             Ok(t) => t,
             Err(e) => {
@@ -326,8 +335,7 @@ pub async fn webhook(
     });
     let mut lines = Lines::new(source, now);
     for (i, a) in msg.alerts.into_iter().enumerate() {
-        let times = given_time("startsAt", a.starts_at.as_deref())
-            .and_then(|st| Ok((st, given_time("endsAt", a.ends_at.as_deref())?)));
+        let times = given_span(a.starts_at.as_deref(), a.ends_at.as_deref());
         let (starts_at, ends_at) = match times {
             Ok(t) => t,
             Err(e) => {
@@ -509,12 +517,8 @@ fn from_incident(e: &Engine, inc: &Incident) -> GettableAlert {
 fn all_alerts(e: &Engine) -> Vec<GettableAlert> {
     let mut out: Vec<GettableAlert> = e.alerts().map(|a| from_alert(e, a)).collect();
     for inc in e.open_incidents_iter() {
-        let from_route = e
-            .config()
-            .rules
-            .iter()
-            .any(|r| r.name == inc.rule && matches!(r.kind, crate::rules::RuleKind::Alert(_)));
-        if !from_route {
+        // A route's incident is shown through its alerts, above.
+        if inc.kind != crate::rules::alert_route::SPEC.name {
             out.push(from_incident(e, inc));
         }
     }
